@@ -1,0 +1,83 @@
+// moesim's own speed: how many plans per second the analytic estimator ranks.
+// The routing of a plan's EP group is computed once (route_step) and reused by every plan
+// that shares its EP layout and tokens per GPU, as a plan search does; BM_RouteStep times
+// that routing separately.
+#include <benchmark/benchmark.h>
+
+#include "hardware/topology.hpp"
+#include "sim/estimator.hpp"
+#include "sim/scenario.hpp"
+#include "sim/traffic.hpp"
+
+namespace {
+
+using namespace moesim;
+
+// DeepSeek-V3 on 256 HGX H800 nodes (2048 GPUs), EP 64 across 8 nodes.
+const char* DEEPSEEK_2048 = R"({
+  "cluster": {"preset": "hgx-h800", "nodes": 256},
+  "model": {"preset": "deepseek-v3"},
+  "plan": {"dp": 128, "tp": 1, "pp": 16, "ep": 64, "micro_batch_size": 1, "micro_batches": 32, "seq_len": 4096},
+  "router": {"policy": "top_k", "capacity_factor": null},
+  "scores": {"alpha": 1.0, "seed": 7},
+  "sim": {"routed_micro_batches": 1}
+})";
+
+struct Fixture {
+  Scenario scenario = parse_scenario(DEEPSEEK_2048, "bench");
+  Topology topology{scenario.cluster};
+  RoutedStep routed = route_step(scenario, topology);
+  // Plans that keep the EP group and tokens per GPU: pp x micro-batches, dp = 2048 / pp.
+  std::vector<ParallelPlan> plans;
+  Fixture() {
+    for (int pp : {4, 8, 16, 32})
+      for (int mb : {8, 16, 32, 64, 128}) {
+        ParallelPlan p = scenario.plan;
+        p.pp = pp;
+        p.dp = scenario.cluster.gpus() / pp;
+        p.micro_batches = mb;
+        plans.push_back(p);
+      }
+  }
+};
+
+Fixture& fixture() {
+  static Fixture f;
+  return f;
+}
+
+void BM_EstimatePlan(benchmark::State& state) {
+  Fixture& f = fixture();
+  Scenario s = f.scenario;
+  size_t i = 0;
+  for (auto _ : state) {
+    s.plan = f.plans[i++ % f.plans.size()];
+    StepResult r = estimate_step(s, f.topology, f.routed);
+    benchmark::DoNotOptimize(r.step_time_s);
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["plans_per_s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_EstimatePlan)->Unit(benchmark::kMicrosecond);
+
+void BM_RouteStep(benchmark::State& state) {
+  Fixture& f = fixture();
+  for (auto _ : state) {
+    RoutedStep r = route_step(f.scenario, f.topology);
+    benchmark::DoNotOptimize(r.layers.size());
+  }
+}
+BENCHMARK(BM_RouteStep)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+void BM_BuildTopology(benchmark::State& state) {
+  Fixture& f = fixture();
+  for (auto _ : state) {
+    Topology t(f.scenario.cluster);
+    benchmark::DoNotOptimize(t.leaves());
+  }
+}
+BENCHMARK(BM_BuildTopology)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,138 @@
+// The moesim command. Only this file turns errors into exit codes.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <xbt/base.h>  // SimGrid macros that version.h expects
+#include <simgrid/version.h>
+
+#include "hardware/cluster.hpp"
+#include "hardware/gpu.hpp"
+#include "models/model.hpp"
+#include "models/placement/placement.hpp"
+#include "models/routing/router.hpp"
+#include "models/scores/score_source.hpp"
+#include "sim/result_json.hpp"
+#include "sim/simulate.hpp"
+#include "sim/summary_table.hpp"
+
+namespace {
+
+using namespace moesim;
+
+constexpr const char* USAGE =
+    "usage: moesim run [SCENARIO] [--out DIR] [--engine analytic|des]\n"
+    "       moesim estimate SCENARIO [--out DIR]\n"
+    "       moesim presets\n"
+    "       moesim version\n";
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RunArgs {
+  std::string scenario;
+  std::string out_dir;
+  std::string engine;
+};
+
+RunArgs parse_run_args(const std::vector<std::string>& args, bool allow_engine) {
+  RunArgs a;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
+      return args[++i];
+    };
+    if (arg == "--out") a.out_dir = value();
+    else if (arg == "--engine" && allow_engine) a.engine = value();
+    else if (arg.rfind("--", 0) == 0) throw UsageError("unknown option " + arg);
+    else if (a.scenario.empty()) a.scenario = arg;
+    else throw UsageError("more than one scenario given: " + a.scenario + ", " + arg);
+  }
+  if (!a.engine.empty() && a.engine != "analytic" && a.engine != "des")
+    throw UsageError("--engine " + a.engine + ": expected analytic or des");
+  return a;
+}
+
+int run(const RunArgs& a) {
+  Scenario scenario = a.scenario.empty() ? default_scenario() : load_scenario_file(a.scenario);
+  if (!a.engine.empty()) scenario.sim.engine = a.engine;
+  const StepResult result = simulate(scenario);
+  print_summary(std::cout, result, scenario);
+  if (!a.out_dir.empty()) {
+    const std::string path = write_result_json(result_to_json(result, scenario), a.out_dir);
+    std::cout << "\nwrote " << path << "\n";
+  }
+  return 0;
+}
+
+template <class Entry>
+void list(const char* title, const Registry<Entry>& registry) {
+  std::cout << title << "\n";
+  for (const auto& name : registry.names()) {
+    std::cout << "  " << name << std::string(name.size() < 18 ? 18 - name.size() : 1, ' ') << registry.description(name) << "\n";
+    if constexpr (requires(const Entry& e) { e.params; }) {
+      for (const auto& p : registry.find(name)->params)
+        std::cout << "      " << p.name << " (" << p.type_name() << ", default " << param_value_text(p.default_value)
+                  << "): " << p.help << "\n";
+    }
+  }
+  std::cout << "\n";
+}
+
+int presets() {
+  list("GPUs", gpu_presets());
+  list("clusters", cluster_presets());
+  list("models", model_presets());
+  list("router policies (router.policy)", router_policies());
+  list("score sources (scores.source)", score_sources());
+  list("placements (placement.strategy)", placement_strategies());
+  return 0;
+}
+
+int dispatch(const std::vector<std::string>& argv) {
+  if (argv.empty()) throw UsageError("no command given");
+  const std::string& verb = argv[0];
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  if (verb == "run") return run(parse_run_args(rest, true));
+  if (verb == "estimate") {
+    RunArgs a = parse_run_args(rest, false);
+    if (a.scenario.empty()) throw UsageError("estimate needs a scenario file");
+    a.engine = "analytic";
+    return run(a);
+  }
+  if (verb == "presets") return presets();
+  if (verb == "version") {
+    int major, minor, patch;
+    sg_version_get(&major, &minor, &patch);
+    std::cout << "moesim 0.1.0 (SimGrid " << major << "." << minor << "." << patch << ")\n";
+    return 0;
+  }
+  if (verb == "--help" || verb == "-h" || verb == "help") {
+    std::cout << USAGE;
+    return 0;
+  }
+  throw UsageError("unknown command '" + verb + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const UsageError& e) {
+    std::cerr << "moesim: " << e.what() << "\n" << USAGE;
+    return 2;
+  } catch (const InputError& e) {
+    std::cerr << "moesim: error: " << e.what() << "\n";
+    return 1;
+  } catch (const NotAvailable& e) {
+    std::cerr << "moesim: " << e.what() << "\n";
+    return 3;
+  } catch (const std::exception& e) {
+    std::cerr << "moesim: internal error: " << e.what() << "\n";
+    return 4;
+  }
+}

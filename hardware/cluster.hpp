@@ -1,0 +1,44 @@
+#pragma once
+#include <string>
+
+#include "hardware/gpu.hpp"
+#include "hardware/registry.hpp"
+
+namespace moesim {
+
+// How the NICs of different nodes are connected.
+enum class InterNodeFabric {
+  RAIL_OPTIMIZED,  // NIC i of every node in a rail group on leaf switch i; leaves to spines
+  FAT_TREE,        // nodes packed onto leaves in order; leaves to spines, possibly oversubscribed
+};
+
+// A GPU cluster: identical nodes of gpus_per_node GPUs on an NVSwitch, one NIC per GPU.
+// SI units throughout (bytes/s, seconds).
+struct ClusterSpec {
+  std::string name;
+  GpuSpec gpu;
+  int nodes = 1;
+  int gpus_per_node = 8;
+  double nvlink_Bps = 0;          // per GPU per direction
+  double nvlink_latency_s = 0;    // GPU to GPU through the NVSwitch
+  double nic_Bps = 0;             // per GPU (one NIC each) per direction
+  double nic_latency_s = 0;       // NIC to NIC across one leaf switch
+  InterNodeFabric fabric = InterNodeFabric::RAIL_OPTIMIZED;
+  int nodes_per_leaf = 32;        // rail group size (rail-optimized) or nodes under one leaf (fat tree)
+  double oversubscription = 1.0;  // leaf downlink : uplink bandwidth
+  // Efficiency factors until a calibration profile replaces them with fitted values. Large
+  // cuBLASLt GEMMs reach 0.70 (H100 FP8, 16k cube: 1377 of 1979 TFLOPS) to 0.82 (A100 FP16:
+  // 256 of 312); STREAM-like kernels reach 0.83-0.87 of HBM peak (Azure AI-benchmarking-guide,
+  // as transcribed in shared/validation/published.json).
+  double gemm_efficiency = 0.75;  // achieved / peak FLOP/s of a large GEMM
+  int gemm_tile_rows = 128;       // GEMM row tile: a GEMM of m rows costs ceil(m / tile) tiles
+  double hbm_efficiency = 0.85;   // achieved / peak HBM bandwidth of streaming kernels
+
+  int gpus() const { return nodes * gpus_per_node; }
+  int node_of(int gpu) const { return gpu / gpus_per_node; }
+};
+
+const Registry<ClusterSpec>& cluster_presets();
+std::string fabric_name(InterNodeFabric fabric);
+
+}  // namespace moesim

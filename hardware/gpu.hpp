@@ -1,0 +1,24 @@
+#pragma once
+#include <string>
+
+#include "hardware/dtype.hpp"
+#include "hardware/registry.hpp"
+
+namespace moesim {
+
+// One accelerator as its datasheet states it. Peaks are dense (no 2:4 sparsity).
+struct GpuSpec {
+  std::string name;
+  double peak_bf16_flops = 0;    // FLOP/s
+  double peak_fp8_flops = 0;     // FLOP/s; 0 where the GPU has no FP8 tensor cores
+  double hbm_bytes = 0;
+  double hbm_Bps = 0;            // HBM bandwidth, bytes/s
+  double nvlink_Bps = 0;         // scale-up bandwidth per GPU per direction, bytes/s
+
+  // Peak for a compute dtype (bf16 or fp8; scenarios reject fp32 as a compute dtype).
+  double peak_flops(Dtype dtype) const;
+};
+
+const Registry<GpuSpec>& gpu_presets();
+
+}  // namespace moesim

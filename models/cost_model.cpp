@@ -1,0 +1,33 @@
+#include "models/cost_model.hpp"
+
+#include <cmath>
+
+namespace moesim {
+
+CostModel::CostModel(const ClusterSpec& cluster, Dtype compute_dtype)
+    : cluster_(cluster),
+      peak_flops_(cluster.gpu.peak_flops(compute_dtype)),
+      flops_per_s_(peak_flops_ * cluster.gemm_efficiency),
+      hbm_Bps_(cluster.gpu.hbm_Bps * cluster.hbm_efficiency) {}
+
+double CostModel::gemm_s(double m, double n, double k) const {
+  if (m <= 0) return 0;
+  const double tile = cluster_.gemm_tile_rows;
+  const double padded_rows = std::ceil(m / tile) * tile;
+  return 2.0 * padded_rows * n * k / flops_per_s_;
+}
+
+double CostModel::bandwidth_Bps(LinkScope scope) const {
+  return scope == LinkScope::INTRA_NODE ? cluster_.nvlink_Bps : cluster_.nic_Bps;
+}
+
+double CostModel::latency_s(LinkScope scope) const {
+  return scope == LinkScope::INTRA_NODE ? cluster_.nvlink_latency_s : cluster_.nic_latency_s;
+}
+
+double CostModel::ring_allreduce_s(double bytes, int n, LinkScope scope) const {
+  if (n <= 1) return 0;
+  return 2.0 * (n - 1) * latency_s(scope) + 2.0 * (n - 1) / n * bytes / bandwidth_Bps(scope);
+}
+
+}  // namespace moesim

@@ -1,0 +1,81 @@
+// Memory per GPU. Mixed-precision Adam without a distributed optimizer keeps 18 bytes per
+// parameter: BF16 weights (2), FP32 gradients (4), FP32 master weights and two Adam moments
+// (12) (Megatron-LM docs, "Distributed Optimizer", bytes-per-parameter table).
+// Activations follow Korthikanti et al., "Reducing Activation Recomputation in Large
+// Transformer Models" (2022), per layer and token in BF16, with flash attention (no s^2
+// score tensors) and sequence parallelism (everything divided by tp): attention block 11 h
+// plus 4 h for the two layer norms; an FFN of width f keeps its input (2 h) and its hidden
+// activations (gated: 2 x 2 f before and 2 f after the activation; plain: 2 f + 2 f).
+#include "models/memory_model.hpp"
+
+#include <algorithm>
+
+namespace moesim {
+
+namespace {
+constexpr double WEIGHT_BYTES = 2, GRADIENT_BYTES = 4, OPTIMIZER_BYTES = 12;
+
+// Activation coefficients below are bytes per token (BF16 elements already counted twice).
+
+double ffn_hidden_bytes(const ModelSpec& m, double width) { return (m.gated_ffn ? 6.0 : 4.0) * width; }
+
+struct StageLayers {
+  int first, last;  // [first, last)
+};
+StageLayers stage_layers(const ModelSpec& m, const ParallelPlan& p, int stage) {
+  return {p.first_layer(stage, m.layers), p.first_layer(stage + 1, m.layers)};
+}
+}  // namespace
+
+double stage_expert_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int stage) {
+  auto [first, last] = stage_layers(m, p, stage);
+  double params = 0;
+  for (int l = first; l < last; ++l)
+    if (m.is_moe_layer(l)) params += double(m.experts) / p.ep * m.expert_params() / p.etp;
+  return params;
+}
+
+double stage_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int stage) {
+  auto [first, last] = stage_layers(m, p, stage);
+  double dense = 0;
+  for (int l = first; l < last; ++l) {
+    dense += m.attention_params();
+    dense += m.is_moe_layer(l) ? m.shared_experts * m.expert_params() + double(m.d_model) * m.experts
+                               : m.dense_ffn_params();
+  }
+  // Input embedding on the first stage, output layer on the last.
+  if (stage == 0) dense += m.embedding_params() / 2;
+  if (stage == p.pp - 1) dense += m.embedding_params() / 2;
+  return dense / p.tp + stage_expert_params_per_gpu(m, p, stage);
+}
+
+MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double max_expert_rows) {
+  MemoryBreakdown best;
+  const double h = m.d_model;
+  const double tokens = double(p.micro_batch_size) * p.seq_len / p.tp;
+  for (int stage = 0; stage < p.pp; ++stage) {
+    auto [first, last] = stage_layers(m, p, stage);
+    const double params = stage_params_per_gpu(m, p, stage);
+    // 1F1B: stage s holds the activations of min(pp - s, micro_batches) micro-batches.
+    const double in_flight = std::min(p.pp - stage, p.micro_batches);
+    double per_microbatch = 0, buffers = 0;
+    for (int l = first; l < last; ++l) {
+      double bytes = tokens * 15 * h;  // attention block + layer norms
+      if (m.is_moe_layer(l)) {
+        bytes += tokens * (2 * h + m.shared_experts * ffn_hidden_bytes(m, m.d_ffn_expert));
+        bytes += max_expert_rows * (2 * h + ffn_hidden_bytes(m, double(m.d_ffn_expert) / p.etp));
+        buffers = std::max(buffers, max_expert_rows * (m.dispatch_bytes_per_token() + m.combine_bytes_per_token()));
+      } else {
+        // TP splits the hidden width and SP the input rows: per GPU, (s b / tp) rows of full width.
+        bytes += tokens * (2 * h + ffn_hidden_bytes(m, m.d_ffn_dense));
+      }
+      per_microbatch += bytes;
+    }
+    MemoryBreakdown mem{params * WEIGHT_BYTES, params * GRADIENT_BYTES, params * OPTIMIZER_BYTES,
+                        per_microbatch * in_flight, buffers};
+    if (mem.total_bytes() > best.total_bytes()) best = mem;
+  }
+  return best;
+}
+
+}  // namespace moesim

@@ -1,0 +1,68 @@
+#pragma once
+#include <string>
+
+#include "hardware/dtype.hpp"
+#include "hardware/registry.hpp"
+
+namespace moesim {
+
+enum class AttentionKind {
+  GQA,  // multi-head / grouped-query attention (kv_heads <= heads)
+  MLA,  // DeepSeek multi-head latent attention (low-rank q and kv projections)
+};
+
+struct AttentionSpec {
+  AttentionKind kind = AttentionKind::GQA;
+  int heads = 0;
+  int kv_heads = 0;      // GQA
+  int head_dim = 0;      // GQA
+  int q_lora_rank = 0;   // MLA; 0 = full-rank q projection
+  int kv_lora_rank = 0;  // MLA
+  int qk_nope_head_dim = 0;
+  int qk_rope_head_dim = 0;
+  int v_head_dim = 0;
+};
+
+// A MoE transformer as its published config describes it. Dense FFN layers use d_ffn_dense,
+// MoE layers route each token to top_k of `experts` FFNs of width d_ffn_expert plus
+// `shared_experts` always-on FFNs of the same width.
+struct ModelSpec {
+  std::string name;
+  int layers = 0;
+  int first_dense_layers = 0;   // leading dense layers (DeepSeek-V3: 3)
+  int moe_layer_interval = 1;   // every n-th layer after those is MoE (Switch, V-MoE: 2)
+  int d_model = 0;
+  int d_ffn_dense = 0;
+  int d_ffn_expert = 0;
+  int experts = 0;
+  int top_k = 0;
+  int shared_experts = 0;
+  int vocab = 0;                // output classes for vision models
+  bool gated_ffn = true;        // SwiGLU (3 matrices) vs GELU/ReLU MLP (2 matrices)
+  int default_seq_len = 0;      // tokens per sample if the plan does not say (vision: patches + class token)
+  AttentionSpec attention;
+  Dtype compute_dtype = Dtype::BF16;
+  Dtype dispatch_dtype = Dtype::BF16;
+  Dtype combine_dtype = Dtype::BF16;
+
+  bool is_moe_layer(int layer) const;
+  int moe_layers() const;
+  int ffn_matrices() const { return gated_ffn ? 3 : 2; }
+  // Parameter counts (weights only; norms and biases are below 0.1 % and left out).
+  double attention_params() const;
+  double expert_params() const;  // one routed expert
+  double dense_ffn_params() const;
+  double embedding_params() const;
+  double total_params() const;
+  double active_params() const;  // per token
+  // Forward FLOPs per token of one layer's attention at sequence length s (causal).
+  double attention_flops_per_token(int seq_len) const;
+  // Bytes per token sent by dispatch: values plus, for FP8, one FP32 scale per 128 values
+  // (DeepEP's layout: 7168 + 56 x 4 = 7392 B for DeepSeek-V3).
+  double dispatch_bytes_per_token() const;
+  double combine_bytes_per_token() const;
+};
+
+const Registry<ModelSpec>& model_presets();
+
+}  // namespace moesim

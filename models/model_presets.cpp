@@ -1,0 +1,161 @@
+// MoE architecture presets, from each model's published configuration.
+#include "models/model.hpp"
+
+namespace moesim {
+
+namespace {
+AttentionSpec gqa(int heads, int kv_heads, int head_dim) {
+  AttentionSpec a;
+  a.kind = AttentionKind::GQA;
+  a.heads = heads;
+  a.kv_heads = kv_heads;
+  a.head_dim = head_dim;
+  return a;
+}
+
+ModelSpec mixtral_8x7b() {
+  // mistralai/Mixtral-8x7B-v0.1 config.json: hidden_size 4096, intermediate_size 14336,
+  // num_hidden_layers 32, num_attention_heads 32, num_key_value_heads 8, num_local_experts 8,
+  // num_experts_per_tok 2, vocab_size 32000.
+  ModelSpec m;
+  m.name = "mixtral-8x7b";
+  m.layers = 32;
+  m.d_model = 4096;
+  m.d_ffn_dense = 14336;
+  m.d_ffn_expert = 14336;
+  m.experts = 8;
+  m.top_k = 2;
+  m.vocab = 32000;
+  m.default_seq_len = 4096;
+  m.attention = gqa(32, 8, 128);
+  return m;
+}
+
+ModelSpec deepseek_v3() {
+  // deepseek-ai/DeepSeek-V3 config.json: hidden_size 7168, intermediate_size 18432,
+  // moe_intermediate_size 2048, num_hidden_layers 61, first_k_dense_replace 3,
+  // n_routed_experts 256, n_shared_experts 1, num_experts_per_tok 8, num_attention_heads 128,
+  // q_lora_rank 1536, kv_lora_rank 512, qk_nope_head_dim 128, qk_rope_head_dim 64,
+  // v_head_dim 128, vocab_size 129280. FP8 dispatch, BF16 combine (V3 report Sec. 3.3).
+  ModelSpec m;
+  m.name = "deepseek-v3";
+  m.layers = 61;
+  m.first_dense_layers = 3;
+  m.d_model = 7168;
+  m.d_ffn_dense = 18432;
+  m.d_ffn_expert = 2048;
+  m.experts = 256;
+  m.top_k = 8;
+  m.shared_experts = 1;
+  m.vocab = 129280;
+  m.default_seq_len = 4096;
+  m.attention.kind = AttentionKind::MLA;
+  m.attention.heads = 128;
+  m.attention.q_lora_rank = 1536;
+  m.attention.kv_lora_rank = 512;
+  m.attention.qk_nope_head_dim = 128;
+  m.attention.qk_rope_head_dim = 64;
+  m.attention.v_head_dim = 128;
+  m.dispatch_dtype = Dtype::FP8;
+  return m;
+}
+
+ModelSpec qwen3_30b_a3b() {
+  // Qwen/Qwen3-30B-A3B config.json: hidden_size 2048, num_hidden_layers 48,
+  // num_attention_heads 32, num_key_value_heads 4, head_dim 128, moe_intermediate_size 768,
+  // intermediate_size 6144, num_experts 128, num_experts_per_tok 8, vocab_size 151936.
+  ModelSpec m;
+  m.name = "qwen3-30b-a3b";
+  m.layers = 48;
+  m.d_model = 2048;
+  m.d_ffn_dense = 6144;
+  m.d_ffn_expert = 768;
+  m.experts = 128;
+  m.top_k = 8;
+  m.vocab = 151936;
+  m.default_seq_len = 4096;
+  m.attention = gqa(32, 4, 128);
+  return m;
+}
+
+ModelSpec olmoe_1b_7b() {
+  // allenai/OLMoE-1B-7B-0924 config.json: hidden_size 2048, intermediate_size 1024,
+  // num_hidden_layers 16, num_attention_heads 16, num_key_value_heads 16, num_experts 64,
+  // num_experts_per_tok 8, vocab_size 50304.
+  ModelSpec m;
+  m.name = "olmoe-1b-7b";
+  m.layers = 16;
+  m.d_model = 2048;
+  m.d_ffn_dense = 1024;
+  m.d_ffn_expert = 1024;
+  m.experts = 64;
+  m.top_k = 8;
+  m.vocab = 50304;
+  m.default_seq_len = 4096;
+  m.attention = gqa(16, 16, 128);
+  return m;
+}
+
+ModelSpec switch_base_128() {
+  // google/switch-base-128 config.json: d_model 768, d_ff 3072, num_layers 12 (+12 decoder),
+  // num_heads 12, d_kv 64, num_experts 128, encoder/decoder_sparse_step 2 (every other FFN
+  // is sparse), top-1 routing, ReLU MLP, vocab_size 32128. Encoder and decoder are modeled
+  // as one 24-layer stack; the decoder's cross-attention is left out.
+  ModelSpec m;
+  m.name = "switch-base-128";
+  m.layers = 24;
+  m.moe_layer_interval = 2;
+  m.d_model = 768;
+  m.d_ffn_dense = 3072;
+  m.d_ffn_expert = 3072;
+  m.experts = 128;
+  m.top_k = 1;
+  m.vocab = 32128;
+  m.gated_ffn = false;
+  m.default_seq_len = 512;
+  m.attention = gqa(12, 12, 64);
+  return m;
+}
+
+ModelSpec vmoe_b16() {
+  // V-MoE-B/16 (Riquelme et al., "Scaling Vision with Sparse Mixture of Experts", NeurIPS 2021,
+  // Sec. 3 and Table 8): ViT-B/16 backbone (12 layers, hidden 768, MLP 3072, 12 heads), MoE in
+  // every other layer, E = 32 experts, k = 2, GELU MLP. Tokens are patches: a 224x224 image
+  // gives 14x14 = 196 patches plus the class token. Output: ImageNet's 1000 classes.
+  ModelSpec m;
+  m.name = "vmoe-b16";
+  m.layers = 12;
+  m.moe_layer_interval = 2;
+  m.d_model = 768;
+  m.d_ffn_dense = 3072;
+  m.d_ffn_expert = 3072;
+  m.experts = 32;
+  m.top_k = 2;
+  m.vocab = 1000;
+  m.gated_ffn = false;
+  m.default_seq_len = 197;
+  m.attention = gqa(12, 12, 64);
+  return m;
+}
+
+Registry<ModelSpec> make_model_presets() {
+  Registry<ModelSpec> r("model preset");
+  r.add("mixtral-8x7b", "Mixtral 8x7B: 32 layers, 8 experts, top-2, GQA", mixtral_8x7b());
+  r.add("deepseek-v3", "DeepSeek-V3: 61 layers (3 dense), MLA, 1 shared + 256 routed experts, top-8",
+        deepseek_v3());
+  r.add("qwen3-30b-a3b", "Qwen3-30B-A3B: 48 layers, 128 experts, top-8, GQA", qwen3_30b_a3b());
+  r.add("olmoe-1b-7b", "OLMoE-1B-7B: 16 layers, 64 experts, top-8", olmoe_1b_7b());
+  r.add("switch-base-128", "Switch-Base-128: 24 layers, MoE every other layer, 128 experts, top-1",
+        switch_base_128());
+  r.add("vmoe-b16", "V-MoE-B/16: ViT-B/16 with 32 experts every other layer, top-2, tokens = patches",
+        vmoe_b16());
+  return r;
+}
+}  // namespace
+
+const Registry<ModelSpec>& model_presets() {
+  static const Registry<ModelSpec> presets = make_model_presets();
+  return presets;
+}
+
+}  // namespace moesim

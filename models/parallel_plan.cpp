@@ -1,0 +1,29 @@
+#include "models/parallel_plan.hpp"
+
+namespace moesim {
+
+namespace {
+PlanProblem does_not_divide(const std::string& key, const std::string& a, long av, const std::string& b, long bv) {
+  return {key, a + "=" + std::to_string(av) + " does not divide " + b + "=" + std::to_string(bv)};
+}
+}  // namespace
+
+PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const ClusterSpec& c) {
+  if (p.world() != c.gpus())
+    return {"", "dp*tp*pp=" + std::to_string(p.world()) + " but the cluster has " + std::to_string(c.gpus()) + " GPUs"};
+  if (m.experts % p.ep != 0) return does_not_divide("ep", "ep", p.ep, "experts", m.experts);
+  if (p.gpus_per_stage() % p.ep_group_gpus() != 0)
+    return does_not_divide("", "ep*etp", p.ep_group_gpus(), "dp*tp", p.gpus_per_stage());
+  if (m.attention.heads % p.tp != 0) return does_not_divide("tp", "tp", p.tp, "attention heads", m.attention.heads);
+  if (m.d_ffn_expert % p.etp != 0) return does_not_divide("etp", "etp", p.etp, "expert d_ffn", m.d_ffn_expert);
+  if (p.pp > m.layers)
+    return {"pp", "pp=" + std::to_string(p.pp) + " exceeds the model's " + std::to_string(m.layers) + " layers"};
+  if (long(p.micro_batch_size) * p.seq_len % p.tp != 0)
+    return does_not_divide("tp", "tp", p.tp, "tokens per micro-batch (micro_batch_size*seq_len)",
+                           long(p.micro_batch_size) * p.seq_len);
+  if (m.compute_dtype == Dtype::FP8 && c.gpu.peak_fp8_flops <= 0)
+    return {"", "compute_dtype fp8 but GPU " + c.gpu.name + " has no FP8 tensor cores"};
+  return {};
+}
+
+}  // namespace moesim

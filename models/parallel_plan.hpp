@@ -1,0 +1,45 @@
+#pragma once
+#include <string>
+
+#include "hardware/cluster.hpp"
+#include "models/model.hpp"
+
+namespace moesim {
+
+// How a step is spread over GPUs. Attention and dense layers use dp x tp x pp GPUs; the
+// experts of a pipeline stage use the same dp x tp GPUs folded as edp x ep x etp
+// (Megatron-Core's "parallel folding"). Rank order, innermost first: tp, dp, pp for
+// attention; etp, ep, edp for experts.
+struct ParallelPlan {
+  int dp = 1;
+  int tp = 1;
+  int pp = 1;
+  int ep = 1;
+  int etp = 1;
+  int micro_batch_size = 1;  // sequences per micro-batch per data-parallel rank
+  int micro_batches = 1;     // micro-batches per step per data-parallel rank
+  int seq_len = 0;           // tokens per sequence
+
+  int world() const { return dp * tp * pp; }
+  int gpus_per_stage() const { return dp * tp; }
+  int edp() const { return gpus_per_stage() / (ep * etp); }
+  int ep_group_gpus() const { return ep * etp; }
+  // Tokens entering the MoE layer on one GPU per micro-batch: TP ranks split the sequence
+  // before dispatch, as Megatron-Core does with sequence parallelism.
+  int tokens_per_gpu() const { return micro_batch_size * seq_len / tp; }
+  double tokens_per_step() const { return double(dp) * micro_batch_size * micro_batches * seq_len; }
+  // The first stage's share of the layers: stage s holds layers [first_layer(s), first_layer(s+1)).
+  int first_layer(int stage, int layers) const { return stage * layers / pp; }
+};
+
+// Why a plan cannot run: the plan key at fault ("" for the plan as a whole) and one sentence.
+struct PlanProblem {
+  std::string key;
+  std::string sentence;
+  explicit operator bool() const { return !sentence.empty(); }
+};
+
+// The first reason why the plan cannot run this model on this cluster; empty if it can.
+PlanProblem plan_problem(const ParallelPlan& plan, const ModelSpec& model, const ClusterSpec& cluster);
+
+}  // namespace moesim

@@ -1,0 +1,39 @@
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "hardware/registry.hpp"
+#include "models/model.hpp"
+#include "models/params.hpp"
+
+namespace moesim {
+
+// Each token's top-k expert choices with their router scores, best first.
+// Layout: [token * top_k + choice]. Scores of one layer are comparable across tokens.
+struct TokenChoices {
+  int tokens = 0;
+  int top_k = 0;
+  std::vector<int32_t> expert;
+  std::vector<float> score;
+};
+
+// Which tokens are asked for: those of one source GPU in one micro-batch of one layer.
+struct ScoreContext {
+  int layer = 0;
+  int micro_batch = 0;
+  int source_gpu = 0;
+};
+
+// Where router scores come from: a synthetic skew model or (later) a replayed trace.
+class ScoreSource {
+ public:
+  virtual ~ScoreSource() = default;
+  virtual void top_choices(const ScoreContext& context, int tokens, int top_k, TokenChoices& out) const = 0;
+};
+
+using ScoreSourceFactory = std::function<std::unique_ptr<ScoreSource>(const Params&, const ModelSpec&)>;
+const Registry<Component<ScoreSourceFactory>>& score_sources();
+
+}  // namespace moesim

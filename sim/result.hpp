@@ -1,0 +1,43 @@
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/memory_model.hpp"
+
+namespace moesim {
+
+// Named parts of the step time, in a fixed order; they sum to the step time.
+using Breakdown = std::vector<std::pair<std::string, double>>;
+
+struct LayerExpertLoad {
+  int layer = 0;
+  std::vector<long> tokens;  // accepted assignments per expert, summed over the routed sample
+  long dropped = 0;
+  double max_over_mean = 0;
+};
+
+struct StepResult {
+  double step_time_s = 0;
+  Breakdown breakdown_s;
+  // Per step, cluster-wide, summed over MoE layers: (token, choice) assignments.
+  double tokens_routed = 0;
+  double tokens_dropped = 0;
+  double drop_rate = 0;
+  // Expert load over the routed sample.
+  std::vector<LayerExpertLoad> expert_load;
+  double expert_max_over_mean = 0;        // mean over MoE layers of max/mean expert load
+  double expert_worst_max_over_mean = 0;  // the worst layer's
+  double rank_max_over_mean = 0;          // GPU rows: mean over layers and micro-batches of max/mean
+  // Bytes moved by dispatch and combine (forward and backward) in one step, cluster-wide.
+  double a2a_intra_node_bytes = 0;
+  double a2a_inter_node_bytes = 0;
+  MemoryBreakdown memory;
+  double hbm_bytes = 0;
+  bool fits_memory = false;
+  double model_flops_per_step = 0;
+  double mfu = 0;
+  double tokens_per_s = 0;
+};
+
+}  // namespace moesim

@@ -1,0 +1,216 @@
+// The scenario reader: strict (unknown keys are errors), and every error names the file,
+// the JSON path, the value and what was expected.
+#include "sim/scenario.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "models/placement/placement.hpp"
+#include "models/routing/router.hpp"
+#include "models/scores/score_source.hpp"
+#include "sim/default_scenario.hpp"
+#include "sim/spec_fields.hpp"
+
+namespace moesim {
+
+using nlohmann::json;
+
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
+    throw InputError(source_ + ": " + path + ": " + problem);
+  }
+  [[noreturn]] void fail_value(const std::string& path, const json& value, const std::string& expected) const {
+    fail(path, value.dump() + ": expected " + expected);
+  }
+
+  const json& object_at(const json& parent, const std::string& key, const std::string& path) const {
+    if (!parent.contains(key)) fail(path, "missing; expected an object");
+    const json& value = parent.at(key);
+    if (!value.is_object()) fail_value(path, value, "an object");
+    return value;
+  }
+
+  ParamValue to_param(const json& value, const ParamSpec& spec, const std::string& path) const {
+    ParamValue v;
+    if (value.is_number()) v = value.get<double>();
+    else if (value.is_string()) v = value.get<std::string>();
+    else if (value.is_boolean()) v = value.get<bool>();
+    else if (!value.is_null()) fail_value(path, value, spec.type_name());
+    const std::string problem = spec.check(v);
+    if (!problem.empty()) fail_value(path, value, problem);
+    return v;
+  }
+
+  void reject_unknown_keys(const json& object, const std::string& path, const std::vector<std::string>& known) const {
+    for (const auto& [key, value] : object.items()) {
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      fail(path + "/" + key, "unknown key; expected one of: " + list);
+    }
+  }
+
+  // Start from the named preset (if any), then apply every other key as an override.
+  template <class Spec>
+  Spec read_spec(const json& object, const std::string& path, const Registry<Spec>* presets,
+                 const FieldTable<Spec>& fields, Spec spec = {}) const {
+    std::vector<std::string> known;
+    if (presets) known.push_back("preset");
+    for (const auto& f : fields) known.push_back(f.spec.name);
+    reject_unknown_keys(object, path, known);
+    if (presets && object.contains("preset")) spec = lookup(*presets, object.at("preset"), path + "/preset");
+    for (const auto& field : fields) {
+      if (!object.contains(field.spec.name)) continue;
+      const std::string field_path = path + "/" + field.spec.name;
+      ParamValue value = to_param(object.at(field.spec.name), field.spec, field_path);
+      check_reference(field.spec.name, object.at(field.spec.name), field_path);
+      field.set(spec, value);
+    }
+    return spec;
+  }
+
+  template <class Entry>
+  const Entry& lookup(const Registry<Entry>& registry, const json& name, const std::string& path) const {
+    if (!name.is_string()) fail_value(path, name, "a " + registry.kind() + " name");
+    const Entry* entry = registry.find(name.get<std::string>());
+    if (!entry) fail_value(path, name, "a known " + registry.kind() + ": " + registry.names_joined());
+    return *entry;
+  }
+
+  // A component section: {"<name_key>": "<registered name>", <declared params>...}.
+  template <class Factory>
+  ComponentChoice read_component(const json& object, const std::string& path, const std::string& name_key,
+                                 const Registry<Component<Factory>>& registry, const std::string& default_name) const {
+    ComponentChoice choice;
+    choice.name = default_name;
+    if (object.contains(name_key)) {
+      lookup(registry, object.at(name_key), path + "/" + name_key);
+      choice.name = object.at(name_key).get<std::string>();
+    }
+    const auto& component = *registry.find(choice.name);
+    std::vector<std::string> known{name_key};
+    for (const auto& p : component.params) known.push_back(p.name);
+    reject_unknown_keys(object, path, known);
+    std::map<std::string, ParamValue> values;
+    for (const auto& p : component.params) {
+      values[p.name] = object.contains(p.name) ? to_param(object.at(p.name), p, path + "/" + p.name) : p.default_value;
+    }
+    choice.params = Params(std::move(values));
+    return choice;
+  }
+
+  const std::string& source() const { return source_; }
+
+ private:
+  // Keys whose string names a registry entry are checked against it.
+  void check_reference(const std::string& key, const json& value, const std::string& path) const {
+    if (key == "gpu") lookup(gpu_presets(), value, path);
+  }
+
+  std::string source_;
+};
+
+json parse_json(const std::string& text, const std::string& source) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // Turn nlohmann's byte offset into a line and column.
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') line++, column = 1;
+      else column++;
+    }
+    std::string reason = e.what();
+    if (auto pos = reason.find("syntax error"); pos != std::string::npos) reason = reason.substr(pos);
+    throw InputError(source + ": line " + std::to_string(line) + ", column " + std::to_string(column) +
+                     ": malformed JSON: " + reason);
+  }
+}
+
+void validate_cluster(const Reader& r, const ClusterSpec& c) {
+  if (c.gpu.peak_bf16_flops <= 0) r.fail("/cluster", "no GPU; expected \"preset\" or \"gpu\" (" + gpu_presets().names_joined() + ")");
+  if (c.nvlink_Bps <= 0) r.fail("/cluster/nvlink_GBps", "missing; expected a number > 0");
+  if (c.nodes > 1 && c.nic_Bps <= 0) r.fail("/cluster/nic_GBps", "missing; expected a number > 0 for a multi-node cluster");
+}
+
+void validate_model(const Reader& r, const ModelSpec& m) {
+  const auto fail_if = [&](bool bad, const std::string& key, long value, const std::string& expected) {
+    if (bad) r.fail("/model/" + key, std::to_string(value) + ": expected " + expected);
+  };
+  fail_if(m.layers <= 0, "layers", m.layers, "an integer >= 1");
+  fail_if(m.d_model <= 0, "d_model", m.d_model, "an integer >= 1");
+  fail_if(m.experts <= 0, "experts", m.experts, "an integer >= 1");
+  fail_if(m.d_ffn_expert <= 0, "d_ffn_expert", m.d_ffn_expert, "an integer >= 1");
+  fail_if(m.top_k <= 0 || m.top_k > m.experts, "top_k", m.top_k, "1 <= top_k <= experts=" + std::to_string(m.experts));
+  fail_if(m.first_dense_layers >= m.layers, "first_dense_layers", m.first_dense_layers,
+          "fewer than layers=" + std::to_string(m.layers));
+  fail_if(m.moe_layers() == 0, "moe_layer_interval", m.moe_layer_interval, "an interval that leaves at least one MoE layer");
+  fail_if(m.vocab <= 0, "vocab", m.vocab, "an integer >= 1");
+  const AttentionSpec& a = m.attention;
+  fail_if(a.heads <= 0, "heads", a.heads, "an integer >= 1");
+  if (a.kind == AttentionKind::GQA) {
+    fail_if(a.head_dim <= 0, "head_dim", a.head_dim, "an integer >= 1 for gqa attention");
+    fail_if(a.kv_heads <= 0 || a.heads % a.kv_heads != 0, "kv_heads", a.kv_heads,
+            "a divisor of heads=" + std::to_string(a.heads));
+  } else {
+    fail_if(a.kv_lora_rank <= 0, "kv_lora_rank", a.kv_lora_rank, "an integer >= 1 for mla attention");
+    fail_if(a.qk_nope_head_dim <= 0, "qk_nope_head_dim", a.qk_nope_head_dim, "an integer >= 1 for mla attention");
+    fail_if(a.v_head_dim <= 0, "v_head_dim", a.v_head_dim, "an integer >= 1 for mla attention");
+  }
+}
+
+Scenario read_scenario(const json& doc, const std::string& source) {
+  const Reader r(source);
+  if (!doc.is_object()) r.fail_value("/", doc, "an object with cluster, model, plan, router, scores, placement, sim");
+  r.reject_unknown_keys(doc, "", {"name", "cluster", "model", "plan", "router", "scores", "placement", "sim"});
+  Scenario s;
+  s.source = source;
+  if (doc.contains("name")) {
+    if (!doc.at("name").is_string()) r.fail_value("/name", doc.at("name"), "a string");
+    s.name = doc.at("name").get<std::string>();
+  }
+  s.cluster = r.read_spec(r.object_at(doc, "cluster", "/cluster"), "/cluster", &cluster_presets(), cluster_fields());
+  validate_cluster(r, s.cluster);
+  s.model = r.read_spec(r.object_at(doc, "model", "/model"), "/model", &model_presets(), model_fields());
+  validate_model(r, s.model);
+  s.plan = r.read_spec<ParallelPlan>(r.object_at(doc, "plan", "/plan"), "/plan", nullptr, plan_fields());
+  if (s.plan.seq_len == 0) s.plan.seq_len = s.model.default_seq_len;
+  if (s.plan.seq_len <= 0) r.fail("/plan/seq_len", "missing; expected an integer >= 1 (the model has no default)");
+  if (PlanProblem problem = plan_problem(s.plan, s.model, s.cluster))
+    r.fail("/plan" + (problem.key.empty() ? "" : "/" + problem.key), problem.sentence);
+
+  const json empty = json::object();
+  const auto section = [&](const char* key) -> const json& {
+    return doc.contains(key) ? r.object_at(doc, key, std::string("/") + key) : empty;
+  };
+  s.router = r.read_component(section("router"), "/router", "policy", router_policies(), "top_k");
+  s.scores = r.read_component(section("scores"), "/scores", "source", score_sources(), "dirichlet");
+  s.placement = r.read_component(section("placement"), "/placement", "strategy", placement_strategies(), "contiguous");
+  s.sim = r.read_spec<SimSpec>(section("sim"), "/sim", nullptr, sim_fields());
+  return s;
+}
+
+}  // namespace
+
+Scenario parse_scenario(const std::string& text, const std::string& source) {
+  return read_scenario(parse_json(text, source), source);
+}
+
+Scenario load_scenario_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open the scenario file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_scenario(text.str(), path);
+}
+
+Scenario default_scenario() { return parse_scenario(default_scenario_json(), DEFAULT_SCENARIO_NAME); }
+
+}  // namespace moesim

@@ -1,0 +1,47 @@
+#pragma once
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "hardware/cluster.hpp"
+#include "models/model.hpp"
+#include "models/parallel_plan.hpp"
+#include "models/params.hpp"
+
+namespace moesim {
+
+// Bad input: one line naming the file, the JSON path, the value and what was expected.
+class InputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A pluggable component chosen by name, with its declared parameters filled in.
+struct ComponentChoice {
+  std::string name;
+  Params params;
+};
+
+struct SimSpec {
+  std::string engine = "analytic";              // analytic | des
+  std::optional<int> routed_micro_batches;      // micro-batches routed token by token; none = all
+};
+
+// Everything a run needs, parsed and validated once; the core never sees JSON.
+struct Scenario {
+  std::string source;  // file name, for messages
+  std::string name;
+  ClusterSpec cluster;
+  ModelSpec model;
+  ParallelPlan plan;
+  ComponentChoice router;
+  ComponentChoice scores;
+  ComponentChoice placement;
+  SimSpec sim;
+};
+
+Scenario parse_scenario(const std::string& text, const std::string& source);
+Scenario load_scenario_file(const std::string& path);
+Scenario default_scenario();
+
+}  // namespace moesim

@@ -1,0 +1,154 @@
+// The scenario keys of the fixed specs. Adding a key is one line here.
+#include "sim/spec_fields.hpp"
+
+#include "sim/scenario.hpp"
+
+namespace moesim {
+
+namespace {
+
+template <class Spec>
+Field<Spec> int_field(const std::string& key, int Spec::*member, double min, const std::string& help) {
+  return {{key, ParamKind::INTEGER, 0.0, help, std::nullopt, min},
+          [member](Spec& s, const ParamValue& v) { s.*member = int(std::get<double>(v)); },
+          [member](const Spec& s) { return ParamValue(double(s.*member)); }};
+}
+
+// A number given in the key's unit and stored in SI (value * to_si).
+template <class Spec>
+Field<Spec> number_field(const std::string& key, double Spec::*member, double to_si, const std::string& help,
+                         std::optional<double> exclusive_min = 0.0, std::optional<double> inclusive_max = std::nullopt) {
+  ParamSpec spec{key, ParamKind::NUMBER, 0.0, help, exclusive_min};
+  spec.inclusive_max = inclusive_max;
+  return {spec, [member, to_si](Spec& s, const ParamValue& v) { s.*member = std::get<double>(v) * to_si; },
+          [member, to_si](const Spec& s) { return ParamValue(s.*member / to_si); }};
+}
+
+template <class Spec>
+Field<Spec> dtype_field(const std::string& key, Dtype Spec::*member, const std::string& help,
+                        std::vector<std::string> allowed = {"bf16", "fp8", "fp32"}) {
+  return {{key, ParamKind::CHOICE, std::string("bf16"), help, std::nullopt, std::nullopt, std::nullopt, allowed},
+          [member](Spec& s, const ParamValue& v) { s.*member = *parse_dtype(std::get<std::string>(v)); },
+          [member](const Spec& s) { return ParamValue(std::string(dtype_name(s.*member))); }};
+}
+
+constexpr double GB = 1e9, US = 1e-6;
+
+}  // namespace
+
+const FieldTable<ClusterSpec>& cluster_fields() {
+  static const FieldTable<ClusterSpec> fields = {
+      {{"gpu", ParamKind::TEXT, std::string(), "GPU preset (resets nvlink_GBps to the GPU's)"},
+       [](ClusterSpec& c, const ParamValue& v) {
+         c.gpu = *gpu_presets().find(std::get<std::string>(v));
+         c.nvlink_Bps = c.gpu.nvlink_Bps;
+       },
+       [](const ClusterSpec& c) { return ParamValue(c.gpu.name); }},
+      int_field("nodes", &ClusterSpec::nodes, 1, "number of nodes"),
+      int_field("gpus_per_node", &ClusterSpec::gpus_per_node, 1, "GPUs per node, all on one NVSwitch"),
+      number_field("nvlink_GBps", &ClusterSpec::nvlink_Bps, GB, "scale-up bandwidth per GPU per direction, GB/s"),
+      number_field("nvlink_latency_us", &ClusterSpec::nvlink_latency_s, US, "GPU-to-GPU latency in the node, us", std::nullopt),
+      number_field("nic_GBps", &ClusterSpec::nic_Bps, GB, "NIC bandwidth per GPU per direction, GB/s"),
+      number_field("nic_latency_us", &ClusterSpec::nic_latency_s, US, "NIC-to-NIC latency across one leaf, us", std::nullopt),
+      {{"fabric", ParamKind::CHOICE, std::string("rail_optimized"), "inter-node fabric", std::nullopt, std::nullopt,
+        std::nullopt, {"rail_optimized", "fat_tree"}},
+       [](ClusterSpec& c, const ParamValue& v) {
+         c.fabric = std::get<std::string>(v) == "fat_tree" ? InterNodeFabric::FAT_TREE : InterNodeFabric::RAIL_OPTIMIZED;
+       },
+       [](const ClusterSpec& c) { return ParamValue(fabric_name(c.fabric)); }},
+      int_field("nodes_per_leaf", &ClusterSpec::nodes_per_leaf, 1, "nodes per rail group (rail) or per leaf (fat tree)"),
+      {{"oversubscription", ParamKind::NUMBER, 1.0, "leaf downlink:uplink bandwidth ratio (1 = non-blocking)",
+        std::nullopt, 1.0},
+       [](ClusterSpec& c, const ParamValue& v) { c.oversubscription = std::get<double>(v); },
+       [](const ClusterSpec& c) { return ParamValue(c.oversubscription); }},
+      number_field("gemm_efficiency", &ClusterSpec::gemm_efficiency, 1, "achieved/peak FLOP/s of large GEMMs", 0.0, 1.0),
+      int_field("gemm_tile_rows", &ClusterSpec::gemm_tile_rows, 1, "GEMM row tile (rows are padded to it)"),
+      number_field("hbm_efficiency", &ClusterSpec::hbm_efficiency, 1, "achieved/peak HBM bandwidth", 0.0, 1.0),
+  };
+  return fields;
+}
+
+const FieldTable<ModelSpec>& model_fields() {
+  static const FieldTable<ModelSpec> fields = {
+      int_field("layers", &ModelSpec::layers, 1, "transformer layers"),
+      int_field("first_dense_layers", &ModelSpec::first_dense_layers, 0, "leading dense layers"),
+      int_field("moe_layer_interval", &ModelSpec::moe_layer_interval, 1, "every n-th layer after those is MoE"),
+      int_field("d_model", &ModelSpec::d_model, 1, "hidden size"),
+      int_field("d_ffn_dense", &ModelSpec::d_ffn_dense, 1, "FFN width of dense layers"),
+      int_field("d_ffn_expert", &ModelSpec::d_ffn_expert, 1, "FFN width of one expert"),
+      int_field("experts", &ModelSpec::experts, 1, "routed experts per MoE layer"),
+      int_field("top_k", &ModelSpec::top_k, 1, "experts per token"),
+      int_field("shared_experts", &ModelSpec::shared_experts, 0, "always-on experts per MoE layer"),
+      int_field("vocab", &ModelSpec::vocab, 1, "vocabulary (or output classes)"),
+      {{"gated_ffn", ParamKind::BOOLEAN, true, "SwiGLU-style FFN with 3 matrices (false: 2)"},
+       [](ModelSpec& m, const ParamValue& v) { m.gated_ffn = std::get<bool>(v); },
+       [](const ModelSpec& m) { return ParamValue(m.gated_ffn); }},
+      int_field("default_seq_len", &ModelSpec::default_seq_len, 1, "tokens per sample when the plan gives none"),
+      {{"attention", ParamKind::CHOICE, std::string("gqa"), "attention kind", std::nullopt, std::nullopt, std::nullopt,
+        {"gqa", "mla"}},
+       [](ModelSpec& m, const ParamValue& v) {
+         m.attention.kind = std::get<std::string>(v) == "mla" ? AttentionKind::MLA : AttentionKind::GQA;
+       },
+       [](const ModelSpec& m) { return ParamValue(std::string(m.attention.kind == AttentionKind::MLA ? "mla" : "gqa")); }},
+  };
+  static const FieldTable<ModelSpec> all = [] {
+    FieldTable<ModelSpec> out = fields;
+    // Attention shape: plain integers inside ModelSpec::attention.
+    const std::vector<std::pair<std::string, int AttentionSpec::*>> attention_ints = {
+        {"heads", &AttentionSpec::heads},
+        {"kv_heads", &AttentionSpec::kv_heads},
+        {"head_dim", &AttentionSpec::head_dim},
+        {"q_lora_rank", &AttentionSpec::q_lora_rank},
+        {"kv_lora_rank", &AttentionSpec::kv_lora_rank},
+        {"qk_nope_head_dim", &AttentionSpec::qk_nope_head_dim},
+        {"qk_rope_head_dim", &AttentionSpec::qk_rope_head_dim},
+        {"v_head_dim", &AttentionSpec::v_head_dim},
+    };
+    for (const auto& [key, member] : attention_ints) {
+      out.push_back({{key, ParamKind::INTEGER, 0.0, "attention: " + key, std::nullopt, 0.0},
+                     [member = member](ModelSpec& m, const ParamValue& v) { m.attention.*member = int(std::get<double>(v)); },
+                     [member = member](const ModelSpec& m) { return ParamValue(double(m.attention.*member)); }});
+    }
+    out.push_back(dtype_field("compute_dtype", &ModelSpec::compute_dtype, "GEMM dtype", {"bf16", "fp8"}));
+    out.push_back(dtype_field("dispatch_dtype", &ModelSpec::dispatch_dtype, "dtype of dispatched tokens"));
+    out.push_back(dtype_field("combine_dtype", &ModelSpec::combine_dtype, "dtype of combined expert outputs"));
+    return out;
+  }();
+  return all;
+}
+
+const FieldTable<ParallelPlan>& plan_fields() {
+  static const FieldTable<ParallelPlan> fields = {
+      int_field("dp", &ParallelPlan::dp, 1, "data-parallel degree"),
+      int_field("tp", &ParallelPlan::tp, 1, "tensor-parallel degree (attention and dense layers)"),
+      int_field("pp", &ParallelPlan::pp, 1, "pipeline-parallel degree (1F1B)"),
+      int_field("ep", &ParallelPlan::ep, 1, "expert-parallel degree"),
+      int_field("etp", &ParallelPlan::etp, 1, "expert tensor-parallel degree"),
+      int_field("micro_batch_size", &ParallelPlan::micro_batch_size, 1, "sequences per micro-batch per DP rank"),
+      int_field("micro_batches", &ParallelPlan::micro_batches, 1, "micro-batches per step per DP rank"),
+      int_field("seq_len", &ParallelPlan::seq_len, 1, "tokens per sequence (default: the model's)"),
+  };
+  return fields;
+}
+
+const FieldTable<SimSpec>& sim_fields() {
+  static const FieldTable<SimSpec> fields = {
+      {{"engine", ParamKind::CHOICE, std::string("analytic"), "analytic (closed forms) or des (SimGrid)",
+        std::nullopt, std::nullopt, std::nullopt, {"analytic", "des"}},
+       [](SimSpec& s, const ParamValue& v) { s.engine = std::get<std::string>(v); },
+       [](const SimSpec& s) { return ParamValue(s.engine); }},
+      {{"routed_micro_batches", ParamKind::OPTIONAL_INTEGER, std::monostate(),
+        "micro-batches of one EP group routed token by token (null = all); the rest are taken to behave alike",
+        std::nullopt, 1.0},
+       [](SimSpec& s, const ParamValue& v) {
+         if (const double* d = std::get_if<double>(&v)) s.routed_micro_batches = int(*d);
+         else s.routed_micro_batches.reset();
+       },
+       [](const SimSpec& s) {
+         return s.routed_micro_batches ? ParamValue(double(*s.routed_micro_batches)) : ParamValue(std::monostate());
+       }},
+  };
+  return fields;
+}
+
+}  // namespace moesim

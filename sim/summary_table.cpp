@@ -1,0 +1,44 @@
+#include "sim/summary_table.hpp"
+
+#include <cstdio>
+#include <string>
+
+namespace moesim {
+
+namespace {
+std::string format(const char* fmt, double a, double b = 0) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, fmt, a, b);
+  return buf;
+}
+}  // namespace
+
+void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
+  const ParallelPlan& p = s.plan;
+  out << "scenario  " << (s.name.empty() ? s.source : s.name) << "\n"
+      << "cluster   " << s.cluster.name << ": " << s.cluster.nodes << " x " << s.cluster.gpus_per_node << " "
+      << s.cluster.gpu.name << " (" << s.cluster.gpus() << " GPUs)\n"
+      << "model     " << s.model.name << ": " << s.model.layers << " layers, " << s.model.experts << " experts, top-"
+      << s.model.top_k << "\n"
+      << "plan      dp=" << p.dp << " tp=" << p.tp << " pp=" << p.pp << " ep=" << p.ep << " etp=" << p.etp
+      << "  micro-batch " << p.micro_batch_size << " x " << p.micro_batches << ", seq " << p.seq_len << "\n"
+      << "router    " << s.router.name << ", scores " << s.scores.name << ", placement " << s.placement.name << "\n\n";
+  out << "step time " << format("%10.3f ms", r.step_time_s * 1e3) << "\n";
+  for (const auto& [name, seconds] : r.breakdown_s) {
+    out << "  " << name << std::string(18 - std::min<size_t>(17, name.size()), ' ')
+        << format("%10.3f ms  %5.1f %%", seconds * 1e3, r.step_time_s > 0 ? 100 * seconds / r.step_time_s : 0) << "\n";
+  }
+  out << "\n"
+      << "tokens/s          " << format("%.4g", r.tokens_per_s) << "\n"
+      << "MFU               " << format("%.1f %%", 100 * r.mfu) << "\n"
+      << "dropped           " << format("%.2f %% of assignments", 100 * r.drop_rate) << "\n"
+      << "expert max/mean   " << format("%.2f (worst layer %.2f)", r.expert_max_over_mean, r.expert_worst_max_over_mean) << "\n"
+      << "GPU max/mean      " << format("%.2f", r.rank_max_over_mean) << "\n"
+      << "a2a bytes/step    " << format("%.3g intra-node, %.3g inter-node", r.a2a_intra_node_bytes, r.a2a_inter_node_bytes)
+      << "\n"
+      << "memory per GPU    "
+      << format("%.1f of %.1f GiB", r.memory.total_bytes() / (1 << 30), r.hbm_bytes / (1 << 30))
+      << (r.fits_memory ? "  (fits)" : "  (DOES NOT FIT)") << "\n";
+}
+
+}  // namespace moesim

@@ -1,0 +1,125 @@
+// Routing to traffic: score source -> router -> placement -> per-GPU port counts.
+#include "sim/traffic.hpp"
+
+#include <algorithm>
+
+#include "models/routing/router.hpp"
+#include "models/scores/score_source.hpp"
+
+namespace moesim {
+
+EpGroupLayout ep_group_layout(const ParallelPlan& plan, const Topology& topology) {
+  EpGroupLayout g;
+  g.ep = plan.ep;
+  g.etp = plan.etp;
+  std::vector<int> leaf_index(std::max(topology.leaves(), 1), -1);
+  for (int member = 0; member < plan.ep_group_gpus(); ++member) {
+    // Expert ranks are etp-innermost, then ep: replica 0 of stage 0 is GPUs 0 .. ep*etp-1.
+    const int gpu = member;
+    g.gpu.push_back(gpu);
+    g.node.push_back(topology.cluster().node_of(gpu));
+    const int leaf = topology.leaf_of(gpu);
+    if (leaf >= 0 && leaf_index[leaf] < 0) {
+      leaf_index[leaf] = int(g.leaves.size());
+      g.leaves.push_back(leaf);
+    }
+    g.leaf.push_back(leaf >= 0 ? leaf_index[leaf] : -1);
+  }
+  return g;
+}
+
+namespace {
+
+class StepRouter {
+ public:
+  StepRouter(const Scenario& s, const Topology& topology)
+      : s_(s),
+        router_(router_policies().find(s.router.name)->make(s.router.params)),
+        scores_(score_sources().find(s.scores.name)->make(s.scores.params, s.model)) {
+    out_.group = ep_group_layout(s.plan, topology);
+    out_.placement = placement_strategies().find(s.placement.name)->make(s.placement.params, s.model.experts, s.plan.ep);
+    out_.tokens_per_gpu = s.plan.tokens_per_gpu();
+    out_.routed_micro_batches = std::min(s.plan.micro_batches, s.sim.routed_micro_batches.value_or(s.plan.micro_batches));
+  }
+
+  RoutedStep run() {
+    for (int layer = 0; layer < s_.model.layers; ++layer) {
+      if (!s_.model.is_moe_layer(layer)) continue;
+      LayerLoad load{layer, {}};
+      for (int mb = 0; mb < out_.routed_micro_batches; ++mb) load.micro_batches.push_back(route_micro_batch(layer, mb));
+      out_.layers.push_back(std::move(load));
+    }
+    return std::move(out_);
+  }
+
+ private:
+  MicroBatchLoad route_micro_batch(int layer, int micro_batch) {
+    const EpGroupLayout& g = out_.group;
+    MicroBatchLoad load;
+    load.expert_tokens.assign(s_.model.experts, 0);
+    for (auto* v : {&load.send_intra, &load.send_inter, &load.recv_intra, &load.recv_inter}) v->assign(g.size(), 0);
+    load.leaf_up.assign(g.leaves.size(), 0);
+    load.leaf_down.assign(g.leaves.size(), 0);
+    for (int src = 0; src < g.size(); ++src) {
+      scores_->top_choices({layer, micro_batch, g.gpu[src]}, out_.tokens_per_gpu, s_.model.top_k, choices_);
+      router_->route(choices_, s_.model.experts, routing_);
+      for (int e = 0; e < s_.model.experts; ++e) load.expert_tokens[e] += routing_.expert_tokens[e];
+      load.routed += routing_.routed;
+      load.dropped += routing_.dropped;
+      count_copies(src, load);
+    }
+    return load;
+  }
+
+  // One copy per (token, destination EP rank), to each of that rank's etp shards.
+  void count_copies(int src, MicroBatchLoad& load) {
+    const EpGroupLayout& g = out_.group;
+    const int k = choices_.top_k;
+    stamp_.assign(g.ep, -1);
+    for (int t = 0; t < choices_.tokens; ++t) {
+      for (int c = 0; c < k; ++c) {
+        const size_t i = size_t(t) * k + c;
+        if (!routing_.accepted[i]) continue;
+        const int rank = out_.placement.ep_rank_of_expert[choices_.expert[i]];
+        if (stamp_[rank] == t) continue;
+        stamp_[rank] = t;
+        for (int shard = 0; shard < g.etp; ++shard) add_copy(src, rank * g.etp + shard, load);
+      }
+    }
+    // Tokens of the next source start again at t = 0: reset stamps between sources.
+    std::fill(stamp_.begin(), stamp_.end(), -1);
+  }
+
+  void add_copy(int src, int dst, MicroBatchLoad& load) const {
+    const EpGroupLayout& g = out_.group;
+    if (src == dst) {
+      ++load.local_copies;
+    } else if (g.node[src] == g.node[dst]) {
+      ++load.send_intra[src];
+      ++load.recv_intra[dst];
+    } else {
+      ++load.send_inter[src];
+      ++load.recv_inter[dst];
+      if (g.leaf[src] != g.leaf[dst]) {
+        ++load.leaf_up[g.leaf[src]];
+        ++load.leaf_down[g.leaf[dst]];
+      }
+    }
+  }
+
+  const Scenario& s_;
+  std::unique_ptr<RouterPolicy> router_;
+  std::unique_ptr<ScoreSource> scores_;
+  RoutedStep out_;
+  TokenChoices choices_;
+  GroupRouting routing_;
+  std::vector<int> stamp_;
+};
+
+}  // namespace
+
+RoutedStep route_step(const Scenario& scenario, const Topology& topology) {
+  return StepRouter(scenario, topology).run();
+}
+
+}  // namespace moesim
