@@ -46,13 +46,14 @@ std::string ParamSpec::check(const ParamValue& value) const {
       if (std::holds_alternative<std::monostate>(value)) return "";
       [[fallthrough]];
     case ParamKind::NUMBER:
-      return number ? bound_problem(*this, *number) : type_name();
+      return number ? bound_problem(*this, *number) : "a " + type_name();
     case ParamKind::OPTIONAL_INTEGER:
       if (std::holds_alternative<std::monostate>(value)) return "";
       [[fallthrough]];
     case ParamKind::INTEGER:
-      if (!number || std::floor(*number) != *number) return type_name();
-      return bound_problem(*this, *number).empty() ? "" : "an integer >= " + number_text(inclusive_min.value_or(0));
+      if (!number || std::floor(*number) != *number || !bound_problem(*this, *number).empty())
+        return "an integer >= " + number_text(inclusive_min.value_or(0));
+      return "";
     case ParamKind::CHOICE: {
       const std::string* s = std::get_if<std::string>(&value);
       if (s)

@@ -1,0 +1,100 @@
+// Bad input gets one clear message naming the file, the JSON path, the value and what was expected.
+#include <catch2/catch.hpp>
+
+#include "tests/helpers.hpp"
+
+using namespace moesim;
+using namespace moesim::test;
+
+namespace {
+std::string error_of(const std::string& text) {
+  try {
+    parse_scenario(text, "bad.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+TEST_CASE("scenario errors name file, path, value and expectation", "[scenario]") {
+  SECTION("unknown key") {
+    const std::string e = error_of(scenario_json(R"({"dp": 8, "ep": 8, "dpp": 2})"));
+    CHECK_THAT(e, Catch::StartsWith("bad.json: /plan/dpp: unknown key; expected one of: dp, tp, pp"));
+  }
+  SECTION("unknown top-level key") {
+    CHECK_THAT(error_of(R"({"clutser": {}})"), Catch::StartsWith("bad.json: /clutser: unknown key"));
+  }
+  SECTION("wrong type") {
+    CHECK(error_of(scenario_json(R"({"dp": "eight", "ep": 8})")) == "bad.json: /plan/dp: \"eight\": expected an integer >= 1");
+  }
+  SECTION("wrong type for a section") {
+    CHECK(error_of(R"({"cluster": [1, 2]})") == "bad.json: /cluster: [1,2]: expected an object");
+  }
+  SECTION("unknown preset lists the valid names") {
+    const std::string e = error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "top_k"})", "{}", R"({"preset": "mixtral"})"));
+    CHECK_THAT(e, Catch::StartsWith("bad.json: /model/preset: \"mixtral\": expected a known model preset: "));
+    CHECK_THAT(e, Catch::Contains("mixtral-8x7b") && Catch::Contains("deepseek-v3"));
+  }
+  SECTION("unknown router policy") {
+    CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "magic"})")),
+               Catch::StartsWith("bad.json: /router/policy: \"magic\": expected a known router policy: top_k"));
+  }
+  SECTION("unknown GPU") {
+    CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8})", "{}", "{}", R"({"preset": "mixtral-8x7b"})",
+                                      R"({"preset": "dgx-h100", "gpu": "h1000"})")),
+               Catch::StartsWith("bad.json: /cluster/gpu: \"h1000\": expected a known GPU preset: a100-80g"));
+  }
+  SECTION("impossible plan: ep does not divide experts") {
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 3})")) == "bad.json: /plan/ep: ep=3 does not divide experts=8");
+  }
+  SECTION("impossible plan: GPU count") {
+    CHECK(error_of(scenario_json(R"({"dp": 24, "ep": 8})")) == "bad.json: /plan: dp*tp*pp=24 but the cluster has 8 GPUs");
+  }
+  SECTION("impossible plan: ep*etp does not divide dp*tp") {
+    CHECK(error_of(scenario_json(R"({"dp": 4, "tp": 2, "ep": 8, "etp": 2})")) ==
+          "bad.json: /plan: ep*etp=16 does not divide dp*tp=8");
+  }
+  SECTION("zero size") {
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 0})")) ==
+          "bad.json: /plan/micro_batches: 0: expected an integer >= 1");
+  }
+  SECTION("negative bandwidth") {
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8})", "{}", "{}", R"({"preset": "mixtral-8x7b"})",
+                                 R"({"preset": "dgx-h100", "nvlink_GBps": -5})")) ==
+          "bad.json: /cluster/nvlink_GBps: -5: expected a number > 0");
+  }
+  SECTION("negative router parameter") {
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"capacity_factor": -1})")) ==
+          "bad.json: /router/capacity_factor: -1: expected a number > 0");
+  }
+  SECTION("choice outside its set") {
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"drop_order": "random"})")) ==
+          "bad.json: /router/drop_order: \"random\": expected one of position, probs");
+  }
+  SECTION("top_k larger than experts") {
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8})", "{}", "{}", R"({"preset": "mixtral-8x7b", "top_k": 9})")) ==
+          "bad.json: /model/top_k: 9: expected 1 <= top_k <= experts=8");
+  }
+  SECTION("missing section") {
+    CHECK(error_of(R"({"cluster": {"preset": "dgx-h100"}})") == "bad.json: /model: missing; expected an object");
+  }
+  SECTION("malformed JSON gives line and column") {
+    const std::string e = error_of("{\n  \"cluster\": {\"preset\": \"dgx-h100\",}\n}");
+    CHECK_THAT(e, Catch::StartsWith("bad.json: line 2, column 36: malformed JSON: syntax error"));
+  }
+}
+
+TEST_CASE("a missing scenario file is an input error", "[scenario]") {
+  CHECK_THROWS_AS(load_scenario_file("/nonexistent/scenario.json"), InputError);
+}
+
+TEST_CASE("presets resolve and overrides apply", "[scenario]") {
+  const Scenario s = scenario(scenario_json(R"({"dp": 8, "ep": 8})", "{}", "{}", R"({"preset": "mixtral-8x7b"})",
+                                            R"({"preset": "dgx-h100", "nic_GBps": 25, "gpu": "h200"})"));
+  CHECK(s.cluster.nic_Bps == 25e9);
+  CHECK(s.cluster.gpu.name == "h200");
+  CHECK(s.cluster.nvlink_Bps == s.cluster.gpu.nvlink_Bps);
+  CHECK(s.plan.seq_len == 4096);  // the model's default when the plan gives none
+  CHECK(s.router.params.optional_number("capacity_factor") == 1.25);
+}

@@ -1,0 +1,81 @@
+// Traffic conservation and the all-to-all closed form.
+#include <catch2/catch.hpp>
+
+#include <numeric>
+
+#include "hardware/topology.hpp"
+#include "sim/estimator.hpp"
+#include "sim/traffic.hpp"
+#include "tests/helpers.hpp"
+
+using namespace moesim;
+using namespace moesim::test;
+
+namespace {
+double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
+}  // namespace
+
+TEST_CASE("bytes sent = bytes received, inside and across nodes", "[traffic]") {
+  // 4 nodes, EP 16 across two of them, fat tree with two nodes per leaf.
+  const Scenario s = scenario(scenario_json(R"({"dp": 32, "ep": 16, "seq_len": 1024})", R"({"capacity_factor": 1.0})",
+                                            R"({"alpha": 0.3, "seed": 2})", R"({"preset": "qwen3-30b-a3b"})",
+                                            R"({"preset": "dgx-h100", "nodes": 4, "fabric": "fat_tree", "nodes_per_leaf": 1})"));
+  const Topology topology(s.cluster);
+  const RoutedStep r = route_step(s, topology);
+  for (const auto& layer : r.layers)
+    for (const auto& mb : layer.micro_batches) {
+      CHECK(sum(mb.send_intra) == sum(mb.recv_intra));
+      CHECK(sum(mb.send_inter) == sum(mb.recv_inter));
+      CHECK(sum(mb.leaf_up) == sum(mb.leaf_down));
+      CHECK(sum(mb.send_inter) > 0);
+      CHECK(sum(mb.leaf_up) == sum(mb.send_inter));  // one node per leaf: every inter-node copy crosses the spine
+    }
+}
+
+TEST_CASE("with one expert per rank, copies received equal the expert's accepted tokens", "[traffic]") {
+  // Mixtral has 8 experts; EP 8 puts one on each GPU, and a token's choices are distinct experts,
+  // so each accepted assignment is exactly one copy (local or remote).
+  const Scenario s = scenario(scenario_json(R"({"dp": 8, "ep": 8, "seq_len": 512})", R"({"capacity_factor": 1.1})"));
+  const Topology topology(s.cluster);
+  const RoutedStep r = route_step(s, topology);
+  for (const auto& layer : r.layers)
+    for (const auto& mb : layer.micro_batches) {
+      const double network = sum(mb.recv_intra) + sum(mb.recv_inter);
+      CHECK(network + mb.local_copies == mb.routed);
+    }
+}
+
+TEST_CASE("uniform all-to-all on one NVSwitch node takes bytes / NVLink bandwidth", "[traffic]") {
+  const Scenario s = scenario(scenario_json());
+  const Topology topology(s.cluster);
+  const EpGroupLayout group = ep_group_layout(s.plan, topology);
+  REQUIRE(group.size() == 8);
+  // Every GPU sends c copies to each of the 7 others.
+  const double c = 1000, bytes_per_copy = 8192;
+  MicroBatchLoad load;
+  load.send_intra.assign(8, 7 * c);
+  load.recv_intra.assign(8, 7 * c);
+  load.send_inter.assign(8, 0);
+  load.recv_inter.assign(8, 0);
+  /* Each GPU's NVLink port sends and receives 7 c B bytes at once (full duplex), so
+   * t = 7 c B / nvlink_Bps + nvlink latency = 7 * 1000 * 8192 / 450e9 + 1e-6 s. */
+  const double expected = 7 * c * bytes_per_copy / 450e9 + 1e-6;
+  CHECK(all_to_all_s(load, group, topology, bytes_per_copy, false) == Approx(expected).epsilon(1e-12));
+  CHECK(all_to_all_s(load, group, topology, bytes_per_copy, true) == Approx(expected).epsilon(1e-12));
+}
+
+TEST_CASE("uniform routing end to end: dispatch equals the port closed form", "[traffic]") {
+  // alpha and noise large make every expert equally likely; with capacity 4x nothing drops.
+  const Scenario s = scenario(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 1, "seq_len": 2048})",
+                                            R"({"capacity_factor": null})", R"({"alpha": 1e6, "noise": 1e3, "seed": 1})"));
+  const Topology topology(s.cluster);
+  const RoutedStep r = route_step(s, topology);
+  const MicroBatchLoad& mb = r.layers[0].micro_batches[0];
+  const double busiest = std::max(*std::max_element(mb.send_intra.begin(), mb.send_intra.end()),
+                                  *std::max_element(mb.recv_intra.begin(), mb.recv_intra.end()));
+  /* Top-2 of 8 uniform experts: a token lands on 2 distinct GPUs, remote with probability 7/8 each:
+   * about 2 x 7/8 x 2048 = 3584 copies per GPU; the time is busiest port bytes / bandwidth. */
+  CHECK(busiest == Approx(3584).epsilon(0.05));
+  const double b = s.model.dispatch_bytes_per_token();
+  CHECK(all_to_all_s(mb, r.group, topology, b, false) == Approx(busiest * b / s.cluster.nvlink_Bps + 1e-6).epsilon(1e-12));
+}
