@@ -1,6 +1,7 @@
 #include "sim/estimator.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace moesim {
@@ -67,7 +68,6 @@ class StepEstimator {
                      {"optimizer", optimizer}};
     for (const auto& [name, seconds] : r.breakdown_s) r.step_time_s += seconds;
     fill_routing(r);
-    fill_memory(r);
     r.model_flops_per_step = 3 * forward_flops_per_token() * p_.tokens_per_step();
     r.mfu = r.model_flops_per_step / (r.step_time_s * p_.world() * cost_.peak_flops());
     r.tokens_per_s = p_.tokens_per_step() / r.step_time_s;
@@ -119,16 +119,15 @@ class StepEstimator {
 
   LayerTimes expert_and_a2a_times(const MicroBatchLoad& mb) const {
     const EpGroupLayout& g = routed_.group;
-    const double width = double(m_.d_ffn_expert) / p_.etp;
+    // gemm_s is linear in tile-padded rows for a fixed expert shape, so a rank's expert GEMMs
+    // cost its experts' padded rows times the time of one row.
+    const double tile = s_.cluster.gemm_tile_rows;
+    const double row_s = ffn_s(tile, double(m_.d_ffn_expert) / p_.etp) / tile;
+    // Permute before and unpermute after the expert GEMMs: read and write each row.
+    const double permute_row_s = cost_.memory_bound_s(2 * 2 * m_.d_model * bytes_per_element(Dtype::BF16));
     double max_rank = 0, sum_rank = 0;
     for (int rank = 0; rank < g.ep; ++rank) {
-      double seconds = 0, rows = 0;
-      for (int e : routed_.placement.experts_of_rank[rank]) {
-        seconds += ffn_s(mb.expert_tokens[e], width);
-        rows += mb.expert_tokens[e];
-      }
-      // Permute before and unpermute after the expert GEMMs: read and write each row.
-      seconds += cost_.memory_bound_s(2 * 2 * rows * m_.d_model * bytes_per_element(Dtype::BF16));
+      const double seconds = mb.rank_padded_rows[rank] * row_s + mb.rank_rows[rank] * permute_row_s;
       max_rank = std::max(max_rank, seconds);
       sum_rank += seconds;
     }
@@ -138,10 +137,9 @@ class StepEstimator {
     t.straggler_wait = factor * (max_rank - sum_rank / g.ep);
     const double grad_bytes = GRADIENT_WIRE_BYTES * m_.d_model;
     // Forward dispatch and backward combine-gradient both go token owner -> expert.
-    t.dispatch = all_to_all_s(mb, g, topology_, m_.dispatch_bytes_per_token(), false) +
-                 all_to_all_s(mb, g, topology_, grad_bytes, false);
-    t.combine = all_to_all_s(mb, g, topology_, m_.combine_bytes_per_token(), true) +
-                all_to_all_s(mb, g, topology_, grad_bytes, true);
+    const ClusterSpec& c = s_.cluster;
+    t.dispatch = mb.to_experts.time_s(m_.dispatch_bytes_per_token(), c) + mb.to_experts.time_s(grad_bytes, c);
+    t.combine = mb.to_owners.time_s(m_.combine_bytes_per_token(), c) + mb.to_owners.time_s(grad_bytes, c);
     return t;
   }
 
@@ -167,53 +165,27 @@ class StepEstimator {
     // The routed sample is one EP group and `routed_micro_batches` micro-batches; a step has
     // edp groups per stage and `micro_batches` micro-batches.
     const double scale = double(p_.edp()) * p_.micro_batches / std::max(routed_.routed_micro_batches, 1);
-    const EpGroupLayout& g = routed_.group;
-    double rank_ratio_sum = 0;
+    const double copy_bytes = m_.dispatch_bytes_per_token() + m_.combine_bytes_per_token() + 2 * GRADIENT_WIRE_BYTES * m_.d_model;
+    double rank_ratio_sum = 0, max_rows = 0;
     int rank_ratio_count = 0;
     for (const LayerLoad& layer : routed_.layers) {
-      LayerExpertLoad out{layer.layer, std::vector<long>(m_.experts, 0), 0, 0};
+      r.expert_load.push_back({layer.layer, layer.expert_tokens, layer.dropped, layer.max_over_mean});
+      r.expert_max_over_mean += layer.max_over_mean / routed_.layers.size();
+      r.expert_worst_max_over_mean = std::max(r.expert_worst_max_over_mean, layer.max_over_mean);
       for (const MicroBatchLoad& mb : layer.micro_batches) {
-        for (int e = 0; e < m_.experts; ++e) out.tokens[e] += mb.expert_tokens[e];
-        out.dropped += mb.dropped;
         r.tokens_routed += mb.routed * scale;
         r.tokens_dropped += mb.dropped * scale;
-        const double fwd_bwd_dispatch = m_.dispatch_bytes_per_token() + GRADIENT_WIRE_BYTES * m_.d_model;
-        const double fwd_bwd_combine = m_.combine_bytes_per_token() + GRADIENT_WIRE_BYTES * m_.d_model;
-        const double intra = std::accumulate(mb.send_intra.begin(), mb.send_intra.end(), 0.0);
-        const double inter = std::accumulate(mb.send_inter.begin(), mb.send_inter.end(), 0.0);
-        r.a2a_intra_node_bytes += intra * (fwd_bwd_dispatch + fwd_bwd_combine) * scale;
-        r.a2a_inter_node_bytes += inter * (fwd_bwd_dispatch + fwd_bwd_combine) * scale;
-        double max_rows = 0, sum_rows = 0;
-        for (int rank = 0; rank < g.ep; ++rank) {
-          double rows = 0;
-          for (int e : routed_.placement.experts_of_rank[rank]) rows += mb.expert_tokens[e];
-          max_rows = std::max(max_rows, rows);
-          sum_rows += rows;
-        }
-        if (sum_rows > 0) rank_ratio_sum += max_rows / (sum_rows / g.ep), ++rank_ratio_count;
+        r.a2a_intra_node_bytes += mb.intra_copies * copy_bytes * scale;
+        r.a2a_inter_node_bytes += mb.inter_copies * copy_bytes * scale;
+        const double most = *std::max_element(mb.rank_rows.begin(), mb.rank_rows.end());
+        const double total = std::accumulate(mb.rank_rows.begin(), mb.rank_rows.end(), 0.0);
+        max_rows = std::max(max_rows, most);
+        if (total > 0) rank_ratio_sum += most / (total / mb.rank_rows.size()), ++rank_ratio_count;
       }
-      const double total = std::accumulate(out.tokens.begin(), out.tokens.end(), 0.0);
-      const double max = *std::max_element(out.tokens.begin(), out.tokens.end());
-      out.max_over_mean = total > 0 ? max / (total / m_.experts) : 0;
-      r.expert_max_over_mean += out.max_over_mean / routed_.layers.size();
-      r.expert_worst_max_over_mean = std::max(r.expert_worst_max_over_mean, out.max_over_mean);
-      r.expert_load.push_back(std::move(out));
     }
     r.rank_max_over_mean = rank_ratio_count ? rank_ratio_sum / rank_ratio_count : 0;
     const double assignments = r.tokens_routed + r.tokens_dropped;
     r.drop_rate = assignments > 0 ? r.tokens_dropped / assignments : 0;
-  }
-
-  void fill_memory(StepResult& r) const {
-    double max_rows = 0;
-    const EpGroupLayout& g = routed_.group;
-    for (const LayerLoad& layer : routed_.layers)
-      for (const MicroBatchLoad& mb : layer.micro_batches)
-        for (int rank = 0; rank < g.ep; ++rank) {
-          double rows = 0;
-          for (int e : routed_.placement.experts_of_rank[rank]) rows += mb.expert_tokens[e];
-          max_rows = std::max(max_rows, rows);
-        }
     r.memory = memory_per_gpu(m_, p_, max_rows);
     r.hbm_bytes = s_.cluster.gpu.hbm_bytes;
     r.fits_memory = r.memory.total_bytes() <= r.hbm_bytes;
@@ -231,35 +203,6 @@ class StepEstimator {
 };
 
 }  // namespace
-
-double all_to_all_s(const MicroBatchLoad& load, const EpGroupLayout& group, const Topology& topology,
-                    double bytes_per_copy, bool reverse) {
-  const ClusterSpec& c = topology.cluster();
-  const auto& send_intra = reverse ? load.recv_intra : load.send_intra;
-  const auto& recv_intra = reverse ? load.send_intra : load.recv_intra;
-  const auto& send_inter = reverse ? load.recv_inter : load.send_inter;
-  const auto& recv_inter = reverse ? load.send_inter : load.recv_inter;
-  double nvlink_copies = 0, nic_copies = 0;
-  for (int i = 0; i < group.size(); ++i) {
-    nvlink_copies = std::max({nvlink_copies, send_intra[i], recv_intra[i]});
-    nic_copies = std::max({nic_copies, send_inter[i], recv_inter[i]});
-  }
-  double seconds = std::max(nvlink_copies * bytes_per_copy / c.nvlink_Bps, nic_copies > 0 ? nic_copies * bytes_per_copy / c.nic_Bps : 0);
-  // Spine uplinks: the other EP groups under the same leaf send alike, so a leaf's load is
-  // this group's load scaled by (NIC ports under the leaf / this group's GPUs under it).
-  std::vector<int> members(group.leaves.size(), 0);
-  for (int leaf : group.leaf)
-    if (leaf >= 0) ++members[leaf];
-  for (size_t leaf = 0; leaf < group.leaves.size(); ++leaf) {
-    const double copies = std::max(load.leaf_up[leaf], load.leaf_down[leaf]);
-    if (copies <= 0) continue;
-    const double fill = double(topology.leaf_downlinks()) / members[leaf];
-    seconds = std::max(seconds, copies * fill * bytes_per_copy / topology.leaf_uplink_Bps());
-  }
-  double latency = nvlink_copies > 0 ? c.nvlink_latency_s : 0;
-  if (nic_copies > 0) latency = std::max(latency, c.nic_latency_s);
-  return seconds + latency;
-}
 
 StepResult estimate_step(const Scenario& scenario, const Topology& topology, const RoutedStep& routed) {
   return StepEstimator(scenario, topology, routed).run();

@@ -2,6 +2,7 @@
 #include "sim/traffic.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "models/routing/router.hpp"
 #include "models/scores/score_source.hpp"
@@ -22,18 +23,60 @@ EpGroupLayout ep_group_layout(const ParallelPlan& plan, const Topology& topology
     if (leaf >= 0 && leaf_index[leaf] < 0) {
       leaf_index[leaf] = int(g.leaves.size());
       g.leaves.push_back(leaf);
+      g.members_of_leaf.push_back(0);
     }
+    if (leaf >= 0) ++g.members_of_leaf[leaf_index[leaf]];
     g.leaf.push_back(leaf >= 0 ? leaf_index[leaf] : -1);
   }
   return g;
 }
 
+PortPeaks port_peaks(const MicroBatchLoad& load, const EpGroupLayout& group, const Topology& topology, bool reverse) {
+  PortPeaks peaks;
+  const auto& send_intra = reverse ? load.recv_intra : load.send_intra;
+  const auto& recv_intra = reverse ? load.send_intra : load.recv_intra;
+  const auto& send_inter = reverse ? load.recv_inter : load.send_inter;
+  const auto& recv_inter = reverse ? load.send_inter : load.recv_inter;
+  for (int i = 0; i < group.size(); ++i) {
+    peaks.nvlink_copies = std::max({peaks.nvlink_copies, send_intra[i], recv_intra[i]});
+    peaks.nic_copies = std::max({peaks.nic_copies, send_inter[i], recv_inter[i]});
+  }
+  // The other EP groups under the same leaf send alike, so a leaf's uplink load is this
+  // group's load scaled by (NIC ports under the leaf / this group's GPUs under it).
+  for (size_t leaf = 0; leaf < group.leaves.size(); ++leaf) {
+    const double copies = std::max(load.leaf_up[leaf], load.leaf_down[leaf]);
+    if (copies <= 0) continue;
+    const double fill = double(topology.leaf_downlinks()) / group.members_of_leaf[leaf];
+    peaks.uplink_s_per_byte = std::max(peaks.uplink_s_per_byte, copies * fill / topology.leaf_uplink_Bps());
+  }
+  return peaks;
+}
+
+double PortPeaks::time_s(double bytes_per_copy, const ClusterSpec& c) const {
+  const double ports = std::max(nvlink_copies / c.nvlink_Bps, nic_copies > 0 ? nic_copies / c.nic_Bps : 0);
+  double latency = nvlink_copies > 0 ? c.nvlink_latency_s : 0;
+  if (nic_copies > 0) latency = std::max(latency, c.nic_latency_s);
+  return std::max(ports, uplink_s_per_byte) * bytes_per_copy + latency;
+}
+
+double all_to_all_s(const MicroBatchLoad& load, const EpGroupLayout& group, const Topology& topology,
+                    double bytes_per_copy, bool reverse) {
+  return port_peaks(load, group, topology, reverse).time_s(bytes_per_copy, topology.cluster());
+}
+
 namespace {
+
+double max_over_mean(const std::vector<long>& counts) {
+  double total = 0, most = 0;
+  for (long c : counts) total += c, most = std::max(most, double(c));
+  return total > 0 ? most / (total / counts.size()) : 0;
+}
 
 class StepRouter {
  public:
   StepRouter(const Scenario& s, const Topology& topology)
       : s_(s),
+        topology_(topology),
         router_(router_policies().find(s.router.name)->make(s.router.params)),
         scores_(score_sources().find(s.scores.name)->make(s.scores.params, s.model)) {
     out_.group = ep_group_layout(s.plan, topology);
@@ -45,8 +88,15 @@ class StepRouter {
   RoutedStep run() {
     for (int layer = 0; layer < s_.model.layers; ++layer) {
       if (!s_.model.is_moe_layer(layer)) continue;
-      LayerLoad load{layer, {}};
-      for (int mb = 0; mb < out_.routed_micro_batches; ++mb) load.micro_batches.push_back(route_micro_batch(layer, mb));
+      LayerLoad load;
+      load.layer = layer;
+      load.expert_tokens.assign(s_.model.experts, 0);
+      for (int mb = 0; mb < out_.routed_micro_batches; ++mb) {
+        load.micro_batches.push_back(route_micro_batch(layer, mb));
+        for (int e = 0; e < s_.model.experts; ++e) load.expert_tokens[e] += load.micro_batches.back().expert_tokens[e];
+        load.dropped += load.micro_batches.back().dropped;
+      }
+      load.max_over_mean = max_over_mean(load.expert_tokens);
       out_.layers.push_back(std::move(load));
     }
     return std::move(out_);
@@ -68,7 +118,24 @@ class StepRouter {
       load.dropped += routing_.dropped;
       count_copies(src, load);
     }
+    summarize(load);
     return load;
+  }
+
+  void summarize(MicroBatchLoad& load) const {
+    const EpGroupLayout& g = out_.group;
+    for (double c : load.send_intra) load.intra_copies += c;
+    for (double c : load.send_inter) load.inter_copies += c;
+    const double tile = s_.cluster.gemm_tile_rows;
+    load.rank_rows.assign(g.ep, 0);
+    load.rank_padded_rows.assign(g.ep, 0);
+    for (int rank = 0; rank < g.ep; ++rank)
+      for (int e : out_.placement.experts_of_rank[rank]) {
+        load.rank_rows[rank] += load.expert_tokens[e];
+        load.rank_padded_rows[rank] += std::ceil(load.expert_tokens[e] / tile) * tile;
+      }
+    load.to_experts = port_peaks(load, g, topology_, false);
+    load.to_owners = port_peaks(load, g, topology_, true);
   }
 
   // One copy per (token, destination EP rank), to each of that rank's etp shards.
@@ -108,6 +175,7 @@ class StepRouter {
   }
 
   const Scenario& s_;
+  const Topology& topology_;
   std::unique_ptr<RouterPolicy> router_;
   std::unique_ptr<ScoreSource> scores_;
   RoutedStep out_;

@@ -17,7 +17,19 @@ struct EpGroupLayout {
   std::vector<int> node;  // node of each member
   std::vector<int> leaf;  // index into `leaves` of each member's leaf switch (-1: single node)
   std::vector<int> leaves;
+  std::vector<int> members_of_leaf;  // group members under each of `leaves`
   int size() const { return int(gpu.size()); }
+};
+
+// The busiest ports of one all-to-all of an EP group, from which its time for any message
+// size follows: each GPU port moves its copies at the port's bandwidth (NVLink and NIC in
+// parallel), each leaf's spine uplinks carry the copies that leave the leaf; the busiest
+// port or uplink sets the time, plus the latency of the slowest link class used.
+struct PortPeaks {
+  double nvlink_copies = 0;      // most copies through one GPU's NVLink port, one direction
+  double nic_copies = 0;         // most copies through one GPU's NIC, one direction
+  double uplink_s_per_byte = 0;  // busiest leaf's spine uplinks: seconds per byte of a copy
+  double time_s(double bytes_per_copy, const ClusterSpec& cluster) const;
 };
 
 // One MoE layer, one micro-batch, one EP group. A "copy" is one token sent to one GPU:
@@ -29,11 +41,20 @@ struct MicroBatchLoad {
   long routed = 0;         // accepted (token, choice) assignments
   long dropped = 0;        // rejected ones; routed + dropped = tokens * top_k
   long local_copies = 0;   // copies whose destination is the source GPU (no transfer)
+  // Derived once from the counts above (see summarize):
+  double intra_copies = 0, inter_copies = 0;   // sums over the group
+  std::vector<double> rank_rows;               // token rows each EP rank's experts receive
+  std::vector<double> rank_padded_rows;        // the same, each expert padded to the GEMM tile
+  PortPeaks to_experts;                        // dispatch direction
+  PortPeaks to_owners;                         // combine direction
 };
 
 struct LayerLoad {
   int layer = 0;
   std::vector<MicroBatchLoad> micro_batches;
+  std::vector<long> expert_tokens;  // summed over the routed micro-batches
+  long dropped = 0;
+  double max_over_mean = 0;         // of expert_tokens
 };
 
 // The routing of one training step, summarised per MoE layer and routed micro-batch.
@@ -46,6 +67,10 @@ struct RoutedStep {
 };
 
 EpGroupLayout ep_group_layout(const ParallelPlan& plan, const Topology& topology);
+PortPeaks port_peaks(const MicroBatchLoad& load, const EpGroupLayout& group, const Topology& topology, bool reverse);
+// Time of one all-to-all; `reverse` swaps senders and receivers (combine).
+double all_to_all_s(const MicroBatchLoad& load, const EpGroupLayout& group, const Topology& topology,
+                    double bytes_per_copy, bool reverse);
 RoutedStep route_step(const Scenario& scenario, const Topology& topology);
 
 }  // namespace moesim
