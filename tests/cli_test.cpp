@@ -72,7 +72,7 @@ TEST_CASE("the resolved scenario in result.json runs again to the same result", 
   CHECK(first["tokens"] == second["tokens"]);
 }
 
-TEST_CASE("bad input: one line naming file and path, non-zero exit", "[cli]") {
+TEST_CASE("bad input: one line naming file and path and non-zero exit", "[cli]") {
   const std::string path = write_temp("bad", R"({"cluster": {"preset": "dgx-h100"}, "model": {"preset": "mixtral-8x7b"},
     "plan": {"dp": 8, "ep": 48}})");
   const CommandResult r = run_command(MOESIM + " run " + path);
@@ -80,7 +80,7 @@ TEST_CASE("bad input: one line naming file and path, non-zero exit", "[cli]") {
   CHECK(r.output == "moesim: error: " + path + ": /plan/ep: ep=48 does not divide experts=8\n");
 }
 
-TEST_CASE("--engine des says clearly that it is not available yet", "[cli]") {
+TEST_CASE("engine des via the CLI says clearly that it is not available yet", "[cli]") {
   const CommandResult r = run_command(MOESIM + " run --engine des");
   CHECK(r.exit_code == 3);
   CHECK_THAT(r.output, Catch::Contains("discrete-event engine") && Catch::Contains("not available yet"));

@@ -33,7 +33,7 @@ TEST_CASE("per-step token accounting: routed + dropped = tokens x k x MoE layers
         Approx(s.plan.tokens_per_step() * s.model.top_k * s.model.moe_layers()).epsilon(1e-12));
 }
 
-TEST_CASE("the same seed gives byte-identical result.json; another seed does not", "[estimator]") {
+TEST_CASE("the same seed gives byte-identical result.json and another seed does not", "[estimator]") {
   const std::string text = scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 2, "seq_len": 1024})",
                                          R"({"capacity_factor": 1.0})", R"({"alpha": 0.5, "seed": 42})");
   const auto dump = [](const std::string& t) {
@@ -47,7 +47,7 @@ TEST_CASE("the same seed gives byte-identical result.json; another seed does not
   CHECK(first != dump(other));
 }
 
-TEST_CASE("skewed routing shows up as straggler wait; even routing almost none", "[estimator]") {
+TEST_CASE("skewed routing shows up as straggler wait and even routing almost none", "[estimator]") {
   const auto straggler_share = [](const std::string& scores) {
     const Scenario s = scenario(scenario_json(R"({"dp": 8, "ep": 8, "seq_len": 2048})", R"({"capacity_factor": null})", scores,
                                               R"({"preset": "olmoe-1b-7b"})"));
@@ -63,7 +63,7 @@ TEST_CASE("skewed routing shows up as straggler wait; even routing almost none",
   CHECK(skewed > 5 * even);
 }
 
-TEST_CASE("1F1B bubble: (pp - 1) stage times; more micro-batches amortise it", "[estimator]") {
+TEST_CASE("1F1B bubble: (pp - 1) stage times and more micro-batches amortise it", "[estimator]") {
   const auto bubble_share = [](int micro_batches) {
     const Scenario s = scenario(scenario_json(
         R"({"dp": 2, "pp": 4, "ep": 2, "seq_len": 1024, "micro_batches": )" + std::to_string(micro_batches) + "}",
@@ -81,7 +81,7 @@ TEST_CASE("1F1B bubble: (pp - 1) stage times; more micro-batches amortise it", "
   CHECK(bubble_share(16) < bubble_share(4));
 }
 
-TEST_CASE("memory: a plan that does not fit is reported, more sharding fits", "[estimator]") {
+TEST_CASE("memory: a plan that does not fit is reported and more sharding fits", "[estimator]") {
   // DeepSeek-V3 on 8 GPUs cannot hold 671B parameters x 18 bytes.
   const Scenario big = scenario(scenario_json(R"({"dp": 8, "ep": 8, "seq_len": 1024})", "{}", "{}",
                                               R"({"preset": "deepseek-v3"})", R"({"preset": "hgx-h800", "nodes": 1})"));

@@ -84,7 +84,7 @@ TEST_CASE("raising alpha lowers max/mean expert load", "[routing]") {
   CHECK(previous < 1.1);  // near-uniform popularity
 }
 
-TEST_CASE("position order: first choices win over second choices, earlier tokens over later", "[routing]") {
+TEST_CASE("position order: first choices win over second choices and earlier tokens over later", "[routing]") {
   // 4 tokens, top-2, 2 experts; capacity = ceil(1.0 * 8 / 2) = 4 per expert.
   TokenChoices ch;
   ch.tokens = 4;
@@ -113,7 +113,7 @@ TEST_CASE("probs order: a full expert keeps its highest scores", "[routing]") {
   CHECK(out.accepted == std::vector<uint8_t>{1, 1, 0, 0});
 }
 
-TEST_CASE("Dirichlet scores: distinct experts per token, best first", "[routing]") {
+TEST_CASE("Dirichlet scores: distinct experts per token and best first", "[routing]") {
   auto source = score_sources().find("dirichlet")->make(
       Params({{"alpha", 0.05}, {"noise", 0.5}, {"seed", 4.0}}), *model_presets().find("deepseek-v3"));
   TokenChoices ch;

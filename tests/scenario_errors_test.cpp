@@ -17,7 +17,7 @@ std::string error_of(const std::string& text) {
 }
 }  // namespace
 
-TEST_CASE("scenario errors name file, path, value and expectation", "[scenario]") {
+TEST_CASE("scenario errors name file and path and value and expectation", "[scenario]") {
   SECTION("unknown key") {
     const std::string e = error_of(scenario_json(R"({"dp": 8, "ep": 8, "dpp": 2})"));
     CHECK_THAT(e, Catch::StartsWith("bad.json: /plan/dpp: unknown key; expected one of: dp, tp, pp"));

@@ -22,7 +22,7 @@ TEST_CASE("one node: every GPU is two hops away through the NVSwitch", "[topolog
   CHECK(t.route_latency_s(0, 5) == Approx(1e-6));
 }
 
-TEST_CASE("rail-optimized 2048 GPUs: 38 GPUs at 2 hops, 2009 at 4", "[topology]") {
+TEST_CASE("rail-optimized 2048 GPUs: 38 GPUs at 2 hops and 2009 at 4", "[topology]") {
   /* Same node: 7 GPUs via the NVSwitch; same rail in the same 32-node group: 31 via the rail leaf.
    * Everything else crosses leaf -> spine -> leaf (GPUs never forward). 7 + 31 = 38; 2047 - 38 = 2009. */
   const Topology t(cluster(256, InterNodeFabric::RAIL_OPTIMIZED, 32));
@@ -32,7 +32,7 @@ TEST_CASE("rail-optimized 2048 GPUs: 38 GPUs at 2 hops, 2009 at 4", "[topology]"
   CHECK(t.leaves() == 8 * 8);
 }
 
-TEST_CASE("fat tree: leaf holds whole nodes; uplinks shrink with oversubscription", "[topology]") {
+TEST_CASE("fat tree: leaf holds whole nodes and uplinks shrink with oversubscription", "[topology]") {
   const Topology t(cluster(8, InterNodeFabric::FAT_TREE, 2, 4.0));
   CHECK(t.leaves() == 4);
   CHECK(t.hops(0, 8) == 2);    // node 1, same leaf

@@ -15,7 +15,7 @@ namespace {
 double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
 }  // namespace
 
-TEST_CASE("bytes sent = bytes received, inside and across nodes", "[traffic]") {
+TEST_CASE("bytes sent = bytes received inside and across nodes", "[traffic]") {
   // 4 nodes, EP 16 across two of them, fat tree with two nodes per leaf.
   const Scenario s = scenario(scenario_json(R"({"dp": 32, "ep": 16, "seq_len": 1024})", R"({"capacity_factor": 1.0})",
                                             R"({"alpha": 0.3, "seed": 2})", R"({"preset": "qwen3-30b-a3b"})",
@@ -32,7 +32,7 @@ TEST_CASE("bytes sent = bytes received, inside and across nodes", "[traffic]") {
     }
 }
 
-TEST_CASE("with one expert per rank, copies received equal the expert's accepted tokens", "[traffic]") {
+TEST_CASE("with one expert per rank the copies received equal the expert's accepted tokens", "[traffic]") {
   // Mixtral has 8 experts; EP 8 puts one on each GPU, and a token's choices are distinct experts,
   // so each accepted assignment is exactly one copy (local or remote).
   const Scenario s = scenario(scenario_json(R"({"dp": 8, "ep": 8, "seq_len": 512})", R"({"capacity_factor": 1.1})"));
