@@ -93,7 +93,8 @@ class StepEstimator {
     const double fwd_attention = cost_.flops_s(m_.attention_flops_per_token(p_.seq_len) * tokens_full_ / p_.tp);
     t.attention = (1 + BACKWARD_FLOP_FACTOR) * fwd_attention;
     // Megatron TP: one all-reduce after attention and one after the MLP, forward and backward.
-    t.tp_comm = 4 * cost_.ring_allreduce_s(tokens_full_ * m_.d_model * bytes_per_element(m_.compute_dtype == Dtype::FP8 ? Dtype::BF16 : m_.compute_dtype), p_.tp, tp_scope_);
+    // Activations travel in BF16 even when the GEMMs run in FP8.
+    t.tp_comm = 4 * cost_.ring_allreduce_s(tokens_full_ * m_.d_model * bytes_per_element(Dtype::BF16), p_.tp, tp_scope_);
     return t;
   }
 

@@ -142,7 +142,7 @@ class StepRouter {
   void count_copies(int src, MicroBatchLoad& load) {
     const EpGroupLayout& g = out_.group;
     const int k = choices_.top_k;
-    stamp_.assign(g.ep, -1);
+    stamp_.assign(g.ep, -1);  // stamp_[rank] == t: token t already sent to rank
     for (int t = 0; t < choices_.tokens; ++t) {
       for (int c = 0; c < k; ++c) {
         const size_t i = size_t(t) * k + c;
@@ -153,8 +153,6 @@ class StepRouter {
         for (int shard = 0; shard < g.etp; ++shard) add_copy(src, rank * g.etp + shard, load);
       }
     }
-    // Tokens of the next source start again at t = 0: reset stamps between sources.
-    std::fill(stamp_.begin(), stamp_.end(), -1);
   }
 
   void add_copy(int src, int dst, MicroBatchLoad& load) const {
