@@ -67,7 +67,7 @@ class StepEstimator {
                      {"grad_sync", grad_sync},
                      {"optimizer", optimizer}};
     for (const auto& [name, seconds] : r.breakdown_s) r.step_time_s += seconds;
-    fill_routing(r);
+    fill_load_and_memory(r);
     r.model_flops_per_step = 3 * forward_flops_per_token() * p_.tokens_per_step();
     r.mfu = r.model_flops_per_step / (r.step_time_s * p_.world() * cost_.peak_flops());
     r.tokens_per_s = p_.tokens_per_step() / r.step_time_s;
@@ -162,7 +162,8 @@ class StepEstimator {
     return flops;
   }
 
-  void fill_routing(StepResult& r) const {
+  // Routing figures scaled to the step, and memory (which needs the hottest rank's rows).
+  void fill_load_and_memory(StepResult& r) const {
     // The routed sample is one EP group and `routed_micro_batches` micro-batches; a step has
     // edp groups per stage and `micro_batches` micro-batches.
     const double scale = double(p_.edp()) * p_.micro_batches / std::max(routed_.routed_micro_batches, 1);
