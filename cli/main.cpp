@@ -12,6 +12,8 @@
 #include "models/placement/placement.hpp"
 #include "models/routing/router.hpp"
 #include "models/scores/score_source.hpp"
+#include "sim/des/collectives.hpp"
+#include "sim/chrome_trace.hpp"
 #include "sim/result_json.hpp"
 #include "sim/simulate.hpp"
 #include "sim/summary_table.hpp"
@@ -59,11 +61,12 @@ RunArgs parse_run_args(const std::vector<std::string>& args, bool allow_engine) 
 int run(const RunArgs& a) {
   Scenario scenario = a.scenario.empty() ? default_scenario() : load_scenario_file(a.scenario);
   if (!a.engine.empty()) scenario.sim.engine = a.engine;
-  const StepResult result = simulate(scenario);
-  print_summary(std::cout, result, scenario);
+  const Simulation sim = simulate_step(scenario);
+  print_summary(std::cout, sim.result, scenario);
   if (!a.out_dir.empty()) {
-    const std::string path = write_result_json(result_to_json(result, scenario), a.out_dir);
-    std::cout << "\nwrote " << path << "\n";
+    const std::string path = write_result_json(result_to_json(sim.result, scenario), a.out_dir);
+    const std::string trace = write_chrome_trace(a.out_dir, sim.program, sim.timelines, scenario.cluster);
+    std::cout << "\nwrote " << path << "\n      " << trace << " (open in https://ui.perfetto.dev)\n";
   }
   return 0;
 }
@@ -89,6 +92,7 @@ int presets() {
   list("router policies (router.policy)", router_policies());
   list("score sources (scores.source)", score_sources());
   list("placements (placement.strategy)", placement_strategies());
+  list("all-to-all algorithms (sim.all_to_all, engine des)", all_to_all_algorithms());
   return 0;
 }
 

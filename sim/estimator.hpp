@@ -1,15 +1,32 @@
 #pragma once
+#include <vector>
+
 #include "hardware/topology.hpp"
-#include "models/cost_model.hpp"
 #include "sim/result.hpp"
 #include "sim/scenario.hpp"
+#include "sim/step_program.hpp"
+#include "sim/timeline.hpp"
 #include "sim/traffic.hpp"
 
 namespace moesim {
 
-// The analytic critical path of one training step: per-layer closed forms over the routed
-// loads, the slowest GPU of the EP group setting the pace, 1F1B pipelining, then gradient
-// synchronisation and the optimizer step, nothing overlapped. Microseconds per plan.
+// What an engine observed while timing a step program.
+struct EngineRun {
+  std::vector<GpuTimeline> timelines;  // per GPU id
+  std::vector<LayerStraggler> stragglers;
+  std::vector<LinkUsage> links;
+  long peak_rss_bytes = 0;  // memory high-water mark of the process that ran the engine (des)
+};
+
+// The analytic engine: walks the step program with closed-form times for collectives and
+// messages, each as if it ran alone on the fabric (the busiest port or spine uplink sets an
+// all-to-all's time; ring all-reduce; one transfer per message). Dependencies still hold:
+// a collective starts when its last member arrives, a receive waits for its send.
+EngineRun run_analytic(const Scenario& scenario, const Topology& topology, const StepProgram& program,
+                       const std::vector<char>& traced);
+
+// Route, build the one-EP-group-per-stage program, walk it, summarise: microseconds to
+// milliseconds per plan, for ranking many plans.
 StepResult estimate_step(const Scenario& scenario, const Topology& topology, const RoutedStep& routed);
 
 }  // namespace moesim

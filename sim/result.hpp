@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "models/memory_model.hpp"
+#include "sim/timeline.hpp"
 
 namespace moesim {
 
@@ -17,9 +18,20 @@ struct LayerExpertLoad {
   double max_over_mean = 0;
 };
 
+// Traffic through one link of the modeled fabric over the step (discrete-event engine).
+struct LinkUsage {
+  std::string name;
+  double bandwidth_Bps = 0;
+  double mean_utilization = 0;  // bytes carried / (bandwidth x step time)
+  double peak_utilization = 0;  // highest instantaneous load / bandwidth
+};
+
 struct StepResult {
+  std::string engine;  // analytic | des
   double step_time_s = 0;
-  Breakdown breakdown_s;
+  Breakdown breakdown_s;  // the time of the GPU that finished last (critical_gpu)
+  int critical_gpu = 0;
+  std::vector<LayerStraggler> stragglers;  // per MoE layer
   // Per step, cluster-wide, summed over MoE layers: (token, choice) assignments.
   double tokens_routed = 0;
   double tokens_dropped = 0;
@@ -38,6 +50,7 @@ struct StepResult {
   double model_flops_per_step = 0;
   double mfu = 0;
   double tokens_per_s = 0;
+  std::vector<LinkUsage> links;  // discrete-event engine only, links that carried traffic
 };
 
 }  // namespace moesim

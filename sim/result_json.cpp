@@ -50,7 +50,9 @@ json scenario_to_json(const Scenario& s) {
 
 json result_to_json(const StepResult& r, const Scenario& s) {
   json out;
+  out["engine"] = r.engine;
   out["step_time_s"] = r.step_time_s;
+  out["critical_gpu"] = r.critical_gpu;
   json breakdown = json::object();
   for (const auto& [name, seconds] : r.breakdown_s) breakdown[name] = seconds;
   out["breakdown_s"] = breakdown;
@@ -66,6 +68,12 @@ json result_to_json(const StepResult& r, const Scenario& s) {
                         {"rank_max_over_mean", r.rank_max_over_mean},
                         {"per_layer", layers},
                         {"unit", "accepted assignments per expert in the routed sample (one EP group)"}};
+  json stragglers = json::array();
+  for (const auto& l : r.stragglers)
+    stragglers.push_back({{"layer", l.layer}, {"gpu", l.gpu}, {"max_wait_s", l.max_wait_s}, {"mean_wait_s", l.mean_wait_s}});
+  out["stragglers"] = {{"per_layer", stragglers},
+                       {"unit", "at each forward combine, the last GPU to arrive and how far behind the group's mean "
+                                "arrival it was; gpu and max_wait_s are the layer's worst case"}};
   out["a2a_bytes"] = {{"intra_node", r.a2a_intra_node_bytes}, {"inter_node", r.a2a_inter_node_bytes}};
   out["memory_gib_per_gpu"] = r.memory.total_bytes() / GIB;
   out["memory_breakdown_gib"] = {{"weights", r.memory.weights_bytes / GIB},
@@ -78,6 +86,15 @@ json result_to_json(const StepResult& r, const Scenario& s) {
   out["model_flops_per_step"] = r.model_flops_per_step;
   out["mfu"] = r.mfu;
   out["tokens_per_s"] = r.tokens_per_s;
+  if (r.engine == "des") {
+    json links = json::array();
+    for (const auto& l : r.links)
+      links.push_back({{"name", l.name},
+                       {"bandwidth_GBps", l.bandwidth_Bps / 1e9},
+                       {"mean_utilization", l.mean_utilization},
+                       {"peak_utilization", l.peak_utilization}});
+    out["links"] = links;
+  }
   out["scenario"] = scenario_to_json(s);
   return out;
 }

@@ -1,6 +1,7 @@
 // The scenario keys of the fixed specs. Adding a key is one line here.
 #include "sim/spec_fields.hpp"
 
+#include "sim/des/collectives.hpp"
 #include "sim/scenario.hpp"
 
 namespace moesim {
@@ -8,8 +9,9 @@ namespace moesim {
 namespace {
 
 template <class Spec>
-Field<Spec> int_field(const std::string& key, int Spec::*member, double min, const std::string& help) {
-  return {{key, ParamKind::INTEGER, 0.0, help, std::nullopt, min},
+Field<Spec> int_field(const std::string& key, int Spec::*member, double min, const std::string& help,
+                      double default_value = 0) {
+  return {{key, ParamKind::INTEGER, default_value, help, std::nullopt, min},
           [member](Spec& s, const ParamValue& v) { s.*member = int(std::get<double>(v)); },
           [member](const Spec& s) { return ParamValue(double(s.*member)); }};
 }
@@ -22,6 +24,14 @@ Field<Spec> number_field(const std::string& key, double Spec::*member, double to
   spec.inclusive_max = inclusive_max;
   return {spec, [member, to_si](Spec& s, const ParamValue& v) { s.*member = std::get<double>(v) * to_si; },
           [member, to_si](const Spec& s) { return ParamValue(s.*member / to_si); }};
+}
+
+template <class Spec>
+Field<Spec> choice_field(const std::string& key, std::string Spec::*member, const std::string& help,
+                         std::vector<std::string> allowed) {
+  return {{key, ParamKind::CHOICE, allowed.front(), help, std::nullopt, std::nullopt, std::nullopt, allowed},
+          [member](Spec& s, const ParamValue& v) { s.*member = std::get<std::string>(v); },
+          [member](const Spec& s) { return ParamValue(s.*member); }};
 }
 
 template <class Spec>
@@ -133,10 +143,15 @@ const FieldTable<ParallelPlan>& plan_fields() {
 
 const FieldTable<SimSpec>& sim_fields() {
   static const FieldTable<SimSpec> fields = {
-      {{"engine", ParamKind::CHOICE, std::string("analytic"), "analytic (closed forms) or des (SimGrid)",
-        std::nullopt, std::nullopt, std::nullopt, {"analytic", "des"}},
-       [](SimSpec& s, const ParamValue& v) { s.engine = std::get<std::string>(v); },
-       [](const SimSpec& s) { return ParamValue(s.engine); }},
+      choice_field("engine", &SimSpec::engine, "analytic (closed forms) or des (SimGrid)", {"analytic", "des"}),
+      choice_field("all_to_all", &SimSpec::all_to_all, "des: all-to-all algorithm (moesim presets lists them)",
+                   all_to_all_algorithms().names()),
+      choice_field("transfers", &SimSpec::transfers,
+                   "des: grouped (one SimGrid parallel task per phase and rail, fast) or per_pair (one flow per GPU "
+                   "pair, the reference for small clusters)",
+                   {"grouped", "per_pair"}),
+      int_field("trace_gpus_per_stage", &SimSpec::trace_gpus_per_stage, 0,
+                "GPUs per pipeline stage whose spans go to trace.json (the first ones of each stage)", 8),
       {{"routed_micro_batches", ParamKind::OPTIONAL_INTEGER, std::monostate(),
         "micro-batches of one EP group routed token by token (null = all); the rest are taken to behave alike",
         std::nullopt, 1.0},

@@ -11,6 +11,22 @@ std::string format(const char* fmt, double a, double b = 0) {
   std::snprintf(buf, sizeof buf, fmt, a, b);
   return buf;
 }
+void print_straggler_and_links(std::ostream& out, const StepResult& r) {
+  const LayerStraggler* worst = nullptr;
+  for (const LayerStraggler& l : r.stragglers)
+    if (!worst || l.max_wait_s > worst->max_wait_s) worst = &l;
+  if (worst)
+    out << "worst straggler   GPU " << worst->gpu << " in layer " << worst->layer
+        << format(", %.3f ms behind its group's mean arrival at the combine", worst->max_wait_s * 1e3) << "\n";
+  const LinkUsage* busiest = nullptr;
+  for (const LinkUsage& l : r.links)
+    if (!busiest || l.mean_utilization > busiest->mean_utilization) busiest = &l;
+  if (busiest)
+    out << "busiest link      " << busiest->name
+        << format(": mean %.1f %%, peak %.1f %% of its bandwidth", 100 * busiest->mean_utilization, 100 * busiest->peak_utilization)
+        << "\n";
+}
+
 }  // namespace
 
 void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
@@ -23,7 +39,8 @@ void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
       << "plan      dp=" << p.dp << " tp=" << p.tp << " pp=" << p.pp << " ep=" << p.ep << " etp=" << p.etp
       << "  micro-batch " << p.micro_batch_size << " x " << p.micro_batches << ", seq " << p.seq_len << "\n"
       << "router    " << s.router.name << ", scores " << s.scores.name << ", placement " << s.placement.name << "\n\n";
-  out << "step time " << format("%10.3f ms", r.step_time_s * 1e3) << "\n";
+  out << "step time " << format("%10.3f ms", r.step_time_s * 1e3) << "   (" << r.engine << "; breakdown of GPU "
+      << r.critical_gpu << ", which finished last)\n";
   for (const auto& [name, seconds] : r.breakdown_s) {
     out << "  " << name << std::string(18 - std::min<size_t>(17, name.size()), ' ')
         << format("%10.3f ms  %5.1f %%", seconds * 1e3, r.step_time_s > 0 ? 100 * seconds / r.step_time_s : 0) << "\n";
@@ -39,6 +56,7 @@ void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
       << "memory per GPU    "
       << format("%.1f of %.1f GiB", r.memory.total_bytes() / (1 << 30), r.hbm_bytes / (1 << 30))
       << (r.fits_memory ? "  (fits)" : "  (DOES NOT FIT)") << "\n";
+  print_straggler_and_links(out, r);
 }
 
 }  // namespace moesim

@@ -110,8 +110,10 @@ class StepRouter {
     for (auto* v : {&load.send_intra, &load.send_inter, &load.recv_intra, &load.recv_inter}) v->assign(g.size(), 0);
     load.leaf_up.assign(g.leaves.size(), 0);
     load.leaf_down.assign(g.leaves.size(), 0);
+    load.pair_copies.assign(size_t(g.size()) * g.size(), 0);
     for (int src = 0; src < g.size(); ++src) {
-      scores_->top_choices({layer, micro_batch, g.gpu[src]}, out_.tokens_per_gpu, s_.model.top_k, choices_);
+      scores_->top_choices({layer, micro_batch, g.gpu[src]}, out_.tokens_per_gpu, s_.model.top_k, router_->uses_scores(),
+                           choices_);
       router_->route(choices_, s_.model.experts, routing_);
       for (int e = 0; e < s_.model.experts; ++e) load.expert_tokens[e] += routing_.expert_tokens[e];
       load.routed += routing_.routed;
@@ -159,7 +161,10 @@ class StepRouter {
     const EpGroupLayout& g = out_.group;
     if (src == dst) {
       ++load.local_copies;
-    } else if (g.node[src] == g.node[dst]) {
+      return;
+    }
+    ++load.pair_copies[size_t(src) * g.size() + dst];
+    if (g.node[src] == g.node[dst]) {
       ++load.send_intra[src];
       ++load.recv_intra[dst];
     } else {

@@ -41,6 +41,7 @@ struct MicroBatchLoad {
   long routed = 0;         // accepted (token, choice) assignments
   long dropped = 0;        // rejected ones; routed + dropped = tokens * top_k
   long local_copies = 0;   // copies whose destination is the source GPU (no transfer)
+  std::vector<float> pair_copies;  // [src * members + dst]: copies from member src to member dst
   // Derived once from the counts above (see summarize):
   double intra_copies = 0, inter_copies = 0;   // sums over the group
   std::vector<double> rank_rows;               // token rows each EP rank's experts receive

@@ -32,7 +32,9 @@ TEST_CASE("moesim run with no argument prints the summary and exits 0", "[cli]")
   CHECK_THAT(r.output, Catch::Contains("step time") && Catch::Contains("expert_compute") && Catch::Contains("MFU"));
 }
 
-TEST_CASE("every shipped scenario writes result.json with the promised keys", "[cli][scenarios]") {
+namespace {
+// Runs every scenario in scenarios/ with the engine and checks result.json and trace.json.
+void check_every_scenario(const std::string& engine) {
   std::vector<fs::path> scenarios;
   for (const auto& entry : fs::directory_iterator(fs::path(MOESIM_SOURCE_DIR) / "scenarios"))
     if (entry.path().extension() == ".json") scenarios.push_back(entry.path());
@@ -40,13 +42,17 @@ TEST_CASE("every shipped scenario writes result.json with the promised keys", "[
   REQUIRE(scenarios.size() >= 6);
   for (const fs::path& scenario : scenarios) {
     INFO(scenario);
-    const fs::path out = temp_dir(scenario.stem().string());
-    const CommandResult r = run_command(MOESIM + " run " + scenario.string() + " --out " + out.string());
+    const fs::path out = temp_dir(scenario.stem().string() + "_" + engine);
+    const CommandResult r =
+        run_command(MOESIM + " run " + scenario.string() + " --engine " + engine + " --out " + out.string());
+    INFO(r.output);
     REQUIRE(r.exit_code == 0);
     const auto result = nlohmann::json::parse(read_file((out / "result.json").string()));
-    for (const char* key : {"step_time_s", "breakdown_s", "tokens", "expert_load", "a2a_bytes", "memory_gib_per_gpu",
-                            "fits_memory", "mfu", "tokens_per_s", "scenario"})
+    for (const char* key : {"engine", "step_time_s", "breakdown_s", "critical_gpu", "stragglers", "tokens", "expert_load",
+                            "a2a_bytes", "memory_gib_per_gpu", "fits_memory", "mfu", "tokens_per_s", "scenario"})
       CHECK(result.contains(key));
+    CHECK(result["engine"] == engine);
+    CHECK(result.contains("links") == (engine == "des"));
     for (const char* key : {"routed", "dropped", "drop_rate"}) CHECK(result["tokens"].contains(key));
     CHECK(result["expert_load"].contains("max_over_mean"));
     CHECK(result["a2a_bytes"].contains("intra_node"));
@@ -55,7 +61,25 @@ TEST_CASE("every shipped scenario writes result.json with the promised keys", "[
     for (const auto& [name, seconds] : result["breakdown_s"].items()) parts += seconds.get<double>();
     CHECK(parts == Approx(result["step_time_s"].get<double>()).epsilon(1e-9));
     CHECK(result["step_time_s"].get<double>() > 0);
+    // The trace is valid JSON with spans, one process per node and one thread per GPU.
+    const auto trace = nlohmann::json::parse(read_file((out / "trace.json").string()));
+    size_t spans = 0, threads = 0;
+    for (const auto& event : trace["traceEvents"]) {
+      spans += event["ph"] == "X";
+      threads += event["name"] == "thread_name";
+    }
+    CHECK(spans > threads);
+    CHECK(threads > 0);
   }
+}
+}  // namespace
+
+TEST_CASE("every shipped scenario writes result.json and trace.json (analytic)", "[cli][scenarios]") {
+  check_every_scenario("analytic");
+}
+
+TEST_CASE("every shipped scenario writes result.json and trace.json (des)", "[cli][scenarios][des]") {
+  check_every_scenario("des");
 }
 
 TEST_CASE("the resolved scenario in result.json runs again to the same result", "[cli]") {
@@ -80,12 +104,6 @@ TEST_CASE("bad input: one line naming file and path and non-zero exit", "[cli]")
   CHECK(r.output == "moesim: error: " + path + ": /plan/ep: ep=48 does not divide experts=8\n");
 }
 
-TEST_CASE("engine des via the CLI says clearly that it is not available yet", "[cli]") {
-  const CommandResult r = run_command(MOESIM + " run --engine des");
-  CHECK(r.exit_code == 3);
-  CHECK_THAT(r.output, Catch::Contains("discrete-event engine") && Catch::Contains("not available yet"));
-}
-
 TEST_CASE("usage errors and presets", "[cli]") {
   CHECK(run_command(MOESIM + " frobnicate").exit_code == 2);
   CHECK(run_command(MOESIM + " run --bogus").exit_code == 2);
@@ -93,6 +111,6 @@ TEST_CASE("usage errors and presets", "[cli]") {
   const CommandResult presets = run_command(MOESIM + " presets");
   CHECK(presets.exit_code == 0);
   for (const char* name : {"h100-sxm", "h800", "h200", "a100-80g", "b200", "mi300x", "dgx-h100", "deepseek-v3",
-                           "vmoe-b16", "top_k", "capacity_factor", "dirichlet", "contiguous"})
+                           "vmoe-b16", "top_k", "capacity_factor", "dirichlet", "contiguous", "flat", "hierarchical"})
     CHECK_THAT(presets.output, Catch::Contains(name));
 }

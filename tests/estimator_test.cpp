@@ -67,15 +67,21 @@ TEST_CASE("1F1B bubble: (pp - 1) stage times and more micro-batches amortise it"
   const auto bubble_share = [](int micro_batches) {
     const Scenario s = scenario(scenario_json(
         R"({"dp": 2, "pp": 4, "ep": 2, "seq_len": 1024, "micro_batches": )" + std::to_string(micro_batches) + "}",
-        R"({"capacity_factor": null})", R"({"alpha": 1e6, "noise": 1e3})"));
+        R"({"capacity_factor": null})", R"({"alpha": 1e6, "noise": 1e3})",
+        // Equal stages: a tiny output layer, so that the last stage is no slower than the others.
+        R"({"preset": "mixtral-8x7b", "vocab": 8})",
+        // Free links: pipeline messages take no time, so only the schedule's bubble remains.
+        R"({"preset": "dgx-h100", "nodes": 1, "nvlink_GBps": 1e9, "nvlink_latency_us": 0})"));
     const StepResult r = simulate(s);
     double bubble = 0, steady = 0;
     for (const auto& [name, seconds] : r.breakdown_s) {
       if (name == "pipeline_bubble") bubble = seconds;
       else if (name != "grad_sync" && name != "optimizer") steady += seconds;
     }
-    /* Near-uniform routing: bubble / steady = (pp - 1) / micro_batches. */
-    CHECK(bubble / steady == Approx(3.0 / micro_batches).epsilon(0.02));
+    // Near-uniform routing: bubble / steady = (pp - 1) / micro_batches. Sampling noise still
+    // gives a GPU an extra GEMM tile in some micro-batches, which the pipeline turns into
+    // small waits: 5 % tolerance.
+    CHECK(bubble / steady == Approx(3.0 / micro_batches).epsilon(0.05));
     return bubble / r.step_time_s;
   };
   CHECK(bubble_share(16) < bubble_share(4));
@@ -93,8 +99,3 @@ TEST_CASE("memory: a plan that does not fit is reported and more sharding fits",
   CHECK(simulate(small).fits_memory);
 }
 
-TEST_CASE("engine des is refused clearly until the SimGrid engine lands", "[estimator]") {
-  Scenario s = default_scenario();
-  s.sim.engine = "des";
-  CHECK_THROWS_AS(simulate(s), NotAvailable);
-}

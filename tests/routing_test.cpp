@@ -81,7 +81,9 @@ TEST_CASE("raising alpha lowers max/mean expert load", "[routing]") {
     CHECK(r.expert_max_over_mean < previous);
     previous = r.expert_max_over_mean;
   }
-  CHECK(previous < 1.1);  // near-uniform popularity
+  // Near-uniform popularity leaves sampling noise: ~1000 assignments per expert (sd ~3 %),
+  // and the largest of 64 experts lies within about 4 sd of the mean.
+  CHECK(previous < 1.13);
 }
 
 TEST_CASE("position order: first choices win over second choices and earlier tokens over later", "[routing]") {
@@ -117,7 +119,7 @@ TEST_CASE("Dirichlet scores: distinct experts per token and best first", "[routi
   auto source = score_sources().find("dirichlet")->make(
       Params({{"alpha", 0.05}, {"noise", 0.5}, {"seed", 4.0}}), *model_presets().find("deepseek-v3"));
   TokenChoices ch;
-  source->top_choices({5, 0, 0}, 2000, 8, ch);
+  source->top_choices({5, 0, 0}, 2000, 8, true, ch);
   for (int t = 0; t < ch.tokens; ++t) {
     std::vector<int> experts(ch.expert.begin() + t * 8, ch.expert.begin() + t * 8 + 8);
     std::sort(experts.begin(), experts.end());

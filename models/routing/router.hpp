@@ -22,6 +22,8 @@ class RouterPolicy {
  public:
   virtual ~RouterPolicy() = default;
   virtual void route(const TokenChoices& choices, int experts, GroupRouting& out) const = 0;
+  // Whether route() reads TokenChoices::score (else the score source skips drawing them).
+  virtual bool uses_scores() const = 0;
 };
 
 using RouterFactory = std::function<std::unique_ptr<RouterPolicy>(const Params&)>;

@@ -20,6 +20,8 @@ class TopKCapacityRouter final : public RouterPolicy {
   explicit TopKCapacityRouter(const Params& params)
       : capacity_factor_(params.optional_number("capacity_factor")), by_probs_(params.text("drop_order") == "probs") {}
 
+  bool uses_scores() const override { return by_probs_ && capacity_factor_.has_value(); }
+
   void route(const TokenChoices& choices, int experts, GroupRouting& out) const override {
     const size_t assignments = size_t(choices.tokens) * choices.top_k;
     out.accepted.assign(assignments, 0);

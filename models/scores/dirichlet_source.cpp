@@ -67,14 +67,19 @@ class DirichletSource final : public ScoreSource {
     for (int layer = 0; layer < model.layers; ++layer) layers_.push_back(make_layer(layer, model.experts));
   }
 
-  void top_choices(const ScoreContext& ctx, int tokens, int top_k, TokenChoices& out) const override {
+  void top_choices(const ScoreContext& ctx, int tokens, int top_k, bool with_scores, TokenChoices& out) const override {
     const LayerPopularity& layer = layers_.at(ctx.layer);
     out.tokens = tokens;
     out.top_k = top_k;
     out.expert.resize(size_t(tokens) * top_k);
-    out.score.resize(size_t(tokens) * top_k);
-    Rng rng({seed_, 2, uint64_t(ctx.layer), uint64_t(ctx.micro_batch), uint64_t(ctx.source_gpu)});
-    for (int t = 0; t < tokens; ++t) draw_token(layer, rng, top_k, &out.expert[size_t(t) * top_k], &out.score[size_t(t) * top_k]);
+    out.score.resize(with_scores ? size_t(tokens) * top_k : 0);
+    // Separate streams for choices and scores: skipping the scores leaves the choices as
+    // they are (the top-down values do not influence which experts are drawn).
+    Rng choice_rng({seed_, 2, uint64_t(ctx.layer), uint64_t(ctx.micro_batch), uint64_t(ctx.source_gpu)});
+    Rng score_rng({seed_, 3, uint64_t(ctx.layer), uint64_t(ctx.micro_batch), uint64_t(ctx.source_gpu)});
+    for (int t = 0; t < tokens; ++t)
+      draw_token(layer, choice_rng, with_scores ? &score_rng : nullptr, top_k, &out.expert[size_t(t) * top_k],
+                 with_scores ? &out.score[size_t(t) * top_k] : nullptr);
   }
 
  private:
@@ -97,18 +102,21 @@ class DirichletSource final : public ScoreSource {
   }
 
   // One token: k distinct experts without replacement, and their logits (in units of noise).
-  void draw_token(const LayerPopularity& layer, Rng& rng, int top_k, int32_t* expert, float* score) const {
+  void draw_token(const LayerPopularity& layer, Rng& choice_rng, Rng* score_rng, int top_k, int32_t* expert,
+                  float* score) const {
     double remaining = layer.total_weight;
     double previous = INFINITY;
     for (int c = 0; c < top_k; ++c) {
-      const int e = draw_distinct(layer, rng, expert, c, remaining);
-      // Top-down Gumbel: the c-th largest perturbed logit is Gumbel(log W_remaining)
-      // truncated below the previous one.
-      const double g = std::log(remaining) + rng.gumbel();
-      const double value = c == 0 ? g : -std::log(std::exp(-previous) + std::exp(-g));
+      const int e = draw_distinct(layer, choice_rng, expert, c, remaining);
       expert[c] = e;
-      score[c] = float(noise_ * value);
-      previous = value;
+      if (score_rng) {
+        // Top-down Gumbel: the c-th largest perturbed logit is Gumbel(log W_remaining)
+        // truncated below the previous one.
+        const double g = std::log(remaining) + score_rng->gumbel();
+        const double value = c == 0 ? g : -std::log(std::exp(-previous) + std::exp(-g));
+        score[c] = float(noise_ * value);
+        previous = value;
+      }
       remaining = std::max(remaining - layer.weight[e], 1e-300);
     }
   }

@@ -11,7 +11,8 @@
 namespace moesim {
 
 // Each token's top-k expert choices with their router scores, best first.
-// Layout: [token * top_k + choice]. Scores of one layer are comparable across tokens.
+// Layout: [token * top_k + choice]. Scores of one layer are comparable across tokens; they
+// are left empty when the router does not use them.
 struct TokenChoices {
   int tokens = 0;
   int top_k = 0;
@@ -30,7 +31,11 @@ struct ScoreContext {
 class ScoreSource {
  public:
   virtual ~ScoreSource() = default;
-  virtual void top_choices(const ScoreContext& context, int tokens, int top_k, TokenChoices& out) const = 0;
+  // with_scores = false skips drawing scores (most of the cost) and must not change the
+  // experts chosen, so that routers with and without score-based decisions see the same
+  // choices for the same seed.
+  virtual void top_choices(const ScoreContext& context, int tokens, int top_k, bool with_scores,
+                           TokenChoices& out) const = 0;
 };
 
 using ScoreSourceFactory = std::function<std::unique_ptr<ScoreSource>(const Params&, const ModelSpec&)>;

@@ -1,0 +1,330 @@
+#include "sim/step_program.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "models/cost_model.hpp"
+#include "models/memory_model.hpp"
+
+namespace moesim {
+
+const char* part_name(Part part) {
+  static constexpr const char* NAMES[PART_COUNT] = {
+      "attention", "dense_ffn", "expert_compute", "straggler_wait", "dispatch",
+      "combine",   "tp_comm",   "pipeline_bubble", "grad_sync",     "optimizer"};
+  return NAMES[size_t(part)];
+}
+
+namespace {
+
+// Backward passes move gradients in BF16 and cost twice the forward FLOPs.
+constexpr double GRADIENT_WIRE_BYTES = 2;
+constexpr double BACKWARD_FLOP_FACTOR = 2;
+// Gradients are reduced in FP32 (as the 18 bytes/parameter memory accounting assumes).
+constexpr double GRADIENT_REDUCE_BYTES = 4;
+// Adam step per parameter: reads FP32 weight, gradient, two moments (16 B); writes FP32
+// weight, two moments and the BF16 copy (14 B).
+constexpr double OPTIMIZER_HBM_BYTES_PER_PARAM = 30;
+// Activations and their gradients travel in BF16 even when GEMMs run in FP8.
+constexpr double ACTIVATION_WIRE_BYTES = 2;
+
+// Duration and FLOPs of a kernel.
+struct Work {
+  double seconds = 0, flops = 0;
+  Work operator*(double f) const { return {seconds * f, flops * f}; }
+  Work operator+(const Work& o) const { return {seconds + o.seconds, flops + o.flops}; }
+};
+
+// Which group of a stage a collective runs in; the member lists follow the rank order of
+// ParallelPlan (attention: tp innermost, then dp; experts: etp, ep, then edp).
+enum class GroupKind { TP, EP, DP, EDP };
+
+class ProgramBuilder {
+ public:
+  ProgramBuilder(const Scenario& s, const RoutedStep& routed, ProgramScope scope)
+      : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(s.cluster, s.model.compute_dtype) {
+    tokens_full_ = double(p_.micro_batch_size) * p_.seq_len;
+    gps_ = p_.gpus_per_stage();
+    const int per_stage = scope == ProgramScope::ALL_GPUS ? gps_ : p_.ep_group_gpus();
+    out_.ops.resize(p_.world());
+    out_.stages = p_.pp;
+    out_.gpus_per_stage = gps_;
+    for (int stage = 0; stage < p_.pp; ++stage)
+      for (int q = 0; q < per_stage; ++q) out_.gpus.push_back(stage * gps_ + q);
+    included_.assign(p_.world(), 0);
+    for (int gpu : out_.gpus) included_[gpu] = 1;
+    build_groups();
+    build_messages();
+  }
+
+  StepProgram run() {
+    for (int stage = 0; stage < p_.pp; ++stage) build_stage(stage);
+    return std::move(out_);
+  }
+
+ private:
+  // ---- groups and messages ------------------------------------------------------------
+  int group_size(GroupKind kind) const {
+    switch (kind) {
+      case GroupKind::TP: return p_.tp;
+      case GroupKind::EP: return p_.ep_group_gpus();
+      case GroupKind::DP: return p_.dp;
+      case GroupKind::EDP: return p_.edp();
+    }
+    return 1;
+  }
+  // Stage-local index of member `i` of group `g` of the given kind.
+  int member_local(GroupKind kind, int g, int i) const {
+    const int ep_gpus = p_.ep_group_gpus();
+    switch (kind) {
+      case GroupKind::TP: return g * p_.tp + i;
+      case GroupKind::EP: return g * ep_gpus + i;
+      case GroupKind::DP: return g + p_.tp * i;
+      case GroupKind::EDP: return g + ep_gpus * i;
+    }
+    return 0;
+  }
+  // Which group of that kind holds stage-local index q.
+  int group_of_local(GroupKind kind, int q) const {
+    switch (kind) {
+      case GroupKind::TP: return q / p_.tp;
+      case GroupKind::EP: return q / p_.ep_group_gpus();
+      case GroupKind::DP: return q % p_.tp;
+      case GroupKind::EDP: return q % p_.ep_group_gpus();
+    }
+    return 0;
+  }
+
+  void build_groups() {
+    for (GroupKind kind : {GroupKind::TP, GroupKind::EP, GroupKind::DP, GroupKind::EDP}) {
+      const int n = group_size(kind), count = gps_ / n;
+      for (int stage = 0; stage < p_.pp; ++stage) {
+        first_group_[size_t(kind)].push_back(int(out_.groups.size()));
+        for (int g = 0; g < count; ++g) {
+          std::vector<int> members;
+          for (int i = 0; i < n; ++i) members.push_back(stage * gps_ + member_local(kind, g, i));
+          out_.groups.push_back(std::move(members));
+        }
+      }
+    }
+  }
+
+  // Message (direction, stage boundary, micro-batch, stage-local index): activations go
+  // forward from stage s to s+1, gradients backward from s+1 to s.
+  int message_index(bool backward, int boundary, int micro_batch, int q) const {
+    return ((int(backward) * std::max(p_.pp - 1, 1) + boundary) * p_.micro_batches + micro_batch) * gps_ + q;
+  }
+
+  void build_messages() {
+    if (p_.pp == 1) return;
+    // Each TP rank sends its 1/tp share of the activations (Megatron's scatter-gather).
+    const double bytes = tokens_full_ * m_.d_model * ACTIVATION_WIRE_BYTES / p_.tp;
+    out_.messages.resize(size_t(2) * (p_.pp - 1) * p_.micro_batches * gps_);
+    for (int backward = 0; backward < 2; ++backward)
+      for (int boundary = 0; boundary + 1 < p_.pp; ++boundary)
+        for (int mb = 0; mb < p_.micro_batches; ++mb)
+          for (int q = 0; q < gps_; ++q) {
+            const int low = boundary * gps_ + q, high = low + gps_;
+            out_.messages[message_index(backward, boundary, mb, q)] =
+                backward ? Message{high, low, bytes} : Message{low, high, bytes};
+          }
+    // q is innermost, so the messages of one EP group of a stage are consecutive.
+    const int batch_size = p_.ep_group_gpus();
+    out_.batch_of_message.resize(out_.messages.size());
+    for (int first = 0; first < int(out_.messages.size()); first += batch_size) {
+      MessageBatch batch{first, batch_size, 0};
+      for (int i = first; i < first + batch_size; ++i) {
+        out_.batch_of_message[i] = int(out_.batches.size());
+        batch.participants += included_[out_.messages[i].src_gpu];
+      }
+      out_.batches.push_back(batch);
+    }
+  }
+
+  // ---- per-stage op sequences ---------------------------------------------------------
+  void build_stage(int stage) {
+    // 1F1B: warm-up forwards, then one forward and one backward in turn, then the rest.
+    const int warmup = std::min(p_.pp - stage - 1, p_.micro_batches);
+    for (int mb = 0; mb < warmup; ++mb) forward(stage, mb);
+    for (int i = 0; i + warmup < p_.micro_batches; ++i) {
+      forward(stage, i + warmup);
+      backward(stage, i);
+    }
+    for (int mb = p_.micro_batches - warmup; mb < p_.micro_batches; ++mb) backward(stage, mb);
+    step_end(stage);
+  }
+
+  void forward(int stage, int mb) {
+    if (stage > 0) message_op(OpKind::RECV, stage, mb, false, stage - 1);
+    for (int layer = first_layer(stage); layer < first_layer(stage + 1); ++layer) layer_ops(stage, layer, mb, false);
+    if (stage == p_.pp - 1) compute(stage, Part::DENSE_FFN, -1, mb, false, output_layer());
+    if (stage + 1 < p_.pp) message_op(OpKind::SEND, stage, mb, false, stage);
+  }
+
+  void backward(int stage, int mb) {
+    if (stage + 1 < p_.pp) message_op(OpKind::RECV, stage, mb, true, stage);
+    if (stage == p_.pp - 1) compute(stage, Part::DENSE_FFN, -1, mb, true, output_layer() * BACKWARD_FLOP_FACTOR);
+    for (int layer = first_layer(stage + 1) - 1; layer >= first_layer(stage); --layer) layer_ops(stage, layer, mb, true);
+    if (stage > 0) message_op(OpKind::SEND, stage, mb, true, stage - 1);
+  }
+
+  // One layer for one micro-batch; backward runs the forward sequence in reverse.
+  void layer_ops(int stage, int layer, int mb, bool bwd) {
+    const double f = bwd ? BACKWARD_FLOP_FACTOR : 1;
+    const bool moe = m_.is_moe_layer(layer);
+    std::vector<std::function<void()>> seq;
+    seq.push_back([&] { compute(stage, Part::ATTENTION, layer, mb, bwd, attention() * f); });
+    if (p_.tp > 1) seq.push_back([&] { tp_allreduce(stage, layer, mb, bwd); });
+    if (!moe) {
+      seq.push_back([&] { compute(stage, Part::DENSE_FFN, layer, mb, bwd, ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp) * f); });
+    } else {
+      seq.push_back([&] { compute(stage, Part::DENSE_FFN, layer, mb, bwd, (gate() + shared_experts()) * f); });
+      // Dispatch moves tokens to experts; its backward moves their gradients back. Combine
+      // returns expert outputs; its backward sends output gradients to the experts again.
+      seq.push_back([&] { all_to_all(stage, layer, mb, bwd, Part::DISPATCH, bwd); });
+      seq.push_back([&] { expert_compute(stage, layer, mb, bwd); });
+      seq.push_back([&] { all_to_all(stage, layer, mb, bwd, Part::COMBINE, !bwd); });
+    }
+    if (p_.tp > 1) seq.push_back([&] { tp_allreduce(stage, layer, mb, bwd); });
+    if (bwd) std::reverse(seq.begin(), seq.end());
+    for (auto& step : seq) step();
+  }
+
+  void step_end(int stage) {
+    const double expert = stage_expert_params_per_gpu(m_, p_, stage);
+    const double dense = stage_params_per_gpu(m_, p_, stage) - expert;
+    collective_op(stage, GroupKind::DP, Part::GRAD_SYNC, -1, -1, false, [&](Collective& c, int) {
+      c.kind = CollectiveKind::ALL_REDUCE;
+      c.bytes = dense * GRADIENT_REDUCE_BYTES;
+    });
+    collective_op(stage, GroupKind::EDP, Part::GRAD_SYNC, -1, -1, false, [&](Collective& c, int) {
+        c.kind = CollectiveKind::ALL_REDUCE;
+        c.bytes = expert * GRADIENT_REDUCE_BYTES;
+      });
+    const double hbm_bytes = stage_params_per_gpu(m_, p_, stage) * OPTIMIZER_HBM_BYTES_PER_PARAM;
+    for_each_gpu(stage, [&](int gpu, int) {
+      Op op{OpKind::COMPUTE, Part::OPTIMIZER, false, -1, -1, -1, cost_.memory_bound_s(hbm_bytes), hbm_bytes};
+      out_.ops[gpu].push_back(op);
+    });
+  }
+
+  // ---- op emitters --------------------------------------------------------------------
+  template <class F>
+  void for_each_gpu(int stage, F f) {
+    for (int q = 0; q < gps_; ++q)
+      if (included_[stage * gps_ + q]) f(stage * gps_ + q, q);
+  }
+
+  void compute(int stage, Part part, int layer, int mb, bool bwd, Work work) {
+    for_each_gpu(stage, [&](int gpu, int) {
+      out_.ops[gpu].push_back(Op{OpKind::COMPUTE, part, bwd, int16_t(layer), mb, -1, work.seconds, work.flops});
+    });
+  }
+
+  void message_op(OpKind kind, int stage, int mb, bool bwd, int boundary) {
+    for_each_gpu(stage, [&](int gpu, int q) {
+      const int index = message_index(bwd, boundary, mb, q);
+      out_.ops[gpu].push_back(Op{kind, Part::PIPELINE_BUBBLE, bwd, -1, mb, index, 0, out_.messages[index].bytes});
+    });
+  }
+
+  // One collective per group of the stage; `fill` sets its kind and sizes.
+  template <class Fill>
+  void collective_op(int stage, GroupKind kind, Part part, int layer, int mb, bool bwd, Fill fill) {
+    const int count = gps_ / group_size(kind);
+    const int first_collective = int(out_.collectives.size());
+    for (int g = 0; g < count; ++g) {
+      Collective c;
+      c.part = part, c.backward = bwd, c.layer = int16_t(layer), c.micro_batch = mb;
+      c.group = first_group_[size_t(kind)][stage] + g;
+      for (int gpu : out_.groups[c.group]) c.participants += included_[gpu];
+      fill(c, g);
+      out_.collectives.push_back(c);
+    }
+    for_each_gpu(stage, [&](int gpu, int q) {
+      const int index = first_collective + group_of_local(kind, q);
+      out_.ops[gpu].push_back(Op{OpKind::COLLECTIVE, part, bwd, int16_t(layer), mb, index, 0, 0});
+    });
+  }
+
+  void tp_allreduce(int stage, int layer, int mb, bool bwd) {
+    collective_op(stage, GroupKind::TP, Part::TP_COMM, layer, mb, bwd, [&](Collective& c, int) {
+      c.kind = CollectiveKind::ALL_REDUCE;
+      c.bytes = tokens_full_ * m_.d_model * ACTIVATION_WIRE_BYTES;
+    });
+  }
+
+  void all_to_all(int stage, int layer, int mb, bool bwd, Part part, bool reverse) {
+    const double bytes = bwd ? GRADIENT_WIRE_BYTES * m_.d_model
+                             : (part == Part::DISPATCH ? m_.dispatch_bytes_per_token() : m_.combine_bytes_per_token());
+    collective_op(stage, GroupKind::EP, part, layer, mb, bwd, [&](Collective& c, int replica) {
+      c.kind = CollectiveKind::ALL_TO_ALL;
+      c.load = &load(layer, mb, replica);
+      c.bytes_per_copy = bytes;
+      c.reverse = reverse;
+    });
+  }
+
+  void expert_compute(int stage, int layer, int mb, bool bwd) {
+    // gemm_s is linear in tile-padded rows for a fixed expert shape, so a GPU's expert GEMMs
+    // cost its experts' padded rows times the time of one row.
+    const double tile = s_.cluster.gemm_tile_rows;
+    const double width = double(m_.d_ffn_expert) / p_.etp;
+    const Work row = ffn(tile, width) * (1 / tile);
+    // Permute before and unpermute after the expert GEMMs: read and write each row.
+    const double permute_row_s = cost_.memory_bound_s(2 * 2 * m_.d_model * bytes_per_element(Dtype::BF16));
+    const double f = bwd ? BACKWARD_FLOP_FACTOR : 1;
+    for_each_gpu(stage, [&](int gpu, int q) {
+      const MicroBatchLoad& l = load(layer, mb, q / p_.ep_group_gpus());
+      const int rank = (q % p_.ep_group_gpus()) / p_.etp;
+      const double seconds = f * (l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s);
+      out_.ops[gpu].push_back(
+          Op{OpKind::COMPUTE, Part::EXPERT_COMPUTE, bwd, int16_t(layer), mb, -1, seconds, f * l.rank_rows[rank] * row.flops});
+    });
+  }
+
+  // ---- sizes --------------------------------------------------------------------------
+  const MicroBatchLoad& load(int layer, int mb, int replica) const {
+    const LayerLoad& l = routed_.layers[moe_index(layer)];
+    return l.micro_batches[StepProgram::routed_sample(mb, replica, int(l.micro_batches.size()))];
+  }
+  size_t moe_index(int layer) const {
+    size_t index = 0;
+    for (int l = 0; l < layer; ++l) index += m_.is_moe_layer(l);
+    return index;
+  }
+  int first_layer(int stage) const { return p_.first_layer(stage, m_.layers); }
+  Work gemm(double m, double n, double k) const { return {cost_.gemm_s(m, n, k), 2.0 * m * n * k}; }
+  Work attention() const {
+    const double flops = m_.attention_flops_per_token(p_.seq_len) * tokens_full_ / p_.tp;
+    return {cost_.flops_s(flops), flops};
+  }
+  Work ffn(double rows, double width) const { return gemm(rows, width, m_.d_model) * m_.ffn_matrices(); }
+  // The gate runs on this GPU's tokens after the TP split; shared experts on the full
+  // micro-batch, split over TP like a dense FFN.
+  Work gate() const { return gemm(p_.tokens_per_gpu(), m_.experts, m_.d_model); }
+  Work shared_experts() const {
+    return m_.shared_experts ? ffn(tokens_full_, double(m_.shared_experts) * m_.d_ffn_expert / p_.tp) : Work{};
+  }
+  Work output_layer() const { return gemm(tokens_full_, double(m_.vocab) / p_.tp, m_.d_model); }
+
+  const Scenario& s_;
+  const ModelSpec& m_;
+  const ParallelPlan& p_;
+  const RoutedStep& routed_;
+  CostModel cost_;
+  double tokens_full_ = 0;
+  int gps_ = 1;
+  std::vector<char> included_;
+  std::array<std::vector<int>, 4> first_group_;  // per GroupKind, per stage: first group index
+  StepProgram out_;
+};
+
+}  // namespace
+
+StepProgram build_step_program(const Scenario& scenario, const RoutedStep& routed, ProgramScope scope) {
+  return ProgramBuilder(scenario, routed, scope).run();
+}
+
+}  // namespace moesim

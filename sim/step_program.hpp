@@ -1,0 +1,98 @@
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hardware/topology.hpp"
+#include "sim/scenario.hpp"
+#include "sim/traffic.hpp"
+
+namespace moesim {
+
+// The named parts of the step time, in result order; they sum to the step time.
+enum class Part : uint8_t {
+  ATTENTION, DENSE_FFN, EXPERT_COMPUTE, STRAGGLER_WAIT, DISPATCH, COMBINE, TP_COMM,
+  PIPELINE_BUBBLE, GRAD_SYNC, OPTIMIZER, COUNT
+};
+constexpr size_t PART_COUNT = size_t(Part::COUNT);
+const char* part_name(Part part);
+using PartSeconds = std::array<double, PART_COUNT>;
+
+enum class OpKind : uint8_t {
+  COMPUTE,     // a kernel whose duration the cost model gives
+  COLLECTIVE,  // wait for every member, then move the collective's bytes
+  SEND,        // post a pipeline message and go on
+  RECV,        // wait until a pipeline message has arrived
+};
+
+struct Op {
+  OpKind kind = OpKind::COMPUTE;
+  Part part = Part::ATTENTION;
+  bool backward = false;
+  int16_t layer = -1;        // -1: once per step (gradient sync, optimizer)
+  int32_t micro_batch = -1;
+  int32_t ref = -1;          // COLLECTIVE: index into collectives; SEND/RECV: into messages
+  double seconds = 0;        // COMPUTE: duration from the cost model
+  double amount = 0;         // COMPUTE: FLOPs or HBM bytes; SEND/RECV: bytes
+};
+
+enum class CollectiveKind : uint8_t { ALL_TO_ALL, ALL_REDUCE };
+
+// One collective instance, shared by the ops of all its members.
+struct Collective {
+  CollectiveKind kind = CollectiveKind::ALL_TO_ALL;
+  Part part = Part::DISPATCH;
+  bool backward = false;
+  int16_t layer = -1;
+  int32_t micro_batch = -1;
+  int32_t group = -1;                    // index into StepProgram::groups: the member GPUs
+  const MicroBatchLoad* load = nullptr;  // all-to-all: copies between group members
+  double bytes_per_copy = 0;             // all-to-all
+  bool reverse = false;                  // all-to-all: from experts back to token owners
+  double bytes = 0;                      // all-reduce: bytes per member
+  int participants = 0;                  // members whose ops are in the program
+};
+
+struct Message {
+  int src_gpu = 0;
+  int dst_gpu = 0;
+  double bytes = 0;
+};
+
+// The pipeline messages of one EP group for one micro-batch and direction leave together:
+// the group's GPUs left their last combine together. A batch moves once all its senders
+// have posted; its messages arrive together.
+struct MessageBatch {
+  int first_message = 0;
+  int messages = 0;
+  int participants = 0;  // senders whose ops are in the program
+};
+
+// Which GPUs a program covers. The analytic engine walks one EP group per pipeline stage
+// (the others see tokens from the same distribution); the discrete-event engine runs all.
+enum class ProgramScope { ONE_EP_GROUP_PER_STAGE, ALL_GPUS };
+
+// One training step as each GPU executes it: per layer and micro-batch in 1F1B order,
+// attention, TP all-reduce, gate, dispatch, expert GEMMs over this GPU's real rows,
+// combine; backward with the all-to-alls reversed; pipeline sends and receives; gradient
+// all-reduce; optimizer. Compute durations come from the cost model here, once; how long
+// collectives and messages take is what the engines decide.
+struct StepProgram {
+  std::vector<std::vector<Op>> ops;      // per GPU id; empty for GPUs outside the program
+  std::vector<Collective> collectives;
+  std::vector<std::vector<int>> groups;  // member GPU ids of collective groups
+  std::vector<Message> messages;
+  std::vector<MessageBatch> batches;
+  std::vector<int32_t> batch_of_message;
+  std::vector<int> gpus;                 // GPUs in the program, ascending
+  int stages = 1;
+  int gpus_per_stage = 1;
+  // A routed micro-batch stands in for every (micro-batch, EP replica) that was not routed
+  // token by token: replica e's micro-batch m uses routed sample (m + e) mod routed.
+  static int routed_sample(int micro_batch, int replica, int routed) { return (micro_batch + replica) % routed; }
+};
+
+StepProgram build_step_program(const Scenario& scenario, const RoutedStep& routed, ProgramScope scope);
+
+}  // namespace moesim

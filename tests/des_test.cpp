@@ -1,0 +1,153 @@
+// The discrete-event engine: agreement with the analytic path where nothing contends,
+// contention where the fabric is oversubscribed, grouped versus per-pair transfers,
+// SimGrid routes versus the Boost.Graph topology, determinism.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <iostream>
+#include <map>
+
+#include "hardware/topology.hpp"
+#include "sim/des/platform.hpp"
+#include "sim/result_json.hpp"
+#include "sim/simulate.hpp"
+#include "tests/helpers.hpp"
+
+using namespace moesim;
+using namespace moesim::test;
+
+namespace {
+
+double part(const StepResult& r, const std::string& name) {
+  for (const auto& [n, seconds] : r.breakdown_s)
+    if (n == name) return seconds;
+  FAIL("no breakdown part " << name);
+  return 0;
+}
+
+StepResult run(Scenario s, const std::string& engine, const std::string& transfers = "grouped",
+               const std::string& algorithm = "flat") {
+  s.sim.engine = engine;
+  s.sim.transfers = transfers;
+  s.sim.all_to_all = algorithm;
+  return simulate(s);
+}
+
+// 64 GPUs on 8 nodes, one EP group spanning all of them, one micro-batch: the step is
+// dominated by one inter-node-heavy all-to-all per MoE layer and direction.
+Scenario wide_all_to_all(const std::string& cluster, const std::string& scores, int layers = 4) {
+  return scenario(scenario_json(R"({"dp": 64, "ep": 64, "micro_batches": 1, "seq_len": 1024})",
+                                R"({"capacity_factor": null})", scores,
+                                R"({"preset": "olmoe-1b-7b", "layers": )" + std::to_string(layers) + "}", cluster));
+}
+
+// Runs `check` in a child process (SimGrid allows one platform per process); returns its
+// exit code.
+template <class Check>
+int in_child(Check check) {
+  std::cout.flush();
+  const pid_t pid = fork();
+  if (pid == 0) _exit(check());
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_CASE("des equals the analytic estimate where nothing contends", "[des]") {
+  // One EP group per node; pipeline messages cross nodes but never share a link.
+  for (const Scenario& s :
+       {default_scenario(), scenario(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 4, "seq_len": 2048})",
+                                                   R"({"capacity_factor": 1.25})", R"({"alpha": 0.3, "seed": 5})"))}) {
+    const StepResult analytic = run(s, "analytic"), des = run(s, "des");
+    INFO(s.name);
+    CHECK(des.step_time_s == Approx(analytic.step_time_s).epsilon(0.02));
+    for (const auto& [name, seconds] : analytic.breakdown_s) {
+      INFO(name);
+      CHECK(std::abs(part(des, name) - seconds) <= 0.02 * analytic.step_time_s);
+    }
+    CHECK(des.critical_gpu == analytic.critical_gpu);
+  }
+}
+
+TEST_CASE("des: a 4 to 1 oversubscribed fat tree makes an inter-node all-to-all 3x slower", "[des]") {
+  const auto fat_tree = [](double oversubscription) {
+    return R"({"preset": "dgx-h100", "nodes": 8, "fabric": "fat_tree", "nodes_per_leaf": 1, "oversubscription": )" +
+           std::to_string(oversubscription) + "}";
+  };
+  const auto a2a_s = [](const StepResult& r) { return part(r, "dispatch") + part(r, "combine"); };
+  const std::string uniform = R"({"alpha": 1e6, "noise": 1e3, "seed": 1})";
+  const StepResult full = run(wide_all_to_all(fat_tree(1), uniform), "des");
+  const StepResult thin = run(wide_all_to_all(fat_tree(4), uniform), "des");
+  INFO("1:1 " << a2a_s(full) << " s, 4:1 " << a2a_s(thin) << " s");
+  CHECK(a2a_s(thin) >= 3 * a2a_s(full));
+  // The spine uplinks are where it shows.
+  double uplink_peak = 0;
+  for (const LinkUsage& l : thin.links)
+    if (l.name.find("spine") != std::string::npos) uplink_peak = std::max(uplink_peak, l.peak_utilization);
+  CHECK(uplink_peak > 0.95);
+}
+
+TEST_CASE("des: grouped transfers agree with one flow per GPU pair within 5 percent on 64 GPUs", "[des]") {
+  // One MoE layer: per pair, its four all-to-alls are 16k flows that max-min re-shares at
+  // every completion (the cost the grouped mode exists to avoid).
+  const Scenario s = wide_all_to_all(R"({"preset": "dgx-h100", "nodes": 8})", R"({"alpha": 1.0, "seed": 7})", 1);
+  for (const std::string algorithm : {"flat", "hierarchical"}) {
+    INFO(algorithm);
+    const StepResult grouped = run(s, "des", "grouped", algorithm);
+    const StepResult per_pair = run(s, "des", "per_pair", algorithm);
+    CHECK(grouped.step_time_s == Approx(per_pair.step_time_s).epsilon(0.05));
+    for (const char* name : {"dispatch", "combine"}) {
+      INFO(name);
+      CHECK(part(grouped, name) == Approx(part(per_pair, name)).epsilon(0.05));
+    }
+  }
+}
+
+TEST_CASE("des: SimGrid routes agree with the Boost.Graph topology in hops and latency", "[des]") {
+  for (const char* cluster : {R"({"preset": "dgx-h100", "nodes": 8, "nodes_per_leaf": 2})",
+                              R"({"preset": "dgx-h100", "nodes": 8, "fabric": "fat_tree", "nodes_per_leaf": 2,
+                                  "oversubscription": 2})"}) {
+    INFO(cluster);
+    const Scenario s = scenario(scenario_json(R"({"dp": 64, "ep": 8})", "{}", "{}", R"({"preset": "mixtral-8x7b"})", cluster));
+    const Topology topology(s.cluster);
+    const int mismatches = in_child([&] {
+      const Platform platform(topology);
+      int bad = 0;
+      for (int src = 0; src < topology.gpus(); ++src)
+        for (int dst = 0; dst < topology.gpus(); ++dst) {
+          double latency = 0;
+          const size_t links = platform.route(src, dst, &latency).size();
+          if (int(links) != topology.hops(src, dst) || std::abs(latency - topology.route_latency_s(src, dst)) > 1e-12) {
+            if (bad < 5)
+              std::cerr << src << " -> " << dst << ": SimGrid " << links << " links, graph " << topology.hops(src, dst)
+                        << " hops\n";
+            ++bad;
+          }
+        }
+      return std::min(bad, 100);
+    });
+    CHECK(mismatches == 0);
+  }
+}
+
+TEST_CASE("des: the same seed gives byte-identical results and bytes sent equal bytes received", "[des]") {
+  const Scenario s = wide_all_to_all(R"({"preset": "dgx-h100", "nodes": 8})", R"({"alpha": 0.5, "seed": 11})");
+  const StepResult first = run(s, "des"), second = run(s, "des");
+  Scenario resolved = s;
+  resolved.sim.engine = "des";
+  CHECK(result_to_json(first, resolved).dump() == result_to_json(second, resolved).dump());
+  // Every byte that leaves through a port enters through another one of the same class.
+  std::map<std::string, double> up, down;
+  for (const LinkUsage& l : first.links) {
+    const double bytes = l.mean_utilization * l.bandwidth_Bps * first.step_time_s;
+    const std::string kind = l.name.substr(0, 3);  // nvl, nic, lea(f-spine)
+    (l.name.find("_UP") != std::string::npos ? up : down)[kind] += bytes;
+  }
+  REQUIRE(up.count("nic"));
+  for (const auto& [kind, bytes] : up) CHECK(bytes == Approx(down[kind]).epsilon(1e-9));
+}
