@@ -1,6 +1,9 @@
 #include "sim/des/des_engine.hpp"
 
+#include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/simix.hpp>
 #include <simgrid/s4u/Exec.hpp>
 #include <simgrid/s4u/Host.hpp>
 #include <simgrid/s4u/Semaphore.hpp>
@@ -24,8 +27,6 @@ namespace moesim {
 namespace sg4 = simgrid::s4u;
 
 namespace {
-
-constexpr double HOST_SPEED = 1e12;  // as in platform.cpp: execution amounts are seconds x speed
 
 // Bytes each link carried and the rate intervals from which its peak follows.
 class LinkMeter {
@@ -126,14 +127,26 @@ class DesSimulation {
     }
   }
 
-  // Consecutive compute ops run as one execution; their spans follow from their durations.
+  // Compute occupies only its own GPU, so it needs no share of any resource: the actor
+  // suspends until a kernel timer resumes it. (A SimGrid sleep or execution would be one
+  // more action in the max-min system, re-examined at every event: with 2048 GPUs computing
+  // at once that was most of the engine's time.)
+  static void wait_for(double seconds) {
+    sg4::Actor* self = sg4::Actor::self();
+    simgrid::kernel::actor::simcall_answered([self, seconds] {
+      simgrid::kernel::timer::Timer::set(sg4::Engine::get_clock() + seconds, [self] { self->resume(); });
+    });
+    sg4::this_actor::suspend();
+  }
+
+  // Consecutive compute ops run as one timed wait; their spans follow from their durations.
   size_t compute_run(int gpu, size_t first) {
     const std::vector<Op>& ops = program_.ops[gpu];
     size_t last = first;
     double seconds = 0;
     while (last < ops.size() && ops[last].kind == OpKind::COMPUTE) seconds += ops[last++].seconds;
     double t = Platform::now_s();
-    if (seconds > 0) sg4::this_actor::sleep_for(seconds);
+    if (seconds > 0) wait_for(seconds);
     for (size_t i = first; i < last; ++i) {
       recorder_.record(gpu, int(i), ops[i].part, t, t + ops[i].seconds);
       t += ops[i].seconds;
