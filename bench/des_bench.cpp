@@ -69,12 +69,16 @@ void BM_DesTrainingStep_DeepSeekV3_2048xH800(benchmark::State& state) {
   }();
 }
 
+// Per pair at 128 GPUs ran for more than 6 minutes before it was stopped.
 BENCHMARK_CAPTURE(BM_DesDispatchCombine, per_pair_flat, std::string("per_pair"), std::string("flat"))
-    ->Arg(64)->Arg(128)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+    ->Arg(32)->Arg(64)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+// Flat all-to-alls group each source rail's transfers into one parallel task; SimGrid's
+// System::expand is linear in a task's links per element added, so creating such a task
+// grows with transfers x links: flat at 2048 GPUs is left out (minutes).
 BENCHMARK_CAPTURE(BM_DesDispatchCombine, grouped_flat, std::string("grouped"), std::string("flat"))
-    ->Arg(64)->Arg(128)->Arg(256)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+    ->Arg(32)->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 BENCHMARK_CAPTURE(BM_DesDispatchCombine, grouped_hierarchical, std::string("grouped"), std::string("hierarchical"))
-    ->Arg(64)->Arg(128)->Arg(256)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+    ->Arg(32)->Arg(64)->Arg(256)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 BENCHMARK(BM_DesTrainingStep_DeepSeekV3_2048xH800)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 
 }  // namespace

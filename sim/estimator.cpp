@@ -124,6 +124,7 @@ class ProgramWalker {
     if (int(arrivals.size()) < c.participants) return false;
     double start = 0;
     for (const auto& a : arrivals) start = std::max(start, a.time_s);
+    start += c.absent_lag_s;
     const double end = start + times_.collective_s(c);
     recorder_.collective_started(collective, arrivals, start);
     for (const auto& a : arrivals) {
@@ -158,7 +159,7 @@ EngineRun run_analytic(const Scenario& scenario, const Topology&, const StepProg
 }
 
 StepResult estimate_step(const Scenario& scenario, const Topology& topology, const RoutedStep& routed) {
-  const StepProgram program = build_step_program(scenario, routed, ProgramScope::ONE_EP_GROUP_PER_STAGE);
+  const StepProgram program = build_step_program(scenario, routed, ProgramScope::ONE_GPU_PER_STAGE);
   EngineRun run = run_analytic(scenario, topology, program, std::vector<char>(program.ops.size(), 0));
   return summarize_step(scenario, routed, run.timelines, std::move(run.stragglers));
 }

@@ -12,7 +12,7 @@ Simulation simulate_step(const Scenario& scenario) {
   Simulation sim;
   sim.routed = std::make_shared<const RoutedStep>(route_step(scenario, topology));
   const bool des = scenario.sim.engine == "des";
-  sim.program = build_step_program(scenario, *sim.routed, des ? ProgramScope::ALL_GPUS : ProgramScope::ONE_EP_GROUP_PER_STAGE);
+  sim.program = build_step_program(scenario, *sim.routed, des ? ProgramScope::ALL_GPUS : ProgramScope::ONE_GPU_PER_STAGE);
   const std::vector<char> traced = traced_gpus(sim.program, scenario.sim.trace_gpus_per_stage);
   EngineRun run = des ? run_des(scenario, topology, sim.program, traced) : run_analytic(scenario, topology, sim.program, traced);
   sim.result = summarize_step(scenario, *sim.routed, run.timelines, std::move(run.stragglers));

@@ -46,7 +46,7 @@ class ProgramBuilder {
       : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(s.cluster, s.model.compute_dtype) {
     tokens_full_ = double(p_.micro_batch_size) * p_.seq_len;
     gps_ = p_.gpus_per_stage();
-    const int per_stage = scope == ProgramScope::ALL_GPUS ? gps_ : p_.ep_group_gpus();
+    const int per_stage = scope == ProgramScope::ALL_GPUS ? gps_ : 1;
     out_.ops.resize(p_.world());
     out_.stages = p_.pp;
     out_.gpus_per_stage = gps_;
@@ -240,6 +240,7 @@ class ProgramBuilder {
       c.group = first_group_[size_t(kind)][stage] + g;
       for (int gpu : out_.groups[c.group]) c.participants += included_[gpu];
       fill(c, g);
+      if (kind == GroupKind::EP && g == 0) take_pending_lag(stage, c);
       out_.collectives.push_back(c);
     }
     for_each_gpu(stage, [&](int gpu, int q) {
@@ -275,13 +276,44 @@ class ProgramBuilder {
     // Permute before and unpermute after the expert GEMMs: read and write each row.
     const double permute_row_s = cost_.memory_bound_s(2 * 2 * m_.d_model * bytes_per_element(Dtype::BF16));
     const double f = bwd ? BACKWARD_FLOP_FACTOR : 1;
+    const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
+      return f * (l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s);
+    };
+    if (!included_[stage * gps_ + p_.ep_group_gpus() - 1]) note_absent_lag(stage, load(layer, mb, 0), seconds_of);
     for_each_gpu(stage, [&](int gpu, int q) {
       const MicroBatchLoad& l = load(layer, mb, q / p_.ep_group_gpus());
       const int rank = (q % p_.ep_group_gpus()) / p_.etp;
-      const double seconds = f * (l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s);
+      const double seconds = seconds_of(l, rank);
       out_.ops[gpu].push_back(
           Op{OpKind::COMPUTE, Part::EXPERT_COMPUTE, bwd, int16_t(layer), mb, -1, seconds, f * l.rank_rows[rank] * row.flops});
     });
+  }
+
+  // The first EP group of a stage has members outside the program: how far behind its
+  // first member the slowest one finishes its expert GEMMs.
+  template <class SecondsOf>
+  void note_absent_lag(int stage, const MicroBatchLoad& l, SecondsOf seconds_of) {
+    const int members = p_.ep_group_gpus();
+    double slowest = -1, mean = 0;
+    int slowest_member = 0;
+    for (int m = 0; m < members; ++m) {
+      const double t = seconds_of(l, m / p_.etp);
+      mean += t / members;
+      if (t > slowest) slowest = t, slowest_member = m;
+    }
+    Collective& lag = pending_lag_[stage];
+    lag.absent_lag_s = slowest - seconds_of(l, 0);
+    lag.absent_straggler_gpu = stage * gps_ + slowest_member;
+    lag.absent_straggler_lateness_s = slowest - mean;
+    has_pending_lag_[stage] = true;
+  }
+
+  void take_pending_lag(int stage, Collective& c) {
+    if (!has_pending_lag_[stage]) return;
+    c.absent_lag_s = pending_lag_[stage].absent_lag_s;
+    c.absent_straggler_gpu = pending_lag_[stage].absent_straggler_gpu;
+    c.absent_straggler_lateness_s = pending_lag_[stage].absent_straggler_lateness_s;
+    has_pending_lag_[stage] = false;
   }
 
   // ---- sizes --------------------------------------------------------------------------
@@ -318,6 +350,8 @@ class ProgramBuilder {
   int gps_ = 1;
   std::vector<char> included_;
   std::array<std::vector<int>, 4> first_group_;  // per GroupKind, per stage: first group index
+  std::vector<Collective> pending_lag_ = std::vector<Collective>(p_.pp);  // per stage, for the next EP collective
+  std::vector<char> has_pending_lag_ = std::vector<char>(p_.pp, 0);
   StepProgram out_;
 };
 

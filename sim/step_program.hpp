@@ -52,6 +52,12 @@ struct Collective {
   bool reverse = false;                  // all-to-all: from experts back to token owners
   double bytes = 0;                      // all-reduce: bytes per member
   int participants = 0;                  // members whose ops are in the program
+  // Members outside the program (the analytic engine's scope) run the same ops as those in
+  // it except for their expert GEMMs. Right after those, the slowest member arrives this
+  // much later than the member in the program; it is the group's straggler.
+  double absent_lag_s = 0;
+  int32_t absent_straggler_gpu = -1;
+  double absent_straggler_lateness_s = 0;  // its arrival minus the group's mean arrival
 };
 
 struct Message {
@@ -69,9 +75,11 @@ struct MessageBatch {
   int participants = 0;  // senders whose ops are in the program
 };
 
-// Which GPUs a program covers. The analytic engine walks one EP group per pipeline stage
-// (the others see tokens from the same distribution); the discrete-event engine runs all.
-enum class ProgramScope { ONE_EP_GROUP_PER_STAGE, ALL_GPUS };
+// Which GPUs a program covers. The analytic engine walks the first GPU of each pipeline
+// stage: the other members of its EP group differ only in their expert GEMMs, which the
+// collectives after them carry as a lag; other EP groups see tokens from the same
+// distribution. The discrete-event engine runs every GPU.
+enum class ProgramScope { ONE_GPU_PER_STAGE, ALL_GPUS };
 
 // One training step as each GPU executes it: per layer and micro-batch in 1F1B order,
 // attention, TP all-reduce, gate, dispatch, expert GEMMs over this GPU's real rows,

@@ -22,18 +22,21 @@ void TimelineRecorder::collective_started(int collective, const std::vector<Arri
   for (const Arrival& a : arrivals) {
     record(a.gpu, a.op, Part::STRAGGLER_WAIT, a.time_s, start_s);
     mean += a.time_s / arrivals.size();
-    if (a.time_s > last->time_s) last = &a;
+    if (a.time_s > last->time_s || (a.time_s == last->time_s && a.gpu < last->gpu)) last = &a;
   }
   // The forward combine is where the slowest expert holds its group.
   const Collective& c = program_.collectives[collective];
-  if (c.part != Part::COMBINE || c.backward || arrivals.size() < 2) return;
+  if (c.part != Part::COMBINE || c.backward) return;
+  int last_gpu = last->gpu;
+  double lateness = last->time_s - mean;
+  if (c.absent_straggler_gpu >= 0) last_gpu = c.absent_straggler_gpu, lateness = c.absent_straggler_lateness_s;
+  else if (arrivals.size() < 2) return;
   if (size_t(c.layer) >= per_layer_.size()) per_layer_.resize(c.layer + 1);
   LayerStraggler& s = per_layer_[c.layer];
-  const double lateness = last->time_s - mean;
   s.layer = c.layer;
   s.mean_wait_s += lateness;
   ++s.combines;
-  if (s.gpu < 0 || lateness > s.max_wait_s) s.gpu = last->gpu, s.max_wait_s = lateness;
+  if (s.gpu < 0 || lateness > s.max_wait_s) s.gpu = last_gpu, s.max_wait_s = lateness;
 }
 
 std::vector<LayerStraggler> TimelineRecorder::stragglers() const {
