@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
+#include <unordered_map>
 
 #include "models/cost_model.hpp"
 #include "models/memory_model.hpp"
@@ -46,13 +46,18 @@ class ProgramBuilder {
       : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(s.cluster, s.model.compute_dtype) {
     tokens_full_ = double(p_.micro_batch_size) * p_.seq_len;
     gps_ = p_.gpus_per_stage();
-    const int per_stage = scope == ProgramScope::ALL_GPUS ? gps_ : 1;
+    columns_ = scope == ProgramScope::ALL_GPUS ? gps_ : 1;
     out_.ops.resize(p_.world());
     out_.stages = p_.pp;
     out_.gpus_per_stage = gps_;
     for (int stage = 0; stage < p_.pp; ++stage)
-      for (int q = 0; q < per_stage; ++q) out_.gpus.push_back(stage * gps_ + q);
+      for (int q = 0; q < columns_; ++q) out_.gpus.push_back(stage * gps_ + q);
     included_.assign(p_.world(), 0);
+    for (int layer = 0, moe = 0; layer < m_.layers; ++layer) moe_index_.push_back(moe += m_.is_moe_layer(layer) ? 1 : 0);
+    for (size_t& index : moe_index_) --index;  // index among MoE layers (valid for MoE layers)
+    attention_ = attention();
+    dense_ffn_ = ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp);
+    gate_and_shared_ = gate() + shared_experts();
     for (int gpu : out_.gpus) included_[gpu] = 1;
     build_groups();
     build_messages();
@@ -110,27 +115,27 @@ class ProgramBuilder {
     }
   }
 
-  // Message (direction, stage boundary, micro-batch, stage-local index): activations go
-  // forward from stage s to s+1, gradients backward from s+1 to s.
+  // Message (direction, stage boundary, micro-batch, stage-local index q < columns_):
+  // activations go forward from stage s to s+1, gradients backward from s+1 to s.
   int message_index(bool backward, int boundary, int micro_batch, int q) const {
-    return ((int(backward) * std::max(p_.pp - 1, 1) + boundary) * p_.micro_batches + micro_batch) * gps_ + q;
+    return ((int(backward) * std::max(p_.pp - 1, 1) + boundary) * p_.micro_batches + micro_batch) * columns_ + q;
   }
 
   void build_messages() {
     if (p_.pp == 1) return;
     // Each TP rank sends its 1/tp share of the activations (Megatron's scatter-gather).
     const double bytes = tokens_full_ * m_.d_model * ACTIVATION_WIRE_BYTES / p_.tp;
-    out_.messages.resize(size_t(2) * (p_.pp - 1) * p_.micro_batches * gps_);
+    out_.messages.resize(size_t(2) * (p_.pp - 1) * p_.micro_batches * columns_);
     for (int backward = 0; backward < 2; ++backward)
       for (int boundary = 0; boundary + 1 < p_.pp; ++boundary)
         for (int mb = 0; mb < p_.micro_batches; ++mb)
-          for (int q = 0; q < gps_; ++q) {
+          for (int q = 0; q < columns_; ++q) {
             const int low = boundary * gps_ + q, high = low + gps_;
             out_.messages[message_index(backward, boundary, mb, q)] =
                 backward ? Message{high, low, bytes} : Message{low, high, bytes};
           }
     // q is innermost, so the messages of one EP group of a stage are consecutive.
-    const int batch_size = p_.ep_group_gpus();
+    const int batch_size = std::min(p_.ep_group_gpus(), columns_);
     out_.batch_of_message.resize(out_.messages.size());
     for (int first = 0; first < int(out_.messages.size()); first += batch_size) {
       MessageBatch batch{first, batch_size, 0};
@@ -170,25 +175,36 @@ class ProgramBuilder {
   }
 
   // One layer for one micro-batch; backward runs the forward sequence in reverse.
+  enum class Step : uint8_t { ATTENTION, TP_ALLREDUCE, DENSE_FFN, GATE_AND_SHARED, DISPATCH, EXPERTS, COMBINE };
+
   void layer_ops(int stage, int layer, int mb, bool bwd) {
-    const double f = bwd ? BACKWARD_FLOP_FACTOR : 1;
-    const bool moe = m_.is_moe_layer(layer);
-    std::vector<std::function<void()>> seq;
-    seq.push_back([&] { compute(stage, Part::ATTENTION, layer, mb, bwd, attention() * f); });
-    if (p_.tp > 1) seq.push_back([&] { tp_allreduce(stage, layer, mb, bwd); });
-    if (!moe) {
-      seq.push_back([&] { compute(stage, Part::DENSE_FFN, layer, mb, bwd, ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp) * f); });
+    Step steps[8];
+    int n = 0;
+    steps[n++] = Step::ATTENTION;
+    if (p_.tp > 1) steps[n++] = Step::TP_ALLREDUCE;
+    if (m_.is_moe_layer(layer)) {
+      for (Step step : {Step::GATE_AND_SHARED, Step::DISPATCH, Step::EXPERTS, Step::COMBINE}) steps[n++] = step;
     } else {
-      seq.push_back([&] { compute(stage, Part::DENSE_FFN, layer, mb, bwd, (gate() + shared_experts()) * f); });
+      steps[n++] = Step::DENSE_FFN;
+    }
+    if (p_.tp > 1) steps[n++] = Step::TP_ALLREDUCE;
+    if (bwd) std::reverse(steps, steps + n);
+    for (int i = 0; i < n; ++i) run_step(steps[i], stage, layer, mb, bwd);
+  }
+
+  void run_step(Step step, int stage, int layer, int mb, bool bwd) {
+    const double f = bwd ? BACKWARD_FLOP_FACTOR : 1;
+    switch (step) {
+      case Step::ATTENTION: return compute(stage, Part::ATTENTION, layer, mb, bwd, attention_ * f);
+      case Step::TP_ALLREDUCE: return tp_allreduce(stage, layer, mb, bwd);
+      case Step::DENSE_FFN: return compute(stage, Part::DENSE_FFN, layer, mb, bwd, dense_ffn_ * f);
+      case Step::GATE_AND_SHARED: return compute(stage, Part::DENSE_FFN, layer, mb, bwd, gate_and_shared_ * f);
       // Dispatch moves tokens to experts; its backward moves their gradients back. Combine
       // returns expert outputs; its backward sends output gradients to the experts again.
-      seq.push_back([&] { all_to_all(stage, layer, mb, bwd, Part::DISPATCH, bwd); });
-      seq.push_back([&] { expert_compute(stage, layer, mb, bwd); });
-      seq.push_back([&] { all_to_all(stage, layer, mb, bwd, Part::COMBINE, !bwd); });
+      case Step::DISPATCH: return all_to_all(stage, layer, mb, bwd, Part::DISPATCH, bwd);
+      case Step::EXPERTS: return expert_compute(stage, layer, mb, bwd);
+      case Step::COMBINE: return all_to_all(stage, layer, mb, bwd, Part::COMBINE, !bwd);
     }
-    if (p_.tp > 1) seq.push_back([&] { tp_allreduce(stage, layer, mb, bwd); });
-    if (bwd) std::reverse(seq.begin(), seq.end());
-    for (auto& step : seq) step();
   }
 
   void step_end(int stage) {
@@ -212,8 +228,7 @@ class ProgramBuilder {
   // ---- op emitters --------------------------------------------------------------------
   template <class F>
   void for_each_gpu(int stage, F f) {
-    for (int q = 0; q < gps_; ++q)
-      if (included_[stage * gps_ + q]) f(stage * gps_ + q, q);
+    for (int q = 0; q < columns_; ++q) f(stage * gps_ + q, q);
   }
 
   void compute(int stage, Part part, int layer, int mb, bool bwd, Work work) {
@@ -229,22 +244,25 @@ class ProgramBuilder {
     });
   }
 
-  // One collective per group of the stage; `fill` sets its kind and sizes.
+  // One collective per group of the stage that has GPUs in the program; `fill` sets its
+  // kind and sizes.
   template <class Fill>
   void collective_op(int stage, GroupKind kind, Part part, int layer, int mb, bool bwd, Fill fill) {
-    const int count = gps_ / group_size(kind);
+    const bool all = columns_ == gps_;
+    const int count = all ? gps_ / group_size(kind) : 1;
     const int first_collective = int(out_.collectives.size());
-    for (int g = 0; g < count; ++g) {
+    for (int i = 0; i < count; ++i) {
+      const int g = all ? i : group_of_local(kind, 0);
       Collective c;
       c.part = part, c.backward = bwd, c.layer = int16_t(layer), c.micro_batch = mb;
       c.group = first_group_[size_t(kind)][stage] + g;
-      for (int gpu : out_.groups[c.group]) c.participants += included_[gpu];
+      c.participants = all ? group_size(kind) : 1;  // the program holds every GPU or the first of the stage
       fill(c, g);
       if (kind == GroupKind::EP && g == 0) take_pending_lag(stage, c);
       out_.collectives.push_back(c);
     }
     for_each_gpu(stage, [&](int gpu, int q) {
-      const int index = first_collective + group_of_local(kind, q);
+      const int index = first_collective + (all ? group_of_local(kind, q) : 0);
       out_.ops[gpu].push_back(Op{OpKind::COLLECTIVE, part, bwd, int16_t(layer), mb, index, 0, 0});
     });
   }
@@ -279,7 +297,7 @@ class ProgramBuilder {
     const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
       return f * (l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s);
     };
-    if (!included_[stage * gps_ + p_.ep_group_gpus() - 1]) note_absent_lag(stage, load(layer, mb, 0), seconds_of);
+    if (!included_[stage * gps_ + p_.ep_group_gpus() - 1]) note_absent_lag(stage, load(layer, mb, 0), f, seconds_of);
     for_each_gpu(stage, [&](int gpu, int q) {
       const MicroBatchLoad& l = load(layer, mb, q / p_.ep_group_gpus());
       const int rank = (q % p_.ep_group_gpus()) / p_.etp;
@@ -290,21 +308,30 @@ class ProgramBuilder {
   }
 
   // The first EP group of a stage has members outside the program: how far behind its
-  // first member the slowest one finishes its expert GEMMs.
-  template <class SecondsOf>
-  void note_absent_lag(int stage, const MicroBatchLoad& l, SecondsOf seconds_of) {
-    const int members = p_.ep_group_gpus();
-    double slowest = -1, mean = 0;
+  // first member the slowest one finishes its expert GEMMs (computed once per routed
+  // sample; backward scales every member's time alike).
+  struct Spread {
+    double slowest = -1, mean = 0, first = 0;
     int slowest_member = 0;
-    for (int m = 0; m < members; ++m) {
-      const double t = seconds_of(l, m / p_.etp);
-      mean += t / members;
-      if (t > slowest) slowest = t, slowest_member = m;
+  };
+
+  template <class SecondsOf>
+  void note_absent_lag(int stage, const MicroBatchLoad& l, double f, SecondsOf seconds_of) {
+    auto [it, inserted] = spread_of_load_.try_emplace(&l);
+    Spread& spread = it->second;
+    if (inserted) {
+      const int members = p_.ep_group_gpus();
+      for (int m = 0; m < members; ++m) {
+        const double t = seconds_of(l, m / p_.etp) / f;
+        spread.mean += t / members;
+        if (t > spread.slowest) spread.slowest = t, spread.slowest_member = m;
+      }
+      spread.first = seconds_of(l, 0) / f;
     }
     Collective& lag = pending_lag_[stage];
-    lag.absent_lag_s = slowest - seconds_of(l, 0);
-    lag.absent_straggler_gpu = stage * gps_ + slowest_member;
-    lag.absent_straggler_lateness_s = slowest - mean;
+    lag.absent_lag_s = f * (spread.slowest - spread.first);
+    lag.absent_straggler_gpu = stage * gps_ + spread.slowest_member;
+    lag.absent_straggler_lateness_s = f * (spread.slowest - spread.mean);
     has_pending_lag_[stage] = true;
   }
 
@@ -321,11 +348,7 @@ class ProgramBuilder {
     const LayerLoad& l = routed_.layers[moe_index(layer)];
     return l.micro_batches[StepProgram::routed_sample(mb, replica, int(l.micro_batches.size()))];
   }
-  size_t moe_index(int layer) const {
-    size_t index = 0;
-    for (int l = 0; l < layer; ++l) index += m_.is_moe_layer(l);
-    return index;
-  }
+  size_t moe_index(int layer) const { return moe_index_[layer]; }
   int first_layer(int stage) const { return p_.first_layer(stage, m_.layers); }
   Work gemm(double m, double n, double k) const { return {cost_.gemm_s(m, n, k), 2.0 * m * n * k}; }
   Work attention() const {
@@ -348,6 +371,10 @@ class ProgramBuilder {
   CostModel cost_;
   double tokens_full_ = 0;
   int gps_ = 1;
+  int columns_ = 1;  // GPUs of each stage in the program: the first columns_ of it
+  std::unordered_map<const MicroBatchLoad*, Spread> spread_of_load_;
+  std::vector<size_t> moe_index_;  // per layer: its index among the MoE layers
+  Work attention_, dense_ffn_, gate_and_shared_;  // per layer and micro-batch, forward
   std::vector<char> included_;
   std::array<std::vector<int>, 4> first_group_;  // per GroupKind, per stage: first group index
   std::vector<Collective> pending_lag_ = std::vector<Collective>(p_.pp);  // per stage, for the next EP collective
