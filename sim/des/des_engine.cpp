@@ -49,8 +49,10 @@ class LinkMeter {
     for (size_t link = 0; link < bytes_.size(); ++link) {
       if (bytes_[link] <= 0) continue;
       const PlatformLink& l = platform.links()[link];
+      // Group averages of transfers that overlapped can add up to a little more than the
+      // link ever carried at one instant; no link carries more than its bandwidth.
       out.push_back({l.name, l.bandwidth_Bps, bytes_[link] / (l.bandwidth_Bps * step_s),
-                     peak_rate(events_[link]) / l.bandwidth_Bps});
+                     std::min(1.0, peak_rate(events_[link]) / l.bandwidth_Bps)});
     }
     return out;
   }
