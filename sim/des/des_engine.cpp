@@ -16,6 +16,8 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <tuple>
 #include <stdexcept>
 
 #include "sim/des/collectives.hpp"
@@ -167,7 +169,7 @@ class DesSimulation {
     for (int m = b.first_message; m < b.first_message + b.messages; ++m)
       transfers.push_back({program_.messages[m].src_gpu, program_.messages[m].dst_gpu, program_.messages[m].bytes});
     sg4::Actor::create("pipeline", platform_.host(transfers.front().src_gpu), [this, batch, transfers] {
-      execute({Phase{transfers, 0}});
+      execute(prepare({Phase{transfers, 0}}));
       for (size_t i = 0; i < transfers.size(); ++i) batches_[batch].arrived->release();
     });
   }
@@ -191,7 +193,7 @@ class DesSimulation {
     // The last member runs the collective for all.
     const double start = Platform::now_s();
     recorder_.collective_started(op.ref, state.arrivals, start);
-    execute(phases(c));
+    execute(prepared(c));
     const double end = Platform::now_s();
     for (const auto& a : state.arrivals) recorder_.record(a.gpu, a.op, c.part, start, end);
     const auto done = state.done;
@@ -214,14 +216,46 @@ class DesSimulation {
   }
 
   // ---- the collective executor ----------------------------------------------------------
-  void execute(const std::vector<Phase>& phases) {
+  // A phase ready to run: its parallel tasks (hosts, bytes between them) and the bytes each
+  // task puts on each link. Collectives with the same traffic share one preparation.
+  struct Task {
+    std::vector<sg4::Host*> hosts;
+    std::vector<double> bytes;  // hosts x hosts
+    std::vector<std::pair<int, double>> link_bytes;
+  };
+  struct PreparedPhase {
+    std::vector<Task> tasks;
+    double extra_latency_s = 0;
+  };
+  using Prepared = std::vector<PreparedPhase>;
+
+  const Prepared& prepared(const Collective& c) {
+    const auto key = std::make_tuple(static_cast<const void*>(c.load), c.bytes_per_copy, c.reverse, c.group, c.bytes);
+    auto [it, inserted] = prepared_.try_emplace(key);
+    if (inserted) it->second = prepare(phases(c));
+    return it->second;
+  }
+
+  Prepared prepare(const std::vector<Phase>& phases) {
+    Prepared out;
     for (const Phase& phase : phases) {
-      const auto groups = group_transfers(phase);
+      PreparedPhase p{{}, phase.extra_latency_s};
+      for (const auto& transfers : group_transfers(phase)) p.tasks.push_back(make_task(transfers));
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+  void execute(const Prepared& phases) {
+    for (const PreparedPhase& phase : phases) {
       std::vector<sg4::ExecPtr> running;
-      for (const auto& g : groups) running.push_back(start_group(g));
+      for (const Task& task : phase.tasks) {
+        running.push_back(sg4::this_actor::exec_init(task.hosts, std::vector<double>(task.hosts.size(), 0), task.bytes));
+        running.back()->start();
+      }
       for (size_t i = 0; i < running.size(); ++i) {
         running[i]->wait();
-        meter_.add(group_link_bytes(groups[i]), running[i]->get_start_time(), running[i]->get_finish_time());
+        meter_.add(phase.tasks[i].link_bytes, running[i]->get_start_time(), running[i]->get_finish_time());
       }
       if (phase.extra_latency_s > 0) sg4::this_actor::sleep_for(phase.extra_latency_s);
     }
@@ -247,21 +281,20 @@ class DesSimulation {
     return out;
   }
 
-  sg4::ExecPtr start_group(const std::vector<Transfer>& transfers) {
-    std::vector<sg4::Host*> hosts;
+  Task make_task(const std::vector<Transfer>& transfers) {
+    Task task;
     for (const Transfer& t : transfers)
       for (int gpu : {t.src_gpu, t.dst_gpu})
         if (slot_of_gpu_[gpu] < 0) {
-          slot_of_gpu_[gpu] = int(hosts.size());
-          hosts.push_back(platform_.host(gpu));
+          slot_of_gpu_[gpu] = int(task.hosts.size());
+          task.hosts.push_back(platform_.host(gpu));
         }
-    const size_t h = hosts.size();
-    std::vector<double> bytes(h * h, 0);
-    for (const Transfer& t : transfers) bytes[slot_of_gpu_[t.src_gpu] * h + slot_of_gpu_[t.dst_gpu]] += t.bytes;
+    const size_t h = task.hosts.size();
+    task.bytes.assign(h * h, 0);
+    for (const Transfer& t : transfers) task.bytes[slot_of_gpu_[t.src_gpu] * h + slot_of_gpu_[t.dst_gpu]] += t.bytes;
     for (const Transfer& t : transfers) slot_of_gpu_[t.src_gpu] = slot_of_gpu_[t.dst_gpu] = -1;
-    sg4::ExecPtr exec = sg4::this_actor::exec_init(hosts, std::vector<double>(h, 0), bytes);
-    exec->start();
-    return exec;
+    task.link_bytes = group_link_bytes(transfers);
+    return task;
   }
 
   // Bytes per link of a transfer group, as (link, bytes) pairs in link order.
@@ -301,6 +334,7 @@ class DesSimulation {
   LinkMeter meter_;
   std::vector<CollectiveState> collectives_;
   std::vector<BatchState> batches_;
+  std::map<std::tuple<const void*, double, bool, int, double>, Prepared> prepared_;
   std::vector<int> slot_of_gpu_;
   std::vector<int> route_;
   std::vector<double> link_scratch_ = std::vector<double>(platform_.links().size(), 0);
