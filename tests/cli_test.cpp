@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "tests/golden.hpp"
 #include "tests/helpers.hpp"
 
 using namespace moesim::test;
@@ -70,15 +71,16 @@ void check_every_scenario(const std::string& engine) {
     }
     CHECK(spans > threads);
     CHECK(threads > 0);
+    check_golden(result, fs::path(MOESIM_SOURCE_DIR) / "tests" / "golden" / (scenario.stem().string() + "." + engine + ".json"));
   }
 }
 }  // namespace
 
-TEST_CASE("every shipped scenario writes result.json and trace.json (analytic)", "[cli][scenarios]") {
+TEST_CASE("every shipped scenario writes result.json and trace.json and matches its golden figures (analytic)", "[cli][scenarios]") {
   check_every_scenario("analytic");
 }
 
-TEST_CASE("every shipped scenario writes result.json and trace.json (des)", "[cli][scenarios][des]") {
+TEST_CASE("every shipped scenario writes result.json and trace.json and matches its golden figures (des)", "[cli][scenarios][des]") {
   check_every_scenario("des");
 }
 
