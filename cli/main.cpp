@@ -14,6 +14,7 @@
 #include "models/scores/score_source.hpp"
 #include "sim/des/collectives.hpp"
 #include "sim/chrome_trace.hpp"
+#include "sim/limits.hpp"
 #include "sim/result_json.hpp"
 #include "sim/simulate.hpp"
 #include "sim/summary_table.hpp"
@@ -135,6 +136,9 @@ int main(int argc, char** argv) {
   } catch (const NotAvailable& e) {
     std::cerr << "moesim: " << e.what() << "\n";
     return 3;
+  } catch (const ResourceLimit& e) {
+    std::cerr << "moesim: limit: " << e.what() << "\n";
+    return 5;
   } catch (const std::exception& e) {
     std::cerr << "moesim: internal error: " << e.what() << "\n";
     return 4;

@@ -28,6 +28,8 @@ struct SimSpec {
   std::string all_to_all = "flat";              // des: collective algorithm for all-to-alls
   std::string transfers = "grouped";            // des: grouped | per_pair
   int trace_gpus_per_stage = 8;                 // GPUs per stage whose spans go to trace.json
+  std::optional<double> max_memory_gib;         // none: this machine's physical memory
+  std::optional<double> max_wall_s;             // none: no limit
 };
 
 // Everything a run needs, parsed and validated once; the core never sees JSON.

@@ -35,6 +35,16 @@ Field<Spec> choice_field(const std::string& key, std::string Spec::*member, cons
 }
 
 template <class Spec>
+Field<Spec> optional_number_field(const std::string& key, std::optional<double> Spec::*member, const std::string& help) {
+  return {{key, ParamKind::OPTIONAL_NUMBER, std::monostate(), help, 0.0},
+          [member](Spec& s, const ParamValue& v) {
+            if (const double* d = std::get_if<double>(&v)) s.*member = *d;
+            else (s.*member).reset();
+          },
+          [member](const Spec& s) { return (s.*member) ? ParamValue(*(s.*member)) : ParamValue(std::monostate()); }};
+}
+
+template <class Spec>
 Field<Spec> dtype_field(const std::string& key, Dtype Spec::*member, const std::string& help,
                         std::vector<std::string> allowed = {"bf16", "fp8", "fp32"}) {
   return {{key, ParamKind::CHOICE, std::string("bf16"), help, std::nullopt, std::nullopt, std::nullopt, allowed},
@@ -152,6 +162,12 @@ const FieldTable<SimSpec>& sim_fields() {
                    {"grouped", "per_pair"}),
       int_field("trace_gpus_per_stage", &SimSpec::trace_gpus_per_stage, 0,
                 "GPUs per pipeline stage whose spans go to trace.json (the first ones of each stage)", 8),
+      optional_number_field("max_memory_gib", &SimSpec::max_memory_gib,
+                            "memory the run may use, GiB (null = this machine's physical memory); a run estimated "
+                            "or measured above it stops with a message"),
+      optional_number_field("max_wall_s", &SimSpec::max_wall_s,
+                            "wall-clock seconds the run may take (null = no limit); a run estimated or measured "
+                            "above it stops with a message"),
       {{"routed_micro_batches", ParamKind::OPTIONAL_INTEGER, std::monostate(),
         "micro-batches of one EP group routed token by token (null = all); the rest are taken to behave alike",
         std::nullopt, 1.0},

@@ -106,6 +106,15 @@ TEST_CASE("bad input: one line naming file and path and non-zero exit", "[cli]")
   CHECK(r.output == "moesim: error: " + path + ": /plan/ep: ep=48 does not divide experts=8\n");
 }
 
+TEST_CASE("a run beyond a resource limit exits 5 with one line naming the limit", "[cli][limits]") {
+  const std::string path = write_temp("limit", R"({"cluster": {"preset": "dgx-h100", "nodes": 12500},
+    "model": {"preset": "mixtral-8x7b"}, "plan": {"dp": 12500, "tp": 8, "ep": 8},
+    "sim": {"engine": "des", "max_memory_gib": 8}})");
+  const CommandResult r = run_command(MOESIM + " run " + path);
+  CHECK(r.exit_code == 5);
+  CHECK_THAT(r.output, Catch::StartsWith("moesim: limit: this run needs about") && Catch::Contains("sim.max_memory_gib"));
+}
+
 TEST_CASE("usage errors and presets", "[cli]") {
   CHECK(run_command(MOESIM + " frobnicate").exit_code == 2);
   CHECK(run_command(MOESIM + " run --bogus").exit_code == 2);

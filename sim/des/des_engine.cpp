@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <limits>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -21,6 +24,7 @@
 #include <stdexcept>
 
 #include "sim/des/collectives.hpp"
+#include "sim/limits.hpp"
 #include "sim/des/platform.hpp"
 #include "sim/des/wire.hpp"
 
@@ -29,6 +33,9 @@ namespace moesim {
 namespace sg4 = simgrid::s4u;
 
 namespace {
+
+// How the simulation process says which limit stopped it.
+constexpr int EXIT_WALL_LIMIT = 5, EXIT_MEMORY_LIMIT = 6;
 
 // Bytes each link carried and the rate intervals from which its peak follows.
 class LinkMeter {
@@ -316,12 +323,14 @@ class DesSimulation {
     return group_bytes_;
   }
 
-  // Progress on a terminal: ops done, simulated and wall time.
+  // Every 4096 ops: the limits, and progress on a terminal (ops done, simulated and wall time).
   void op_done(size_t n) {
     done_ops_ += n;
-    if (!show_progress_ || (done_ops_ & 0xFFF) >= n) return;
+    if ((done_ops_ & 0xFFF) >= n) return;
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    if (wall - last_progress_s_ < 1) return;
+    if (wall > wall_limit_s_) _exit(EXIT_WALL_LIMIT);
+    if (resident_bytes() > memory_limit_bytes_) _exit(EXIT_MEMORY_LIMIT);
+    if (!show_progress_ || wall - last_progress_s_ < 1) return;
     last_progress_s_ = wall;
     std::fprintf(stderr, "\rdes: %5.1f%% of ops, simulated %.3f s, wall %.0f s   ",
                  100.0 * done_ops_ / std::max<size_t>(total_ops_, 1), Platform::now_s(), wall);
@@ -346,13 +355,34 @@ class DesSimulation {
   bool show_progress_ = isatty(STDERR_FILENO);
   std::chrono::steady_clock::time_point started_;
   double last_progress_s_ = 0;
+ public:
+  double wall_limit_s_ = std::numeric_limits<double>::infinity();
+  double memory_limit_bytes_ = std::numeric_limits<double>::infinity();
 };
 
+void check_child_limits(int status, const Scenario& s) {
+  const bool wall = (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_WALL_LIMIT) ||
+                    (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM);
+  if (wall)
+    throw ResourceLimit("stopped: the discrete-event simulation ran longer than sim.max_wall_s = " +
+                        std::to_string(long(*s.sim.max_wall_s)) + " s; raise it, or use the analytic engine");
+  if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_MEMORY_LIMIT)
+    throw ResourceLimit("stopped: the discrete-event simulation used more memory than " +
+                        (s.sim.max_memory_gib ? "sim.max_memory_gib = " + std::to_string(*s.sim.max_memory_gib) + " GiB"
+                                              : std::string("this machine has")) +
+                        "; raise it, use fewer GPUs or micro-batches, or the analytic engine");
+}
+
 [[noreturn]] void child_main(int fd, const Scenario& s, const Topology& topology, const StepProgram& program,
-                             const std::vector<char>& traced) {
+                             const std::vector<char>& traced, double wall_limit_s) {
   std::FILE* out = fdopen(fd, "wb");
+  // A backstop for a simulation that stops making progress between limit checks.
+  if (std::isfinite(wall_limit_s)) alarm(unsigned(std::ceil(wall_limit_s)) + 1);
   try {
-    const EngineRun run = DesSimulation(s, topology, program, traced).run();
+    DesSimulation simulation(s, topology, program, traced);
+    simulation.wall_limit_s_ = wall_limit_s;
+    simulation.memory_limit_bytes_ = memory_limit_bytes(s);
+    const EngineRun run = simulation.run();
     write_engine_run(out, run);
     std::fclose(out);
     _exit(0);
@@ -366,7 +396,8 @@ class DesSimulation {
 }  // namespace
 
 EngineRun run_des(const Scenario& scenario, const Topology& topology, const StepProgram& program,
-                  const std::vector<char>& traced) {
+                  const std::vector<char>& traced, double wall_limit_s) {
+  if (wall_limit_s <= 0) throw ResourceLimit("stopped before the simulation: sim.max_wall_s is used up");
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("des: cannot create a pipe");
   std::cout.flush();
@@ -376,7 +407,7 @@ EngineRun run_des(const Scenario& scenario, const Topology& topology, const Step
   if (pid < 0) throw std::runtime_error("des: cannot fork the simulation process");
   if (pid == 0) {
     close(fds[0]);
-    child_main(fds[1], scenario, topology, program, traced);
+    child_main(fds[1], scenario, topology, program, traced, wall_limit_s);
   }
   close(fds[1]);
   std::string bytes;
@@ -391,6 +422,7 @@ EngineRun run_des(const Scenario& scenario, const Topology& topology, const Step
   rusage usage{};
   while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
   }
+  check_child_limits(status, scenario);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw std::runtime_error(WIFSIGNALED(status) ? "des: the simulation process died of signal " + std::to_string(WTERMSIG(status))
                                                  : "des: the simulation process failed (see the message above)");

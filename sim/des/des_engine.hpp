@@ -1,4 +1,5 @@
 #pragma once
+#include <limits>
 #include <vector>
 
 #include "hardware/topology.hpp"
@@ -16,8 +17,11 @@ namespace moesim {
 // and dependencies.
 //
 // SimGrid allows one engine per process, so each run happens in a forked child process
-// that sends its observations back; callers may run it any number of times.
+// that sends its observations back; callers may run it any number of times. The child
+// stops after wall_limit_s or once its resident memory passes the scenario's memory limit
+// (memory_limit_bytes), and the call throws ResourceLimit naming the limit.
 EngineRun run_des(const Scenario& scenario, const Topology& topology, const StepProgram& program,
-                  const std::vector<char>& traced);
+                  const std::vector<char>& traced,
+                  double wall_limit_s = std::numeric_limits<double>::infinity());
 
 }  // namespace moesim
