@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages moesim builds with, when any is missing.
-# Sourced by .ci/setup.sh and .ci/test.sh.
+# Sourced by .ci/setup.sh and .ci/test.sh; MOESIM_EXTRA_PACKAGES adds more (tests/fuzz/run.sh:
+# clang and libFuzzer).
 set -euo pipefail
 
 MOESIM_PACKAGES=(build-essential cmake ninja-build pkg-config
-                 libsimgrid-dev libboost-graph-dev nlohmann-json3-dev libbenchmark-dev catch2)
+                 libsimgrid-dev libboost-graph-dev nlohmann-json3-dev libbenchmark-dev catch2
+                 ${MOESIM_EXTRA_PACKAGES:-})
 
 missing=()
 for pkg in "${MOESIM_PACKAGES[@]}"; do

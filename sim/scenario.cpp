@@ -131,6 +131,11 @@ json parse_json(const std::string& text, const std::string& source) {
     if (auto pos = reason.find("syntax error"); pos != std::string::npos) reason = reason.substr(pos);
     throw InputError(source + ": line " + std::to_string(line) + ", column " + std::to_string(column) +
                      ": malformed JSON: " + reason);
+  } catch (const json::exception& e) {
+    // E.g. a number beyond the range of a double (found by fuzzing); no position is known.
+    std::string reason = e.what();
+    if (auto pos = reason.find("] "); pos != std::string::npos) reason = reason.substr(pos + 2);
+    throw InputError(source + ": malformed JSON: " + reason);
   }
 }
 

@@ -36,7 +36,7 @@ Field<Spec> choice_field(const std::string& key, std::string Spec::*member, cons
 
 template <class Spec>
 Field<Spec> optional_number_field(const std::string& key, std::optional<double> Spec::*member, const std::string& help) {
-  return {{key, ParamKind::OPTIONAL_NUMBER, std::monostate(), help, 0.0},
+  return {{key, ParamKind::OPTIONAL_NUMBER, std::monostate(), help, 0.0, std::nullopt, std::nullopt, {}},
           [member](Spec& s, const ParamValue& v) {
             if (const double* d = std::get_if<double>(&v)) s.*member = *d;
             else (s.*member).reset();
