@@ -25,8 +25,8 @@ struct EngineRun {
 EngineRun run_analytic(const Scenario& scenario, const Topology& topology, const StepProgram& program,
                        const std::vector<char>& traced);
 
-// Build the one-GPU-per-stage program from a routed step, walk it, summarise: about a
-// millisecond per plan, for ranking many plans.
+// Build the one-GPU-per-stage program from a routed step, walk it, summarise: ~2 ms per
+// DeepSeek-V3 plan on 2048 GPUs (BENCHMARKS.md), for ranking many plans.
 StepResult estimate_step(const Scenario& scenario, const Topology& topology, const RoutedStep& routed);
 
 }  // namespace moesim

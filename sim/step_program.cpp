@@ -52,13 +52,11 @@ class ProgramBuilder {
     out_.gpus_per_stage = gps_;
     for (int stage = 0; stage < p_.pp; ++stage)
       for (int q = 0; q < columns_; ++q) out_.gpus.push_back(stage * gps_ + q);
-    included_.assign(p_.world(), 0);
     for (int layer = 0, moe = 0; layer < m_.layers; ++layer) moe_index_.push_back(moe += m_.is_moe_layer(layer) ? 1 : 0);
     for (size_t& index : moe_index_) --index;  // index among MoE layers (valid for MoE layers)
     attention_ = attention();
     dense_ffn_ = ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp);
     gate_and_shared_ = gate() + shared_experts();
-    for (int gpu : out_.gpus) included_[gpu] = 1;
     build_groups();
     build_messages();
   }
@@ -134,16 +132,13 @@ class ProgramBuilder {
             out_.messages[message_index(backward, boundary, mb, q)] =
                 backward ? Message{high, low, bytes} : Message{low, high, bytes};
           }
-    // q is innermost, so the messages of one EP group of a stage are consecutive.
+    // q is innermost, so the messages of one EP group of a stage are consecutive; every
+    // message built has its sender in the program.
     const int batch_size = std::min(p_.ep_group_gpus(), columns_);
     out_.batch_of_message.resize(out_.messages.size());
     for (int first = 0; first < int(out_.messages.size()); first += batch_size) {
-      MessageBatch batch{first, batch_size, 0};
-      for (int i = first; i < first + batch_size; ++i) {
-        out_.batch_of_message[i] = int(out_.batches.size());
-        batch.participants += included_[out_.messages[i].src_gpu];
-      }
-      out_.batches.push_back(batch);
+      for (int i = first; i < first + batch_size; ++i) out_.batch_of_message[i] = int(out_.batches.size());
+      out_.batches.push_back(MessageBatch{first, batch_size, batch_size});
     }
   }
 
@@ -297,7 +292,7 @@ class ProgramBuilder {
     const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
       return f * (l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s);
     };
-    if (!included_[stage * gps_ + p_.ep_group_gpus() - 1]) note_absent_lag(stage, load(layer, mb, 0), f, seconds_of);
+    if (columns_ < p_.ep_group_gpus()) note_absent_lag(stage, load(layer, mb, 0), f, seconds_of);
     for_each_gpu(stage, [&](int gpu, int q) {
       const MicroBatchLoad& l = load(layer, mb, q / p_.ep_group_gpus());
       const int rank = (q % p_.ep_group_gpus()) / p_.etp;
@@ -375,7 +370,6 @@ class ProgramBuilder {
   std::unordered_map<const MicroBatchLoad*, Spread> spread_of_load_;
   std::vector<size_t> moe_index_;  // per layer: its index among the MoE layers
   Work attention_, dense_ffn_, gate_and_shared_;  // per layer and micro-batch, forward
-  std::vector<char> included_;
   std::array<std::vector<int>, 4> first_group_;  // per GroupKind, per stage: first group index
   std::vector<Collective> pending_lag_ = std::vector<Collective>(p_.pp);  // per stage, for the next EP collective
   std::vector<char> has_pending_lag_ = std::vector<char>(p_.pp, 0);

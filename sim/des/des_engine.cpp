@@ -81,7 +81,8 @@ class LinkMeter {
 
 class DesSimulation {
  public:
-  DesSimulation(const Scenario& s, const Topology& topology, const StepProgram& program, const std::vector<char>& traced)
+  DesSimulation(const Scenario& s, const Topology& topology, const StepProgram& program, const std::vector<char>& traced,
+                double wall_limit_s)
       : s_(s),
         program_(program),
         platform_(topology),
@@ -89,7 +90,9 @@ class DesSimulation {
         meter_(platform_.links().size()),
         collectives_(program.collectives.size()),
         batches_(program.batches.size()),
-        slot_of_gpu_(program.ops.size(), -1) {
+        slot_of_gpu_(program.ops.size(), -1),
+        wall_limit_s_(wall_limit_s),
+        memory_limit_bytes_(memory_limit_bytes(s)) {
     all_to_all_ = all_to_all_algorithms().find(s.sim.all_to_all);
     per_pair_ = s.sim.transfers == "per_pair";
     for (int gpu : program.gpus) total_ops_ += program.ops[gpu].size();
@@ -355,9 +358,8 @@ class DesSimulation {
   bool show_progress_ = isatty(STDERR_FILENO);
   std::chrono::steady_clock::time_point started_;
   double last_progress_s_ = 0;
- public:
-  double wall_limit_s_ = std::numeric_limits<double>::infinity();
-  double memory_limit_bytes_ = std::numeric_limits<double>::infinity();
+  double wall_limit_s_;
+  double memory_limit_bytes_;
 };
 
 void check_child_limits(int status, const Scenario& s) {
@@ -379,10 +381,7 @@ void check_child_limits(int status, const Scenario& s) {
   // A backstop for a simulation that stops making progress between limit checks.
   if (std::isfinite(wall_limit_s)) alarm(unsigned(std::ceil(wall_limit_s)) + 1);
   try {
-    DesSimulation simulation(s, topology, program, traced);
-    simulation.wall_limit_s_ = wall_limit_s;
-    simulation.memory_limit_bytes_ = memory_limit_bytes(s);
-    const EngineRun run = simulation.run();
+    const EngineRun run = DesSimulation(s, topology, program, traced, wall_limit_s).run();
     write_engine_run(out, run);
     std::fclose(out);
     _exit(0);

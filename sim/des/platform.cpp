@@ -24,7 +24,8 @@ namespace routing = simgrid::kernel::routing;
 
 namespace {
 
-// Executions are given in cost-model seconds times this speed.
+// Host speed in FLOP/s. Nothing executes on hosts (compute waits on kernel timers, see
+// des_engine.cpp); SimGrid only requires a positive speed.
 constexpr double HOST_SPEED = 1e12;
 
 // GPU fabric settings (shared/SIMGRID_NOTES.md): parallel tasks (ptask_L07) let one
