@@ -8,6 +8,7 @@
 
 #include "hardware/cluster.hpp"
 #include "hardware/gpu.hpp"
+#include "hardware/kernel_profile.hpp"
 #include "models/model.hpp"
 #include "models/placement/placement.hpp"
 #include "models/routing/router.hpp"
@@ -18,14 +19,16 @@
 #include "sim/result_json.hpp"
 #include "sim/simulate.hpp"
 #include "sim/summary_table.hpp"
+#include "validation/calibration/calibrate_command.hpp"
 
 namespace {
 
 using namespace moesim;
 
 constexpr const char* USAGE =
-    "usage: moesim run [SCENARIO] [--out DIR] [--engine analytic|des]\n"
-    "       moesim estimate SCENARIO [--out DIR]\n"
+    "usage: moesim run [SCENARIO] [--out DIR] [--engine analytic|des] [--profile PROFILE.json]\n"
+    "       moesim estimate SCENARIO [--out DIR] [--profile PROFILE.json]\n"
+    "       moesim calibrate --bench B.json [...] -o PROFILE.json   (moesim calibrate --help)\n"
     "       moesim presets\n"
     "       moesim version\n";
 
@@ -38,6 +41,7 @@ struct RunArgs {
   std::string scenario;
   std::string out_dir;
   std::string engine;
+  std::string profile;
 };
 
 RunArgs parse_run_args(const std::vector<std::string>& args, bool allow_engine) {
@@ -50,6 +54,7 @@ RunArgs parse_run_args(const std::vector<std::string>& args, bool allow_engine) 
     };
     if (arg == "--out") a.out_dir = value();
     else if (arg == "--engine" && allow_engine) a.engine = value();
+    else if (arg == "--profile") a.profile = value();
     else if (arg.rfind("--", 0) == 0) throw UsageError("unknown option " + arg);
     else if (a.scenario.empty()) a.scenario = arg;
     else throw UsageError("more than one scenario given: " + a.scenario + ", " + arg);
@@ -62,6 +67,7 @@ RunArgs parse_run_args(const std::vector<std::string>& args, bool allow_engine) 
 int run(const RunArgs& a) {
   Scenario scenario = a.scenario.empty() ? default_scenario() : load_scenario_file(a.scenario);
   if (!a.engine.empty()) scenario.sim.engine = a.engine;
+  if (!a.profile.empty()) scenario.cluster = apply_profile(scenario.cluster, read_kernel_profile(a.profile), a.profile);
   const Simulation sim = simulate_step(scenario);
   print_summary(std::cout, sim.result, scenario);
   if (!a.out_dir.empty()) {
@@ -109,6 +115,17 @@ int dispatch(const std::vector<std::string>& argv) {
     return run(a);
   }
   if (verb == "presets") return presets();
+  if (verb == "calibrate") {
+    if (rest.size() == 1 && (rest[0] == "--help" || rest[0] == "-h")) {
+      std::cout << "usage: " << calibration::CALIBRATE_USAGE;
+      return 0;
+    }
+    try {
+      return calibration::calibrate_command(rest, std::cout);
+    } catch (const calibration::CalibrateUsageError& e) {
+      throw UsageError(std::string(e.what()) + "\nusage: " + calibration::CALIBRATE_USAGE);
+    }
+  }
   if (verb == "version") {
     int major, minor, patch;
     sg_version_get(&major, &minor, &patch);

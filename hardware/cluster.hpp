@@ -33,6 +33,10 @@ struct ClusterSpec {
   double gemm_efficiency = 0.75;  // achieved / peak FLOP/s of a large GEMM
   int gemm_tile_rows = 128;       // GEMM row tile: a GEMM of m rows costs ceil(m / tile) tiles
   double hbm_efficiency = 0.85;   // achieved / peak HBM bandwidth of streaming kernels
+  // Fixed time per kernel launch. 0 until a calibration profile measures them: they matter for
+  // many small GEMMs (an expert with a handful of tokens), not for the large ones of training.
+  double gemm_overhead_s = 0;
+  double kernel_overhead_s = 0;   // per memory-bound kernel (copy, permutation)
 
   int gpus() const { return nodes * gpus_per_node; }
   int node_of(int gpu) const { return gpu / gpus_per_node; }

@@ -1,5 +1,6 @@
 #include "models/cost_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace moesim {
@@ -8,13 +9,16 @@ CostModel::CostModel(const ClusterSpec& cluster, Dtype compute_dtype)
     : cluster_(cluster),
       peak_flops_(cluster.gpu.peak_flops(compute_dtype)),
       flops_per_s_(peak_flops_ * cluster.gemm_efficiency),
-      hbm_Bps_(cluster.gpu.hbm_Bps * cluster.hbm_efficiency) {}
+      hbm_Bps_(cluster.gpu.hbm_Bps * cluster.hbm_efficiency),
+      operand_bytes_(bytes_per_element(compute_dtype)) {}
 
 double CostModel::gemm_s(double m, double n, double k) const {
   if (m <= 0) return 0;
   const double tile = cluster_.gemm_tile_rows;
   const double padded_rows = std::ceil(m / tile) * tile;
-  return 2.0 * padded_rows * n * k / flops_per_s_;
+  const double compute_s = padded_rows * gemm_row_s(n, k);
+  const double operand_s = memory_bound_s((m * k + k * n + m * n) * operand_bytes_);
+  return cluster_.gemm_overhead_s + std::max(compute_s, operand_s);
 }
 
 double CostModel::bandwidth_Bps(LinkScope scope) const {

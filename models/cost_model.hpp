@@ -7,19 +7,27 @@ namespace moesim {
 // Where a transfer runs: over the node's NVSwitch, or out of the NIC.
 enum class LinkScope { INTRA_NODE, INTER_NODE };
 
-// Kernel and transfer times on one GPU of the cluster. Built from the hardware presets;
-// a calibration profile (later) replaces the efficiency factors with fitted curves.
+// Kernel and transfer times on one GPU of the cluster, from the cluster's efficiency factors
+// and overheads (preset values, or a calibration profile's fitted ones: hardware/kernel_profile).
 class CostModel {
  public:
   CostModel(const ClusterSpec& cluster, Dtype compute_dtype);
 
-  // C[m x n] = A[m x k] B[k x n] in the compute dtype. Rows are padded to the GEMM tile,
-  // which is what makes an expert with 3 tokens cost as much as one with 128.
+  // One kernel C[m x n] = A[m x k] B[k x n] in the compute dtype: a launch overhead, then
+  // whichever is slower of the tensor cores on tile-padded rows (what makes an expert with 3
+  // tokens cost as much as one with 128) and streaming the operands through HBM (what bounds
+  // a GEMM of few rows: the weights must be read however few tokens use them).
   double gemm_s(double m, double n, double k) const;
+  // Tensor-core time of one tile-padded row of [n x k] weights: many rows' GEMMs summed by
+  // their padded rows (an EP rank's experts), where each GEMM is large enough to be compute bound.
+  double gemm_row_s(double n, double k) const { return 2.0 * n * k / flops_per_s_; }
   // FLOPs that run at GEMM speed without tile effects (large attention kernels).
   double flops_s(double flops) const { return flops / flops_per_s_; }
-  // A kernel limited by HBM traffic (element-wise ops, permutations, the optimizer step).
+  // HBM time of bytes moved by a streaming kernel (element-wise ops, permutations, the
+  // optimizer step), without the launch overhead: callers sum it over rows.
   double memory_bound_s(double bytes) const { return bytes / hbm_Bps_; }
+  // One streaming kernel moving `bytes` (read + written), launch overhead included.
+  double memory_kernel_s(double bytes) const { return cluster_.kernel_overhead_s + memory_bound_s(bytes); }
   double bandwidth_Bps(LinkScope scope) const;
   double latency_s(LinkScope scope) const;
   double transfer_s(double bytes, LinkScope scope) const { return latency_s(scope) + bytes / bandwidth_Bps(scope); }
@@ -32,6 +40,7 @@ class CostModel {
   double peak_flops_;
   double flops_per_s_;
   double hbm_Bps_;
+  double operand_bytes_;  // per element of A, B and C
 };
 
 }  // namespace moesim

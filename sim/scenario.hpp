@@ -4,17 +4,12 @@
 #include <string>
 
 #include "hardware/cluster.hpp"
+#include "hardware/input_error.hpp"
 #include "models/model.hpp"
 #include "models/parallel_plan.hpp"
 #include "models/params.hpp"
 
 namespace moesim {
-
-// Bad input: one line naming the file, the JSON path, the value and what was expected.
-class InputError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // A pluggable component chosen by name, with its declared parameters filled in.
 struct ComponentChoice {

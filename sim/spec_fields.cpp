@@ -84,6 +84,8 @@ const FieldTable<ClusterSpec>& cluster_fields() {
       number_field("gemm_efficiency", &ClusterSpec::gemm_efficiency, 1, "achieved/peak FLOP/s of large GEMMs", 0.0, 1.0),
       int_field("gemm_tile_rows", &ClusterSpec::gemm_tile_rows, 1, "GEMM row tile (rows are padded to it)"),
       number_field("hbm_efficiency", &ClusterSpec::hbm_efficiency, 1, "achieved/peak HBM bandwidth", 0.0, 1.0),
+      number_field("gemm_overhead_us", &ClusterSpec::gemm_overhead_s, US, "fixed time per GEMM kernel, us", std::nullopt),
+      number_field("kernel_overhead_us", &ClusterSpec::kernel_overhead_s, US, "fixed time per memory-bound kernel, us", std::nullopt),
   };
   return fields;
 }

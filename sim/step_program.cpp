@@ -281,11 +281,11 @@ class ProgramBuilder {
   }
 
   void expert_compute(int stage, int layer, int mb, bool bwd) {
-    // gemm_s is linear in tile-padded rows for a fixed expert shape, so a GPU's expert GEMMs
-    // cost its experts' padded rows times the time of one row.
-    const double tile = s_.cluster.gemm_tile_rows;
+    // A GPU's expert GEMMs cost its experts' tile-padded rows times the tensor-core time of
+    // one row: the load keeps padded rows per rank, not per expert, so launch overheads and
+    // the operand-streaming bound of an expert with few rows are left out here.
     const double width = double(m_.d_ffn_expert) / p_.etp;
-    const Work row = ffn(tile, width) * (1 / tile);
+    const Work row = Work{cost_.gemm_row_s(width, m_.d_model), 2.0 * width * m_.d_model} * m_.ffn_matrices();
     // Permute before and unpermute after the expert GEMMs: read and write each row.
     const double permute_row_s = cost_.memory_bound_s(2 * 2 * m_.d_model * bytes_per_element(Dtype::BF16));
     const double f = bwd ? BACKWARD_FLOP_FACTOR : 1;

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# GPU calibration check, one script: on a machine with an NVIDIA GPU, CUDA (nvcc, cuBLAS) and
+# CMake, build moesim-bench's CUDA backend, time the kernels (cuBLAS BF16 GEMMs at expert
+# shapes, expert GEMMs under moesim's skewed routing, permutation, device copies), fit a
+# profile on every other GEMM and copy shape, and predict the rest. The table printed last is
+# the prediction error per kernel kind. Finishes in a few minutes on one H100.
+#
+#   validation/gpu/run.sh [OUT_DIR]         (default build-gpu/results)
+#
+# Google Benchmark and nlohmann/json come from the system, or from validation/gpu/deps/
+# (validation/gpu/bundle-deps.sh) on a node without a package registry. Where there is no
+# nvcc, the script says so and exits with 3.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:-$root/build-gpu/results}
+mkdir -p "$out"
+
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export PATH=/usr/local/cuda/bin:$PATH; fi
+if ! command -v nvcc >/dev/null; then
+  echo "validation/gpu/run.sh: no nvcc on this machine: the CUDA backend cannot be built; skipped"
+  exit 3
+fi
+
+cmake_args=(-S "$root" -B "$root/build-gpu" -DMOESIM_SIMULATOR=OFF -DCMAKE_BUILD_TYPE=Release
+            -DCMAKE_CUDA_ARCHITECTURES="${MOESIM_CUDA_ARCHITECTURES:-90}")
+command -v ninja >/dev/null && cmake_args+=(-G Ninja)
+deps=$root/validation/gpu/deps/usr
+[ -d "$deps" ] && cmake_args+=(-DCMAKE_PREFIX_PATH="$deps;$deps/lib/x86_64-linux-gnu/cmake;$deps/share/cmake")
+
+{
+  echo "== $(date -u +%FT%TZ) on $(hostname)"
+  nvcc --version | tail -1
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,power.limit --format=csv || true
+} | tee "$out/machine.txt"
+
+cmake "${cmake_args[@]}" >"$out/configure.log" 2>&1 || { cat "$out/configure.log"; exit 1; }
+cmake --build "$root/build-gpu" -j "$(nproc)" >"$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
+
+"$root/build-gpu/moesim-bench" --backend cuda ${MOESIM_GPU_QUICK:+--quick} \
+  --benchmark_out="$out/bench.json" --benchmark_out_format=json >"$out/bench.txt" 2>&1 || { tail -30 "$out/bench.txt"; exit 1; }
+tail -n +1 "$out/bench.txt" | grep -E "^cuda/(gemm/m=(1|128|8192)/|copy|permute|expert)" | cut -c1-150 || true
+
+nvidia-smi --query-gpu=clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv | tee -a "$out/machine.txt" || true
+"$root/build-gpu/moesim-calibrate" --bench "$out/bench.json" --hold-out 2 -o "$out/profile.json" \
+  --checks "$out/checks.csv" >/dev/null
+echo
+echo "expert GEMMs under skewed routing (held out of the fit): measured vs predicted"
+grep -E "^name|expert_gemms" "$out/checks.csv" 2>/dev/null || true
+echo
+"$root/build-gpu/moesim-calibrate" --bench "$out/bench.json" --hold-out 2 -o "$out/profile.json" --checks "$out/checks.csv" \
+  | tee "$out/calibrate.txt"
