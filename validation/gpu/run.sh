@@ -33,8 +33,8 @@ deps=$root/validation/gpu/deps/usr
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,power.limit --format=csv || true
 } | tee "$out/machine.txt"
 
-cmake "${cmake_args[@]}" >"$out/configure.log" 2>&1 || { cat "$out/configure.log"; exit 1; }
-cmake --build "$root/build-gpu" -j "$(nproc)" >"$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
+cmake "${cmake_args[@]}" >"$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
+cmake --build "$root/build-gpu" -j "$(nproc)" >>"$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
 
 "$root/build-gpu/moesim-bench" --backend cuda ${MOESIM_GPU_QUICK:+--quick} \
   --benchmark_out="$out/bench.json" --benchmark_out_format=json >"$out/bench.txt" 2>&1 || { tail -30 "$out/bench.txt"; exit 1; }
