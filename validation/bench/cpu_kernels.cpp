@@ -86,27 +86,19 @@ void gate_case(benchmark::State& state, const KernelCase& c) {
 // MLP GEMMs per expert, unpermute with the router weights summed per token.
 void expert_layer_case(benchmark::State& state, const KernelCase& c) {
   const auto& l = c.load;
-  const std::vector<int32_t> experts = calibration::routed_experts(l);
-  const int routed = int(experts.size());
-  std::vector<int> offset(l.experts + 1, 0), index(routed), slot(routed);
-  for (int32_t e : experts) ++offset[e + 1];
-  std::partial_sum(offset.begin(), offset.end(), offset.begin());
-  std::vector<int> fill(offset.begin(), offset.end() - 1);
-  for (int i = 0; i < routed; ++i) {
-    slot[i] = fill[experts[i]]++;      // where copy i of token i / top_k goes
-    index[slot[i]] = i / l.top_k;      // which token that row holds
-  }
+  const calibration::ExpertOrder order = calibration::expert_order(l);
+  const int routed = int(order.token_of_row.size());
   const size_t up = size_t(l.d_model) * l.d_ffn;
   const auto x = random_matrix(size_t(l.tokens) * l.d_model, 7);
   const auto w_in = random_matrix(up * l.experts * (l.matrices - 1), 8), w_out = random_matrix(up * l.experts, 9);
   std::vector<float> xs(size_t(routed) * l.d_model), h(size_t(routed) * l.d_ffn), g(h.size()), ys(xs.size()),
       y(x.size());
   for (auto _ : state) {
-    gather_rows(x.data(), index.data(), routed, l.d_model, xs.data());
+    gather_rows(x.data(), order.token_of_row.data(), routed, l.d_model, xs.data());
     for (int e = 0; e < l.experts; ++e) {
-      const int r = offset[e + 1] - offset[e];
+      const int r = order.rows(e);
       if (r == 0) continue;
-      const size_t o = offset[e];
+      const size_t o = order.offset[e];
       sgemm(r, l.d_ffn, l.d_model, xs.data() + o * l.d_model, w_in.data() + e * up, h.data() + o * l.d_ffn);
       if (l.matrices == 3)
         sgemm(r, l.d_ffn, l.d_model, xs.data() + o * l.d_model, w_in.data() + (l.experts + e) * up, g.data() + o * l.d_ffn);
@@ -122,7 +114,7 @@ void expert_layer_case(benchmark::State& state, const KernelCase& c) {
     for (int i = 0; i < routed; ++i) {
       const float weight = 1.0f / l.top_k;
       float* dst = y.data() + size_t(i / l.top_k) * l.d_model;
-      const float* src = ys.data() + size_t(slot[i]) * l.d_model;
+      const float* src = ys.data() + size_t(order.row_of_copy[i]) * l.d_model;
       for (int j = 0; j < l.d_model; ++j) dst[j] += weight * src[j];
     }
     benchmark::DoNotOptimize(y.data());

@@ -32,7 +32,10 @@ bool take_flag(int& argc, char** argv, const char* flag, std::string* value = nu
 
 int main(int argc, char** argv) {
   std::string command;
-  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i) {
+    if (i) command += ' ';
+    command += argv[i];
+  }
   const bool quick = take_flag(argc, argv, "--quick");
   std::string backend = "all";
   take_flag(argc, argv, "--backend", &backend);

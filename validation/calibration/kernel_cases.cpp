@@ -1,6 +1,7 @@
 #include "validation/calibration/kernel_cases.hpp"
 
 #include <cmath>
+#include <numeric>
 
 #include "hardware/input_error.hpp"
 #include "models/scores/score_source.hpp"
@@ -23,10 +24,6 @@ std::string kernel_kind_name(KernelKind kind) {
 }
 
 namespace {
-
-bool uses_load(KernelKind kind) {
-  return kind == KernelKind::EXPERT_GEMMS || kind == KernelKind::EXPERT_LAYER || kind == KernelKind::GATE;
-}
 
 // Counter names per kind, in the order they appear in the case name.
 std::vector<std::string> counter_names(KernelKind kind) {
@@ -131,6 +128,22 @@ std::vector<int> expert_rows(const ExpertLoadCase& l) {
   return rows;
 }
 
+ExpertOrder expert_order(const ExpertLoadCase& l) {
+  const std::vector<int32_t> experts = routed_experts(l);
+  ExpertOrder o;
+  o.offset.assign(l.experts + 1, 0);
+  for (int32_t e : experts) ++o.offset[e + 1];
+  std::partial_sum(o.offset.begin(), o.offset.end(), o.offset.begin());
+  std::vector<int> next(o.offset.begin(), o.offset.end() - 1);
+  o.token_of_row.resize(experts.size());
+  o.row_of_copy.resize(experts.size());
+  for (size_t c = 0; c < experts.size(); ++c) {
+    o.row_of_copy[c] = next[experts[c]]++;
+    o.token_of_row[o.row_of_copy[c]] = int(c) / l.top_k;
+  }
+  return o;
+}
+
 double predicted_s(const KernelCase& c, const CostModel& cost) {
   const ExpertLoadCase& l = c.load;
   const auto expert_gemms_s = [&] {
@@ -224,11 +237,17 @@ std::vector<KernelCase> benchmark_cases(const std::string& backend, bool quick) 
   for (double s : {4096.0, 8192.0}) out.push_back({backend, KernelKind::GEMM, s, s, s, 0, 0, 0, {}, eb});
   add_copies(out, backend, eb, 1 << 20, 1 << 30, quick ? 16 : 4);
   for (double r : {4096.0, 65536.0, 262144.0}) out.push_back({backend, KernelKind::PERMUTE, 0, 0, 0, 0, r, 7168, {}, eb});
-  for (double alpha : SKEWS) {
-    out.push_back({backend, KernelKind::EXPERT_GEMMS, 0, 0, 0, 0, 0, 0, {256, 8, 8192, 7168, 2048, 3, alpha, 0}, eb});
-    out.push_back({backend, KernelKind::EXPERT_GEMMS, 0, 0, 0, 0, 0, 0, {8, 2, 8192, 4096, 14336, 3, alpha, 0}, eb});
-    out.push_back({backend, KernelKind::EXPERT_GEMMS, 0, 0, 0, 0, 0, 0, {128, 8, 16384, 2048, 768, 3, alpha, 0}, eb});
-  }
+  // DeepSeek-V3 (EP 32: 8 of 256 experts per GPU would be the real layout; here all 256 on
+  // one GPU at 8192 tokens), Mixtral-8x7B and Qwen3-30B-A3B layers
+  const std::vector<ExpertLoadCase> layers = {{256, 8, 8192, 7168, 2048, 3, 1, 0},
+                                              {8, 2, 8192, 4096, 14336, 3, 1, 0},
+                                              {128, 8, 16384, 2048, 768, 3, 1, 0}};
+  for (KernelKind kind : {KernelKind::EXPERT_GEMMS, KernelKind::EXPERT_LAYER})
+    for (double alpha : SKEWS)
+      for (ExpertLoadCase l : layers) {
+        l.alpha = alpha;
+        out.push_back({backend, kind, 0, 0, 0, 0, 0, 0, l, eb});
+      }
   return out;
 }
 

@@ -58,6 +58,15 @@ KernelCase case_from_counters(const std::string& backend, KernelKind kind,
 std::vector<int32_t> routed_experts(const ExpertLoadCase& load);
 std::vector<int> expert_rows(const ExpertLoadCase& load);
 
+// The permutation of a layer's routed copies into expert order (what a MoE layer's permute
+// and unpermute kernels use): expert e's rows are [offset[e], offset[e + 1]); row r holds
+// token token_of_row[r]; copy c (= token * top_k + choice) sits in row row_of_copy[c].
+struct ExpertOrder {
+  std::vector<int> offset, token_of_row, row_of_copy;
+  int rows(int expert) const { return offset[expert + 1] - offset[expert]; }
+};
+ExpertOrder expert_order(const ExpertLoadCase& load);
+
 // The cost model's time for the case.
 double predicted_s(const KernelCase& c, const CostModel& cost);
 // FLOPs of the case (0 for pure data movement), for achieved-rate columns.
