@@ -18,7 +18,9 @@ bool register_cuda_benchmarks(const std::vector<KernelCase>& cases, double min_t
 inline void set_case_counters(benchmark::State& state, const KernelCase& c) {
   for (const auto& [key, value] : calibration::case_counters(c)) state.counters[key] = value;
   const double flops = calibration::case_flops(c);
-  if (flops > 0) state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  const double launches = state.counters.count("launches_per_iteration") ? double(state.counters["launches_per_iteration"]) : 1;
+  if (flops > 0)
+    state.counters["FLOPS"] = benchmark::Counter(flops * launches, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 }  // namespace moesim::bench

@@ -95,9 +95,10 @@ void gemm(int m, int n, int k, const __nv_bfloat16* a, const __nv_bfloat16* b, _
         "cublasGemmEx");
 }
 
-// Times `launches` back-to-back calls of body(i) per iteration with CUDA events and reports
-// the time per call: the steady state of a stream of kernels, as inside a layer, where the
-// CPU enqueues ahead and the per-kernel cost is the GPU's, not one launch's round trip.
+// Times `launches` back-to-back calls of body(i) per iteration with CUDA events: the steady
+// state of a stream of kernels, as inside a layer, where the CPU enqueues ahead and the
+// per-kernel cost is the GPU's, not one launch's round trip. The entry reports the batch
+// time and a launches_per_iteration counter; readers divide (bench_reader.cpp).
 template <class Body>
 void timed_loop(benchmark::State& state, int launches, Body body) {
   Context& ctx = context();
@@ -110,7 +111,7 @@ void timed_loop(benchmark::State& state, int launches, Body body) {
     check(cudaEventSynchronize(ctx.stop), "cudaEventSynchronize");
     float ms = 0;
     cudaEventElapsedTime(&ms, ctx.start, ctx.stop);
-    state.SetIterationTime(ms * 1e-3 / launches);
+    state.SetIterationTime(ms * 1e-3);
   }
   check(cudaGetLastError(), "timed kernels");
   state.counters["launches_per_iteration"] = launches;

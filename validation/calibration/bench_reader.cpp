@@ -21,7 +21,7 @@ const std::set<std::string> STANDARD_FIELDS = {
     "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
     "repetition_index", "threads", "iterations", "real_time", "cpu_time", "time_unit", "aggregate_name",
     "aggregate_unit", "error_occurred", "error_message", "label", "big_o", "rms", "complexity_n",
-    "bytes_per_second", "items_per_second", "FLOPS"};
+    "bytes_per_second", "items_per_second", "FLOPS", "launches_per_iteration"};
 
 double seconds_per(const std::string& unit) {
   if (unit == "ns") return 1e-9;
@@ -91,7 +91,10 @@ BenchRun parse_bench_json(const std::string& text, const std::string& source) {
     if (!e.contains("real_time") || !e.at("real_time").is_number()) fail(path + "/real_time", "missing; expected a number");
     const double unit = seconds_per(e.value("time_unit", std::string("?")));
     if (unit == 0) fail(path + "/time_unit", "expected ns, us, ms or s");
-    const double time_s = e.at("real_time").get<double>() * unit;
+    // A batch of back-to-back launches per iteration (moesim-bench CUDA): time per launch.
+    const double launches = e.value("launches_per_iteration", 1.0);
+    if (!(launches >= 1)) fail(path + "/launches_per_iteration", "expected a number >= 1");
+    const double time_s = e.at("real_time").get<double>() * unit / launches;
     if (!(time_s > 0) || !std::isfinite(time_s)) fail(path + "/real_time", "expected a time > 0");
     std::map<std::string, double> counters;
     for (const auto& [key, value] : e.items())

@@ -36,7 +36,7 @@ deps=$root/validation/gpu/deps/usr
 cmake "${cmake_args[@]}" >"$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
 cmake --build "$root/build-gpu" -j "$(nproc)" >>"$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
 
-"$root/build-gpu/moesim-bench" --backend cuda ${MOESIM_GPU_QUICK:+--quick} --benchmark_repetitions=3 \
+timeout "${MOESIM_GPU_BENCH_TIMEOUT_S:-360}" "$root/build-gpu/moesim-bench" --backend cuda ${MOESIM_GPU_QUICK:+--quick} --benchmark_repetitions=${MOESIM_GPU_REPETITIONS:-1} \
   --benchmark_out="$out/bench.json" --benchmark_out_format=json >"$out/bench.txt" 2>&1 || { tail -30 "$out/bench.txt"; exit 1; }
 tail -n +1 "$out/bench.txt" | grep -E "^cuda/(gemm/m=(1|128|8192)/|copy|permute|expert)" | cut -c1-150 || true
 
