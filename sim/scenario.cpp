@@ -2,11 +2,13 @@
 // the JSON path, the value and what was expected.
 #include "sim/scenario.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "hardware/kernel_profile.hpp"
 #include "models/placement/placement.hpp"
 #include "models/routing/router.hpp"
 #include "models/scores/score_source.hpp"
@@ -171,10 +173,17 @@ void validate_model(const Reader& r, const ModelSpec& m) {
   }
 }
 
+// A relative path in a scenario is relative to the scenario file's folder.
+std::string path_beside(const std::string& scenario_path, const std::string& path) {
+  const std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return (std::filesystem::path(scenario_path).parent_path() / p).lexically_normal().string();
+}
+
 Scenario read_scenario(const json& doc, const std::string& source) {
   const Reader r(source);
   if (!doc.is_object()) r.fail_value("/", doc, "an object with cluster, model, plan, router, scores, placement, sim");
-  r.reject_unknown_keys(doc, "", {"name", "cluster", "model", "plan", "router", "scores", "placement", "sim"});
+  r.reject_unknown_keys(doc, "", {"name", "profile", "cluster", "model", "plan", "router", "scores", "placement", "sim"});
   Scenario s;
   s.source = source;
   if (doc.contains("name")) {
@@ -182,6 +191,13 @@ Scenario read_scenario(const json& doc, const std::string& source) {
     s.name = doc.at("name").get<std::string>();
   }
   s.cluster = r.read_spec(r.object_at(doc, "cluster", "/cluster"), "/cluster", &cluster_presets(), cluster_fields());
+  if (doc.contains("profile")) {
+    // Measured figures replace the presets' efficiency factors (hardware/kernel_profile.hpp).
+    const json& v = doc.at("profile");
+    if (!v.is_string() || v.get<std::string>().empty()) r.fail_value("/profile", v, "the path of a moesim-profile/1 file");
+    s.profile = path_beside(source, v.get<std::string>());
+    s.cluster = apply_profile(s.cluster, read_kernel_profile(s.profile), s.source + ": /profile: " + s.profile);
+  }
   validate_cluster(r, s.cluster);
   s.model = r.read_spec(r.object_at(doc, "model", "/model"), "/model", &model_presets(), model_fields());
   validate_model(r, s.model);

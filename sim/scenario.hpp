@@ -31,6 +31,7 @@ struct SimSpec {
 struct Scenario {
   std::string source;  // file name, for messages
   std::string name;
+  std::string profile;  // calibration profile applied to the cluster (path as resolved), or ""
   ClusterSpec cluster;
   ModelSpec model;
   ParallelPlan plan;

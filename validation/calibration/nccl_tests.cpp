@@ -68,7 +68,9 @@ NcclTestsLog parse_nccl_tests(const std::string& text, NcclCollective collective
       }
       continue;
     }
-    if (columns.empty()) continue;  // lines before the table (NCCL INFO output, warnings)
+    // Lines before the table, and NCCL INFO or warning lines inside it, start with a word;
+    // table rows start with the size.
+    if (columns.empty() || !number(w[0])) continue;
     if (w.size() != columns.size())
       throw InputError(where + ": a table row with " + std::to_string(w.size()) + " fields; the header has " +
                        std::to_string(columns.size()));
