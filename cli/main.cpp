@@ -20,6 +20,7 @@
 #include "sim/simulate.hpp"
 #include "sim/summary_table.hpp"
 #include "validation/calibration/calibrate_command.hpp"
+#include "validation/validate/validate_command.hpp"
 
 namespace {
 
@@ -29,6 +30,7 @@ constexpr const char* USAGE =
     "usage: moesim run [SCENARIO] [--out DIR] [--engine analytic|des] [--profile PROFILE.json]\n"
     "       moesim estimate SCENARIO [--out DIR] [--profile PROFILE.json]\n"
     "       moesim calibrate --bench B.json [...] -o PROFILE.json   (moesim calibrate --help)\n"
+    "       moesim validate DATASET [--profile PROFILE.json] [--op OP] [--out DIR]\n"
     "       moesim presets\n"
     "       moesim version\n";
 
@@ -115,6 +117,13 @@ int dispatch(const std::vector<std::string>& argv) {
     return run(a);
   }
   if (verb == "presets") return presets();
+  if (verb == "validate") {
+    try {
+      return validation::validate_command(rest, std::cout);
+    } catch (const validation::ValidateUsageError& e) {
+      throw UsageError(e.what());
+    }
+  }
   if (verb == "calibrate") {
     if (rest.size() == 1 && (rest[0] == "--help" || rest[0] == "-h")) {
       std::cout << "usage: " << calibration::CALIBRATE_USAGE;

@@ -1,0 +1,131 @@
+#include "models/ep_comm/ep_comm.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <tuple>
+#include <vector>
+
+#include "models/random.hpp"
+
+namespace moesim {
+
+DestinationCounts destination_counts(const EpKernel& k, int gpus_per_node) {
+  static std::map<std::tuple<int, int, int, int, int>, DestinationCounts> cache;
+  const int ranks = k.ep_size, nodes = std::max(1, ranks / std::max(1, gpus_per_node));
+  const int node_limit = k.max_nodes_per_token ? std::min(*k.max_nodes_per_token, nodes) : nodes;
+  const auto key = std::make_tuple(ranks, nodes, node_limit, k.experts, k.top_k);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+
+  const int experts_per_rank = std::max(1, k.experts / ranks), experts_per_node = experts_per_rank * (ranks / nodes);
+  constexpr int SAMPLES = 4096;  // tokens of rank 0; the expectation's error is under 1 %
+  Rng rng({0x5eed, uint64_t(ranks), uint64_t(k.experts)});
+  std::vector<double> score(k.experts), group(nodes);
+  std::vector<int> order(k.experts);
+  DestinationCounts sum;
+  for (int t = 0; t < SAMPLES; ++t) {
+    for (double& s : score) s = std::fabs(rng.normal()) + 1;
+    // node-limited: keep the experts of the node_limit nodes with the best expert score
+    std::vector<bool> allowed(nodes, true);
+    if (node_limit < nodes) {
+      for (int n = 0; n < nodes; ++n)
+        group[n] = *std::max_element(score.begin() + n * experts_per_node, score.begin() + (n + 1) * experts_per_node);
+      std::vector<int> g(nodes);
+      std::iota(g.begin(), g.end(), 0);
+      std::partial_sort(g.begin(), g.begin() + node_limit, g.end(), [&](int a, int b) { return group[a] > group[b]; });
+      std::fill(allowed.begin(), allowed.end(), false);
+      for (int i = 0; i < node_limit; ++i) allowed[g[i]] = true;
+    }
+    std::iota(order.begin(), order.end(), 0);
+    const auto key_of = [&](int e) { return allowed[e / experts_per_node] ? score[e] : -1.0; };
+    std::partial_sort(order.begin(), order.begin() + k.top_k, order.end(), [&](int a, int b) { return key_of(a) > key_of(b); });
+    std::vector<bool> node_hit(nodes, false), rank_hit(ranks, false);
+    for (int i = 0; i < k.top_k; ++i) node_hit[order[i] / experts_per_node] = true, rank_hit[order[i] / experts_per_rank] = true;
+    sum.nodes += std::count(node_hit.begin(), node_hit.end(), true);
+    sum.ranks += std::count(rank_hit.begin(), rank_hit.end(), true);
+    sum.own_node += node_hit[0];
+    sum.own_rank += rank_hit[0];
+  }
+  DestinationCounts out{sum.nodes / SAMPLES, sum.ranks / SAMPLES, sum.own_node / SAMPLES, sum.own_rank / SAMPLES};
+  cache[key] = out;
+  return out;
+}
+
+namespace {
+
+// DeepEP normal (and the libraries built like it): one RDMA copy per (token, remote node) to
+// the GPU of the same rail, which forwards it over NVLink to the token's ranks in its node;
+// tokens for the own node go over NVLink directly. Inside one node: one copy per (token, rank).
+EpTraffic per_node_dedup(const EpKernel& k, const DestinationCounts& d, int gpus_per_node) {
+  const double t = k.tokens_per_rank, b = k.bytes_per_token;
+  const int nodes = std::max(1, k.ep_size / gpus_per_node);
+  EpTraffic out;
+  out.token_nodes = t * d.nodes;
+  out.token_ranks = t * d.ranks;
+  out.token_experts = t * k.top_k;
+  if (nodes == 1) {
+    out.nvlink_bytes = t * (d.ranks - d.own_rank) * b;
+    return out;
+  }
+  out.nic_bytes = t * (d.nodes - d.own_node) * b;
+  // received per rank equals sent per rank; a forwarded copy crosses NVLink unless it lands
+  // on the receiving GPU itself (1 of the node's ranks)
+  const double ranks_per_node_hit = d.ranks / d.nodes;
+  out.nvlink_bytes = t * d.nodes * (ranks_per_node_hit - 1.0 / gpus_per_node) * b;
+  return out;
+}
+
+// DeepEP low-latency: one copy per (token, expert), no dedup, straight to the expert's rank
+// (NVLink inside the node, RDMA across).
+EpTraffic per_expert_direct(const EpKernel& k, const DestinationCounts& d, int gpus_per_node) {
+  const double selections = double(k.tokens_per_rank) * k.top_k, b = k.bytes_per_token;
+  const int nodes = std::max(1, k.ep_size / gpus_per_node);
+  EpTraffic out;
+  out.token_nodes = k.tokens_per_rank * d.nodes;
+  out.token_ranks = k.tokens_per_rank * d.ranks;
+  out.token_experts = selections;
+  const double local = 1.0 / nodes, self = 1.0 / k.ep_size;
+  out.nic_bytes = selections * (1 - local) * b;
+  out.nvlink_bytes = selections * (local - self) * b;
+  return out;
+}
+
+Registry<EpLibrary> make_libraries() {
+  Registry<EpLibrary> r("EP library");
+  // Parameters: latency is two NIC round trips plus a kernel launch (~10 us); per-SM copy
+  // throughput from DeepEP's README, which reaches the 160 GB/s H800 NVLink with 24 SMs,
+  // and Hybrid-EP's, whose IB bandwidth with 4 SMs is about 2/3 of that with 16.
+  r.add("deepep_normal", "DeepEP normal kernels: RDMA per (token, node), NVLink forwarding, 20 SMs by default",
+        {20e-6, 10e9, 20, per_node_dedup});
+  r.add("hybrid_ep", "NVIDIA Hybrid-EP: per-node dedup like DeepEP normal, TMA copies",
+        {20e-6, 10e9, 16, per_node_dedup});
+  r.add("deepep_ll", "DeepEP low-latency kernels: one copy per (token, expert), direct RDMA or NVLink",
+        {30e-6, 0, 0, per_expert_direct});
+  r.add("nccl_ep_ll", "NCCL EP low-latency kernels (contrib/nccl_ep): as DeepEP low-latency",
+        {30e-6, 0, 0, per_expert_direct});
+  return r;
+}
+
+}  // namespace
+
+const Registry<EpLibrary>& ep_libraries() {
+  static const Registry<EpLibrary> r = make_libraries();
+  return r;
+}
+
+EpTraffic ep_traffic(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster) {
+  const int gpn = std::min(cluster.gpus_per_node, k.ep_size);
+  return library.traffic(k, destination_counts(k, gpn), gpn);
+}
+
+double ep_kernel_s(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster) {
+  const EpTraffic t = ep_traffic(library, k, cluster);
+  const int sms = k.sms.value_or(library.default_sms);
+  const double sm_cap = library.sm_Bps > 0 && sms > 0 ? sms * library.sm_Bps : 1e30;
+  const double nic_s = t.nic_bytes > 0 ? t.nic_bytes / std::min(cluster.nic_Bps, sm_cap) : 0;
+  const double nvlink_s = t.nvlink_bytes > 0 ? t.nvlink_bytes / std::min(cluster.nvlink_Bps, sm_cap) : 0;
+  return library.latency_s + std::max(nic_s, nvlink_s);
+}
+
+}  // namespace moesim

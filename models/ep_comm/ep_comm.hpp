@@ -1,0 +1,62 @@
+#pragma once
+#include <functional>
+#include <optional>
+
+#include "hardware/cluster.hpp"
+#include "hardware/registry.hpp"
+
+namespace moesim {
+
+// One expert-parallel dispatch or combine kernel, as an EP library runs it: every rank sends
+// tokens_per_rank tokens, each to top_k of `experts` experts spread evenly over ep_size ranks
+// (ranks fill nodes of cluster.gpus_per_node). Routing is uniform random, optionally limited
+// to max_nodes_per_token nodes (DeepSeek-V3's node-limited routing, as DeepEP's tests draw it).
+struct EpKernel {
+  int ep_size = 0;
+  int tokens_per_rank = 0;
+  int top_k = 0;
+  int experts = 0;
+  double bytes_per_token = 0;
+  std::optional<int> max_nodes_per_token;
+  std::optional<int> sms;  // SMs the kernel may use; none: the library's default
+  bool combine = false;
+};
+
+// Per rank, expected over the routing: what the kernel moves and what libraries count.
+struct EpTraffic {
+  double nic_bytes = 0;          // out of this rank's NIC
+  double nvlink_bytes = 0;       // over this rank's NVLink port
+  double token_nodes = 0;        // distinct (token, destination node) pairs, own node included
+  double token_ranks = 0;        // distinct (token, destination rank) pairs, own rank included
+  double token_experts = 0;      // (token, expert) selections
+};
+
+// Expected distinct nodes and ranks per token, by Monte Carlo of the library tests' routing
+// (scores |N(0,1)| + 1, node groups by their best score): deterministic (fixed seed).
+struct DestinationCounts {
+  double nodes = 0;  // own node included
+  double ranks = 0;  // own rank included
+  double own_node = 0;  // probability that the own node is among them
+  double own_rank = 0;
+};
+DestinationCounts destination_counts(const EpKernel& k, int gpus_per_node);
+
+// A library's kernel: its traffic and its time on a cluster. Parameters are the library's
+// (fixed latency, copy throughput per SM, default SMs), one set per library, never per point.
+struct EpLibrary {
+  double latency_s = 0;      // fixed cost of one kernel: launch, handshakes, first-byte latency
+  double sm_Bps = 0;         // copy throughput per SM (0: the links bound it alone)
+  int default_sms = 0;
+  // Dedup: copies per (token, node) over RDMA then NVLink forwarding (DeepEP normal), or one
+  // copy per (token, expert), sent directly (DeepEP low-latency).
+  std::function<EpTraffic(const EpKernel&, const DestinationCounts&, int gpus_per_node)> traffic;
+};
+
+const Registry<EpLibrary>& ep_libraries();
+
+// Kernel time: the fixed latency plus the slower of the NIC and NVLink transfers, each at the
+// lower of its link's bandwidth and what the kernel's SMs can push.
+double ep_kernel_s(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster);
+EpTraffic ep_traffic(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster);
+
+}  // namespace moesim

@@ -1,0 +1,41 @@
+// NCCL collectives as nccl-tests times them.
+#include "validation/validate/predict.hpp"
+
+namespace moesim::validation {
+
+namespace {
+
+// One scope for the whole communicator: the NVLink domain when it holds every rank.
+LinkScope scope_of(const ClusterSpec& c, int ranks) { return ranks <= c.gpus_per_node ? LinkScope::INTRA_NODE : LinkScope::INTER_NODE; }
+
+constexpr double LARGE_BYTES = 1 << 30;  // "large message" statements: bus bandwidth at 1 GiB
+
+}  // namespace
+
+// NCCL all-to-all: every rank sends (n-1) messages; the time is one latency plus the bytes
+// through the rank's port. busbw = size / time x (n-1)/n, size = bytes per rank.
+Prediction predict_alltoall(const ValidationPoint& p, const PredictContext& ctx) {
+  std::string reason;
+  const auto cluster = point_cluster(p, ctx, reason);
+  if (!cluster) return unsupported(reason);
+  const int n = int(p.params.number("ranks"));
+  const CostModel cost(*cluster, Dtype::BF16);
+  const auto pair_bytes = p.params.optional_number("msg_bytes_per_pair");
+  const double size = pair_bytes ? *pair_bytes * n : LARGE_BYTES;
+  const double t = cost.transfer_s(size * (n - 1) / n, scope_of(*cluster, n));
+  return in_metric(p, t, size * (n - 1) / n);
+}
+
+// Ring all-reduce: 2(n-1) steps, 2(n-1)/n of the bytes through each port.
+Prediction predict_allreduce(const ValidationPoint& p, const PredictContext& ctx) {
+  std::string reason;
+  const auto cluster = point_cluster(p, ctx, reason);
+  if (!cluster) return unsupported(reason);
+  const int n = int(p.params.number("ranks"));
+  const double size = p.params.optional_number("msg_bytes").value_or(LARGE_BYTES);
+  const CostModel cost(*cluster, Dtype::BF16);
+  const double t = cost.ring_allreduce_s(size, n, scope_of(*cluster, n));
+  return in_metric(p, t, size * 2.0 * (n - 1) / n);
+}
+
+}  // namespace moesim::validation

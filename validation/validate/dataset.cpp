@@ -1,0 +1,114 @@
+#include "validation/validate/dataset.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "hardware/input_error.hpp"
+
+namespace moesim::validation {
+
+using json = nlohmann::json;
+
+double PointParams::number(const std::string& key) const {
+  if (!has(key)) throw InputError(where_ + "/" + key + ": missing; expected a number");
+  if (!p_.at(key).is_number()) throw InputError(where_ + "/" + key + ": expected a number, got " + p_.at(key).dump());
+  return p_.at(key).get<double>();
+}
+
+std::optional<double> PointParams::optional_number(const std::string& key) const {
+  if (!has(key)) return std::nullopt;
+  return number(key);
+}
+
+std::string PointParams::text(const std::string& key) const {
+  if (!has(key)) return "";
+  if (!p_.at(key).is_string()) throw InputError(where_ + "/" + key + ": expected a string, got " + p_.at(key).dump());
+  return p_.at(key).get<std::string>();
+}
+
+PointParams PointParams::object(const std::string& key) const {
+  if (!has(key) || !p_.at(key).is_object()) throw InputError(where_ + "/" + key + ": missing; expected an object");
+  return PointParams(p_.at(key), where_ + "/" + key);
+}
+
+namespace {
+
+std::string text_at(const json& obj, const std::string& key, const std::string& where, bool required) {
+  if (!obj.contains(key) || obj.at(key).is_null()) {
+    if (required) throw InputError(where + "/" + key + ": missing; expected a string");
+    return "";
+  }
+  if (!obj.at(key).is_string()) throw InputError(where + "/" + key + ": expected a string, got " + obj.at(key).dump());
+  return obj.at(key).get<std::string>();
+}
+
+std::optional<double> number_at(const json& obj, const std::string& key, const std::string& where) {
+  if (!obj.is_object() || !obj.contains(key) || obj.at(key).is_null()) return std::nullopt;
+  if (!obj.at(key).is_number()) throw InputError(where + "/" + key + ": expected a number or null, got " + obj.at(key).dump());
+  return obj.at(key).get<double>();
+}
+
+PointCluster read_cluster(const json& c, const std::string& where) {
+  PointCluster out;
+  if (c.is_null()) return out;
+  if (!c.is_object()) throw InputError(where + ": expected an object or null");
+  out.gpu = text_at(c, "gpu", where, true);
+  out.nodes = int(number_at(c, "nodes", where).value_or(0));
+  out.gpus_per_node = int(number_at(c, "gpus_per_node", where).value_or(0));
+  if (c.contains("intra_node") && c.at("intra_node").is_object()) {
+    out.intra_node_kind = text_at(c.at("intra_node"), "kind", where + "/intra_node", false);
+    if (auto v = number_at(c.at("intra_node"), "GBps_per_gpu", where + "/intra_node")) out.intra_node_Bps = *v * 1e9;
+  }
+  if (c.contains("nic") && c.at("nic").is_object())
+    if (auto v = number_at(c.at("nic"), "GBps_per_gpu", where + "/nic")) out.nic_Bps = *v * 1e9;
+  return out;
+}
+
+}  // namespace
+
+std::vector<ValidationPoint> parse_validation_dataset(const std::string& text, const std::string& source) {
+  const json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) throw InputError(source + ": not valid JSON");
+  if (!doc.is_object() || doc.value("schema", "") != "moesim-validation/1")
+    throw InputError(source + ": /schema: expected \"moesim-validation/1\"");
+  if (!doc.contains("points") || !doc.at("points").is_array()) throw InputError(source + ": /points: missing; expected a list");
+  std::vector<ValidationPoint> out;
+  std::set<std::string> ids;
+  const json& points = doc.at("points");
+  for (size_t i = 0; i < points.size(); ++i) {
+    const std::string where = source + ": /points/" + std::to_string(i);
+    const json& p = points[i];
+    if (!p.is_object()) throw InputError(where + ": expected an object");
+    ValidationPoint v;
+    v.id = text_at(p, "id", where, true);
+    if (!ids.insert(v.id).second) throw InputError(where + "/id: \"" + v.id + "\" appears twice");
+    v.family = text_at(p, "family", where, true);
+    v.op = text_at(p, "op", where, true);
+    v.kind = text_at(p, "kind", where, false);
+    v.confidence = text_at(p, "confidence", where, false);
+    v.cluster = read_cluster(p.value("cluster", json()), where + "/cluster");
+    if (!p.contains("params") || !p.at("params").is_object()) throw InputError(where + "/params: missing; expected an object");
+    v.params = PointParams(p.at("params"), where + "/params");
+    if (!p.contains("metric") || !p.at("metric").is_object()) throw InputError(where + "/metric: missing; expected an object");
+    const json& m = p.at("metric");
+    v.metric.name = text_at(m, "name", where + "/metric", true);
+    v.metric.unit = text_at(m, "unit", where + "/metric", false);
+    const auto value = number_at(m, "value", where + "/metric");
+    if (v.op != "routing_stats" && !value) throw InputError(where + "/metric/value: missing; expected a number");
+    v.metric.value = value.value_or(0);
+    v.time_us = number_at(p, "time_us", where);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<ValidationPoint> read_validation_dataset(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open the validation dataset");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_validation_dataset(text.str(), path);
+}
+
+}  // namespace moesim::validation

@@ -1,0 +1,52 @@
+// Expert-parallel dispatch and combine kernels (models/ep_comm): DeepEP and its relatives.
+#include "models/ep_comm/ep_comm.hpp"
+#include "validation/validate/predict.hpp"
+
+namespace moesim::validation {
+
+namespace {
+
+// The library model of an implementation name in the dataset.
+const char* library_of(const std::string& implementation) {
+  if (implementation == "deepep_normal" || implementation == "deepep_v2") return "deepep_normal";
+  if (implementation == "hybrid_ep") return "hybrid_ep";
+  if (implementation == "deepep_ll") return "deepep_ll";
+  if (implementation == "nccl_ep_ll") return "nccl_ep_ll";
+  return nullptr;
+}
+
+}  // namespace
+
+Prediction predict_ep(const ValidationPoint& p, const PredictContext& ctx) {
+  std::string reason;
+  const auto cluster = point_cluster(p, ctx, reason);
+  if (!cluster) return unsupported(reason);
+  const std::string impl = p.params.text("implementation");
+  const char* library = library_of(impl);
+  if (!library) return unsupported("no model of EP library " + impl);
+  EpKernel k;
+  k.ep_size = int(p.params.number("ep_size"));
+  k.tokens_per_rank = int(p.params.number("tokens_per_rank"));
+  k.top_k = int(p.params.number("top_k"));
+  k.experts = int(p.params.number("experts"));
+  k.bytes_per_token = p.params.number("bytes_per_token");
+  if (auto v = p.params.optional_number("max_nodes_per_token")) k.max_nodes_per_token = int(*v);
+  if (auto v = p.params.optional_number("sms_used")) k.sms = int(*v);
+  k.combine = p.op == "ep_combine";
+  const EpLibrary& lib = *ep_libraries().find(library);
+  const double t = ep_kernel_s(lib, k, *cluster);
+  const EpTraffic traffic = ep_traffic(lib, k, *cluster);
+  // Each library's bandwidth byte count (shared/validation/README.md): DeepEP normal counts
+  // unique (token, node) pairs across nodes ("RDMA"), unique (token, rank) pairs inside one
+  // node ("NVL"); the low-latency kernels count every (token, expert) selection.
+  const bool one_node = k.ep_size <= cluster->gpus_per_node;
+  double pairs = traffic.token_experts;
+  std::string note = "(token, expert) selections";
+  if (std::string(library) == "deepep_normal" || std::string(library) == "hybrid_ep") {
+    pairs = one_node ? traffic.token_ranks : traffic.token_nodes;
+    note = one_node ? "unique (token, rank) pairs" : "unique (token, node) pairs";
+  }
+  return in_metric(p, t, pairs * k.bytes_per_token, note);
+}
+
+}  // namespace moesim::validation

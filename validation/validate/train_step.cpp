@@ -1,0 +1,67 @@
+// Training-step throughput: the point's model, cluster and plan as a scenario, run by the
+// analytic engine.
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/simulate.hpp"
+#include "validation/validate/predict.hpp"
+
+namespace moesim::validation {
+
+namespace {
+
+const char* model_preset_of(const std::string& model) {
+  if (model == "DeepSeekV3") return "deepseek-v3";
+  if (model == "Qwen3-30B-A3B") return "qwen3-30b-a3b";
+  if (model == "Mixtral-8x7B") return "mixtral-8x7b";
+  return nullptr;
+}
+
+int plan_value(const PointParams& q, const char* key) { return int(q.optional_number(key).value_or(1)); }
+
+}  // namespace
+
+Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ctx) {
+  const PointParams& q = p.params;
+  if (!q.has("gpus") || !q.has("tp")) return unsupported("the parallel plan is not stated");
+  const char* model = model_preset_of(q.text("model"));
+  if (!model) return unsupported("no model preset for " + q.text("model"));
+  std::string reason;
+  const auto cluster = point_cluster(p, ctx, reason);
+  if (!cluster) return unsupported(reason);
+  if (plan_value(q, "cp") > 1) return unsupported("context parallelism is not modeled yet");
+  if (plan_value(q, "vp") > 1) return unsupported("interleaved (virtual) pipeline stages are not modeled yet");
+  const int gpus = int(q.number("gpus")), dp = plan_value(q, "dp"), mbs = plan_value(q, "micro_batch");
+  const int global_batch = int(q.number("global_batch"));
+  if (global_batch % (dp * mbs)) return unsupported("global_batch is not a multiple of dp x micro_batch");
+
+  nlohmann::json s = {
+      {"name", p.id},
+      {"cluster", {{"preset", nullptr}}},
+      {"model", {{"preset", model}}},
+      {"plan",
+       {{"dp", dp}, {"tp", plan_value(q, "tp")}, {"pp", plan_value(q, "pp")}, {"ep", plan_value(q, "ep")},
+        {"etp", plan_value(q, "etp")}, {"micro_batch_size", mbs}, {"micro_batches", global_batch / (dp * mbs)},
+        {"seq_len", int(q.number("seq_len"))}}},
+      // force-balanced routing, as the runs were: near-uniform scores, no capacity limit
+      {"router", {{"policy", "top_k"}, {"capacity_factor", nullptr}}},
+      {"scores", {{"source", "dirichlet"}, {"alpha", 1e6}, {"seed", 0}}},
+      {"sim", {{"engine", "analytic"}, {"routed_micro_batches", 1}}},
+  };
+  // The cluster section: the point's cluster, written as the preset's fields it overrides.
+  const ClusterSpec& c = *cluster;
+  s["cluster"] = {{"gpu", c.gpu.name}, {"nodes", gpus / c.gpus_per_node}, {"gpus_per_node", c.gpus_per_node},
+                  {"nvlink_GBps", c.nvlink_Bps / 1e9}, {"nic_GBps", c.nic_Bps / 1e9},
+                  {"gemm_efficiency", c.gemm_efficiency}, {"hbm_efficiency", c.hbm_efficiency},
+                  {"gemm_tile_rows", c.gemm_tile_rows}};
+  const std::string precision = q.text("precision");
+  s["model"]["compute_dtype"] = compute_dtype_of(precision) == Dtype::FP8 ? "fp8" : "bf16";
+  if (gpus % c.gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
+  const Scenario scenario = parse_scenario(s.dump(), p.id);
+  const StepResult r = simulate_step(scenario).result;
+  const double tokens = scenario.plan.tokens_per_step();
+  return in_metric(p, r.step_time_s, tokens / gpus, "analytic engine, 1F1B, no overlap");
+}
+
+}  // namespace moesim::validation

@@ -1,0 +1,145 @@
+#include "validation/validate/validate_command.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "hardware/input_error.hpp"
+#include "validation/validate/predict.hpp"
+
+namespace moesim::validation {
+
+namespace {
+
+struct Args {
+  std::string dataset, profile, op, out_dir;
+};
+
+Args parse_args(const std::vector<std::string>& args) {
+  Args a;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw ValidateUsageError(arg + " needs a value");
+      return args[++i];
+    };
+    if (arg == "--profile") a.profile = value();
+    else if (arg == "--op") a.op = value();
+    else if (arg == "--out") a.out_dir = value();
+    else if (arg.rfind("--", 0) == 0) throw ValidateUsageError("unknown option " + arg);
+    else if (a.dataset.empty()) a.dataset = arg;
+    else throw ValidateUsageError("more than one dataset given");
+  }
+  if (a.dataset.empty()) throw ValidateUsageError("validate needs a dataset (moesim-validation/1 JSON)");
+  if (!a.op.empty() && !predictors().contains(a.op))
+    throw ValidateUsageError("--op " + a.op + ": expected one of " + predictors().names_joined());
+  return a;
+}
+
+struct Row {
+  const ValidationPoint* point;
+  Prediction prediction;
+  double error_pct() const { return 100 * (prediction.metric - point->metric.value) / point->metric.value; }
+};
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+std::string pad(std::string s, size_t width) { return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' '); }
+std::string lpad(std::string s, size_t width) { return s.size() >= width ? " " + s : std::string(width - s.size(), ' ') + s; }
+
+void print_rows(std::ostream& out, const std::vector<Row>& rows) {
+  out << pad("id", 58) << pad("metric", 22) << lpad("measured", 11) << lpad("predicted", 11) << lpad("error %", 9)
+      << "  confidence\n";
+  for (const Row& r : rows) {
+    if (!r.prediction.supported) continue;
+    out << pad(r.point->id, 58) << pad(r.point->metric.name, 22) << lpad(fixed(r.point->metric.value, 2), 11)
+        << lpad(fixed(r.prediction.metric, 2), 11) << lpad(fixed(r.error_pct(), 1), 9) << "  " << r.point->confidence << "\n";
+  }
+}
+
+void print_summary(std::ostream& out, const std::vector<Row>& rows) {
+  struct Family {
+    int points = 0, supported = 0, in_mean = 0;
+    double abs_error = 0;
+  };
+  std::map<std::string, Family> families;
+  Family all;
+  std::map<std::string, int> reasons;
+  for (const Row& r : rows) {
+    Family& f = families[r.point->family];
+    ++f.points, ++all.points;
+    if (!r.prediction.supported) {
+      ++reasons[r.prediction.reason];
+      continue;
+    }
+    ++f.supported, ++all.supported;
+    if (r.point->confidence == "low") continue;
+    f.abs_error += std::fabs(r.error_pct()), all.abs_error += std::fabs(r.error_pct());
+    ++f.in_mean, ++all.in_mean;
+  }
+  out << "\n" << pad("family", 20) << lpad("points", 7) << lpad("simulated", 10) << lpad("in MAPE", 9) << lpad("MAPE %", 9) << "\n";
+  const auto line = [&](const std::string& name, const Family& f) {
+    out << pad(name, 20) << lpad(std::to_string(f.points), 7) << lpad(std::to_string(f.supported), 10)
+        << lpad(std::to_string(f.in_mean), 9) << lpad(f.in_mean ? fixed(f.abs_error / f.in_mean, 1) : "-", 9) << "\n";
+  };
+  for (const auto& [name, f] : families) line(name, f);
+  line("overall", all);
+  if (!reasons.empty()) {
+    out << "\nnot simulated (" << all.points - all.supported << " points):\n";
+    for (const auto& [reason, n] : reasons) out << "  " << lpad(std::to_string(n), 4) << "  " << reason << "\n";
+  }
+}
+
+void write_json(const std::string& dir, const std::vector<Row>& rows) {
+  std::filesystem::create_directories(dir);
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const Row& r : rows) {
+    nlohmann::ordered_json e = {{"id", r.point->id},       {"family", r.point->family},
+                                {"metric", r.point->metric.name}, {"measured", r.point->metric.value},
+                                {"confidence", r.point->confidence}, {"supported", r.prediction.supported}};
+    if (r.prediction.supported) {
+      e["predicted"] = r.prediction.metric;
+      e["error_pct"] = r.error_pct();
+      e["predicted_time_s"] = r.prediction.time_s;
+    } else {
+      e["predicted"] = nullptr;
+      e["error_pct"] = nullptr;
+      e["reason"] = r.prediction.reason;
+    }
+    list.push_back(e);
+  }
+  const std::string path = dir + "/validation.json";
+  std::ofstream f(path);
+  if (!f) throw InputError(path + ": cannot write");
+  f << list.dump(2) << "\n";
+}
+
+}  // namespace
+
+int validate_command(const std::vector<std::string>& args, std::ostream& out) {
+  const Args a = parse_args(args);
+  const std::vector<ValidationPoint> points = read_validation_dataset(a.dataset);
+  PredictContext ctx;
+  if (!a.profile.empty()) ctx.profile = read_kernel_profile(a.profile), ctx.profile_source = a.profile;
+  std::vector<Row> rows;
+  for (const ValidationPoint& p : points) {
+    if (!a.op.empty() && p.op != a.op) continue;
+    rows.push_back({&p, predict(p, ctx)});
+  }
+  print_rows(out, rows);
+  print_summary(out, rows);
+  if (!a.out_dir.empty()) {
+    write_json(a.out_dir, rows);
+    out << "\nwrote " << a.out_dir << "/validation.json\n";
+  }
+  return 0;
+}
+
+}  // namespace moesim::validation
