@@ -31,12 +31,14 @@ struct ClusterSpec {
   // 256 of 312); STREAM-like kernels reach 0.83-0.87 of HBM peak (Azure AI-benchmarking-guide,
   // as transcribed in shared/validation/published.json).
   double gemm_efficiency = 0.75;  // achieved / peak FLOP/s of a large GEMM
-  int gemm_tile_rows = 128;       // GEMM row tile: a GEMM of m rows costs ceil(m / tile) tiles
+  int gemm_tile_rows = 128;       // GEMM output tile: rows x cols; tiles run in waves of gpu.sms
+  int gemm_tile_cols = 128;
   double hbm_efficiency = 0.85;   // achieved / peak HBM bandwidth of streaming kernels
-  // Fixed time per kernel launch. 0 until a calibration profile measures them: they matter for
+  // Fixed time per kernel in a stream of launches, as measured back to back on an H200
+  // (validation/RESULTS.md: 5.3 us per cuBLAS GEMM, 3.2 us per copy kernel). They matter for
   // many small GEMMs (an expert with a handful of tokens), not for the large ones of training.
-  double gemm_overhead_s = 0;
-  double kernel_overhead_s = 0;   // per memory-bound kernel (copy, permutation)
+  double gemm_overhead_s = 5e-6;
+  double kernel_overhead_s = 3e-6;   // per memory-bound kernel (copy, permutation)
 
   int gpus() const { return nodes * gpus_per_node; }
   int node_of(int gpu) const { return gpu / gpus_per_node; }

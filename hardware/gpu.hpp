@@ -14,6 +14,7 @@ struct GpuSpec {
   double hbm_bytes = 0;
   double hbm_Bps = 0;            // HBM bandwidth, bytes/s
   double nvlink_Bps = 0;         // scale-up bandwidth per GPU per direction, bytes/s
+  int sms = 0;                   // streaming multiprocessors (compute units): GEMM tiles run in waves of this many
 
   // Peak for a compute dtype (bf16 or fp8; scenarios reject fp32 as a compute dtype).
   double peak_flops(Dtype dtype) const;

@@ -1,5 +1,7 @@
 // GPU presets. Each figure is the vendor datasheet's, dense (no sparsity); scale-up bandwidth
-// is the datasheet's bidirectional figure halved to get bytes per direction.
+// is the datasheet's bidirectional figure halved to get bytes per direction. SM counts: NVIDIA
+// H100 architecture whitepaper (H100/H800/H200 SXM: 132), A100 whitepaper (108), Blackwell
+// B200: 148; AMD CDNA 3 whitepaper (MI300X: 304 compute units).
 #include "hardware/gpu.hpp"
 
 namespace moesim {
@@ -13,29 +15,29 @@ Registry<GpuSpec> make_gpu_presets() {
   // NVIDIA H100 Tensor Core GPU datasheet (SXM5): BF16 989 TFLOPS, FP8 1,979 TFLOPS dense,
   // 80 GB HBM3 at 3.35 TB/s, NVLink 900 GB/s bidirectional.
   r.add("h100-sxm", "NVIDIA H100 SXM5 80 GB (NVLink 4, 450 GB/s per direction)",
-        {"h100-sxm", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 450 * GB});
+        {"h100-sxm", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 450 * GB, 132});
   // NVIDIA H800 SXM5 datasheet: same compute and HBM as H100, NVLink 400 GB/s bidirectional
   // (DeepSeek-V3 technical report, Sec. 3.1: ~160 GB/s achieved per GPU).
   r.add("h800", "NVIDIA H800 SXM5 80 GB (export NVLink, 200 GB/s per direction)",
-        {"h800", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 200 * GB});
+        {"h800", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 200 * GB, 132});
   // NVIDIA H200 Tensor Core GPU datasheet (SXM): 989 / 1,979 TFLOPS, 141 GB HBM3e at 4.8 TB/s,
   // NVLink 900 GB/s bidirectional.
   r.add("h200", "NVIDIA H200 SXM 141 GB (NVLink 4, 450 GB/s per direction)",
-        {"h200", 989.4 * T, 1978.9 * T, 141 * GB, 4800 * GB, 450 * GB});
+        {"h200", 989.4 * T, 1978.9 * T, 141 * GB, 4800 * GB, 450 * GB, 132});
   // NVIDIA A100 Tensor Core GPU datasheet (SXM 80 GB): BF16 312 TFLOPS, no FP8,
   // HBM2e 2,039 GB/s, NVLink 600 GB/s bidirectional.
   r.add("a100-80g", "NVIDIA A100 SXM 80 GB (NVLink 3, 300 GB/s per direction; no FP8)",
-        {"a100-80g", 312 * T, 0, 80 * GB, 2039 * GB, 300 * GB});
+        {"a100-80g", 312 * T, 0, 80 * GB, 2039 * GB, 300 * GB, 108});
   // NVIDIA DGX B200 datasheet: 72 PFLOPS FP8 training and 1,440 GB HBM3e at 64 TB/s for 8 GPUs
   // -> 4.5 PFLOPS FP8 dense (2.25 BF16), 180 GB and 8 TB/s per GPU; NVLink 5 1.8 TB/s bidirectional.
   r.add("b200", "NVIDIA B200 180 GB (NVLink 5, 900 GB/s per direction)",
-        {"b200", 2250 * T, 4500 * T, 180 * GB, 8000 * GB, 900 * GB});
+        {"b200", 2250 * T, 4500 * T, 180 * GB, 8000 * GB, 900 * GB, 148});
   // AMD Instinct MI300X datasheet: BF16 1,307.4 TFLOPS, FP8 2,614.9 TFLOPS dense, 192 GB HBM3
   // at 5.3 TB/s; Infinity Fabric 896 GB/s aggregate bidirectional (7 x 128 GB/s links).
   // The node is a full mesh, modeled as a switch: right for uniform all-to-all, optimistic
   // when one peer receives more than its 64 GB/s link carries.
   r.add("mi300x", "AMD Instinct MI300X 192 GB (Infinity Fabric mesh, 448 GB/s per direction)",
-        {"mi300x", 1307.4 * T, 2614.9 * T, 192 * GB, 5300 * GB, 448 * GB});
+        {"mi300x", 1307.4 * T, 2614.9 * T, 192 * GB, 5300 * GB, 448 * GB, 304});
   return r;
 }
 }  // namespace

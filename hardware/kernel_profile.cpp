@@ -80,6 +80,8 @@ ClusterSpec apply_profile(ClusterSpec cluster, const KernelProfile& p, const std
   cluster.gemm_efficiency = efficiency(p.gemm_flops_per_s, peak, "/compute/gemm_TFLOPS");
   cluster.hbm_efficiency = efficiency(p.memory_Bps, cluster.gpu.hbm_Bps, "/compute/memory_GBps");
   cluster.gemm_tile_rows = p.gemm_tile_rows;
+  cluster.gemm_tile_cols = p.gemm_tile_cols;
+  if (p.compute_units > 0) cluster.gpu.sms = p.compute_units;
   cluster.gemm_overhead_s = p.gemm_overhead_s;
   cluster.kernel_overhead_s = p.kernel_overhead_s;
   if (p.intra_node) {
@@ -118,9 +120,14 @@ KernelProfile read_kernel_profile(const std::string& path) {
   if (p.dtype != "bf16" && p.dtype != "fp8" && p.dtype != "fp32")
     r.fail("/compute/dtype", "expected bf16, fp8 or fp32, got \"" + p.dtype + "\"");
   p.gemm_flops_per_s = r.positive(compute, "gemm_TFLOPS", "/compute") * 1e12;
-  const double tile = r.positive(compute, "gemm_tile_rows", "/compute");
-  if (tile != double(int(tile)) || tile > 4096) r.fail("/compute/gemm_tile_rows", "expected an integer in [1, 4096]");
-  p.gemm_tile_rows = int(tile);
+  const auto whole = [&](const char* key, double max) {
+    const double v = r.positive(compute, key, "/compute");
+    if (v != double(int(v)) || v > max) r.fail(std::string("/compute/") + key, "expected an integer in [1, " + std::to_string(int(max)) + "]");
+    return int(v);
+  };
+  p.gemm_tile_rows = whole("gemm_tile_rows", 4096);
+  p.gemm_tile_cols = whole("gemm_tile_cols", 4096);
+  p.compute_units = compute.contains("compute_units") && compute.at("compute_units").is_null() ? 0 : whole("compute_units", 1e6);
   p.gemm_overhead_s = r.non_negative(compute, "gemm_overhead_us", "/compute") * 1e-6;
   p.memory_Bps = r.positive(compute, "memory_GBps", "/compute") * 1e9;
   p.kernel_overhead_s = r.non_negative(compute, "kernel_overhead_us", "/compute") * 1e-6;
@@ -142,6 +149,8 @@ std::string kernel_profile_json(const KernelProfile& p) {
        {{"dtype", p.dtype},
         {"gemm_TFLOPS", p.gemm_flops_per_s / 1e12},
         {"gemm_tile_rows", p.gemm_tile_rows},
+        {"gemm_tile_cols", p.gemm_tile_cols},
+        {"compute_units", p.compute_units > 0 ? json(p.compute_units) : json(nullptr)},
         {"gemm_overhead_us", p.gemm_overhead_s * 1e6},
         {"memory_GBps", p.memory_Bps / 1e9},
         {"kernel_overhead_us", p.kernel_overhead_s * 1e6}}},

@@ -26,9 +26,12 @@ struct KernelProfile {
   std::string date;                  // of the benchmark run
   std::vector<std::string> commands; // that produced the inputs
 
-  // GEMM: overhead + max(2 * ceil(m / tile) * tile * n * k / flops, operand bytes / memory_Bps)
+  // GEMM (models/cost_model.hpp): overhead + max(tensor-core time of the output tiles in
+  // waves of compute_units, operand bytes / memory_Bps)
   double gemm_flops_per_s = 0;
   int gemm_tile_rows = 128;
+  int gemm_tile_cols = 128;
+  int compute_units = 0;             // SMs (GPU) or cores (CPU); 0: unknown, no waves
   double gemm_overhead_s = 0;
   // Streaming kernels (copies, permutations): overhead + bytes moved / memory_Bps
   double memory_Bps = 0;

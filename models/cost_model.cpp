@@ -14,9 +14,12 @@ CostModel::CostModel(const ClusterSpec& cluster, Dtype compute_dtype)
 
 double CostModel::gemm_s(double m, double n, double k) const {
   if (m <= 0) return 0;
-  const double tile = cluster_.gemm_tile_rows;
-  const double padded_rows = std::ceil(m / tile) * tile;
-  const double compute_s = padded_rows * gemm_row_s(n, k);
+  const double tm = cluster_.gemm_tile_rows, tn = cluster_.gemm_tile_cols, sms = cluster_.gpu.sms;
+  const double tiles = std::ceil(m / tm) * std::ceil(std::max(n, 1.0) / tn);
+  // Fewer tiles than SMs: the library splits k over floor(sms / tiles) SMs per tile (split-K).
+  const double split = sms > tiles ? std::floor(sms / tiles) : 1;
+  const double tile_slots = sms > 0 ? std::ceil(tiles * split / sms) * sms / split : tiles;
+  const double compute_s = tile_slots * tm * tn * 2.0 * k / flops_per_s_;
   const double operand_s = memory_bound_s((m * k + k * n + m * n) * operand_bytes_);
   return cluster_.gemm_overhead_s + std::max(compute_s, operand_s);
 }

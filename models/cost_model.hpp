@@ -14,9 +14,12 @@ class CostModel {
   CostModel(const ClusterSpec& cluster, Dtype compute_dtype);
 
   // One kernel C[m x n] = A[m x k] B[k x n] in the compute dtype: a launch overhead, then
-  // whichever is slower of the tensor cores on tile-padded rows (what makes an expert with 3
-  // tokens cost as much as one with 128) and streaming the operands through HBM (what bounds
-  // a GEMM of few rows: the weights must be read however few tokens use them).
+  // whichever is slower of the tensor cores and streaming the operands through HBM (what
+  // bounds a GEMM of few rows: the weights must be read however few tokens use them). The
+  // tensor cores compute whole output tiles (what makes an expert with 3 tokens cost as much
+  // as one with 128), one per SM at a time, so the tiles run in waves and the last wave's
+  // idle SMs count too (wave quantization: a 1024^3 GEMM fills 64 of an A100's 108 SMs);
+  // a GEMM of fewer tiles than SMs splits k to fill them (split-K).
   double gemm_s(double m, double n, double k) const;
   // Tensor-core time of one tile-padded row of [n x k] weights: many rows' GEMMs summed by
   // their padded rows (an EP rank's experts), where each GEMM is large enough to be compute bound.

@@ -27,6 +27,8 @@ KernelProfile known_profile() {
   p.device = "test GPU";
   p.gemm_flops_per_s = 512e12;
   p.gemm_tile_rows = 64;
+  p.gemm_tile_cols = 128;
+  p.compute_units = 100;
   p.gemm_overhead_s = 4e-6;
   p.memory_Bps = 3000e9;
   p.kernel_overhead_s = 2e-6;
@@ -36,7 +38,7 @@ KernelProfile known_profile() {
 // Google Benchmark JSON whose times are the model's own predictions under `p`, times a
 // deterministic wobble of +-`noise` (relative).
 std::string synthetic_bench_json(const KernelProfile& p, const std::string& backend, double noise) {
-  nlohmann::json doc = {{"context", {{"host_name", "synthetic"}, {"date", "2026-11-26"}}}, {"benchmarks", nlohmann::json::array()}};
+  nlohmann::json doc = {{"context", {{"host_name", "synthetic"}, {"date", "2026-11-26"}, {"moesim_cuda_sms", std::to_string(p.compute_units)}}}, {"benchmarks", nlohmann::json::array()}};
   int i = 0;
   for (const KernelCase& c : benchmark_cases(backend, true)) {
     const double wobble = 1 + noise * ((i++ % 3) - 1);
@@ -59,6 +61,8 @@ TEST_CASE("calibration recovers the parameters of data the model generated", "[c
   in.runs.push_back(parse_bench_json(synthetic_bench_json(truth, "cuda", 0), "synthetic.json"));
   const Calibration c = calibrate(in);
   CHECK(c.profile.gemm_tile_rows == truth.gemm_tile_rows);
+  CHECK(c.profile.gemm_tile_cols == truth.gemm_tile_cols);
+  CHECK(c.profile.compute_units == truth.compute_units);
   CHECK(relative(c.profile.gemm_flops_per_s, truth.gemm_flops_per_s) < 1e-3);
   CHECK(relative(c.profile.gemm_overhead_s, truth.gemm_overhead_s) < 1e-2);
   CHECK(relative(c.profile.memory_Bps, truth.memory_Bps) < 1e-6);

@@ -64,7 +64,8 @@ void print_profile(std::ostream& out, const KernelProfile& p) {
   if (const GpuSpec* gpu = gpu_presets().find(p.gpu_preset))
     out << ", " << fixed(p.gemm_flops_per_s / gpu->peak_flops(p.dtype == "fp8" ? Dtype::FP8 : Dtype::BF16), 3)
         << " of " << gpu->name << "'s datasheet peak";
-  out << "; row tile " << p.gemm_tile_rows << "; launch overhead " << fixed(p.gemm_overhead_s * 1e6, 2) << " us\n";
+  out << "; tile " << p.gemm_tile_rows << "x" << p.gemm_tile_cols << " in waves of " << p.compute_units
+      << "; launch overhead " << fixed(p.gemm_overhead_s * 1e6, 2) << " us\n";
   out << "  memory  " << fixed(p.memory_Bps / 1e9, 1) << " GB/s (read + write)";
   if (const GpuSpec* gpu = gpu_presets().find(p.gpu_preset))
     out << ", " << fixed(p.memory_Bps / gpu->hbm_Bps, 3) << " of " << gpu->name << "'s HBM";

@@ -102,10 +102,12 @@ void fit_gemm(const std::vector<const Measurement*>& fit, KernelProfile& p) {
   if (gemms.size() < 3) throw InputError("calibration needs at least 3 GEMM measurements in the fit; found " + std::to_string(gemms.size()));
   double best = std::numeric_limits<double>::max();
   KernelProfile best_profile = p;
-  // x = (ln FLOP/s, overhead / shortest GEMM time)
-  for (int tile : {1, 16, 32, 64, 128, 256}) {
+  // x = (ln FLOP/s, overhead / shortest GEMM time), for each output tile shape
+  for (const auto& [rows, cols] : std::vector<std::pair<int, int>>{
+           {16, 64}, {32, 64}, {64, 64}, {64, 128}, {128, 64}, {128, 128}, {128, 256}, {256, 128}, {256, 256}}) {
     KernelProfile q = p;
-    q.gemm_tile_rows = tile;
+    q.gemm_tile_rows = rows;
+    q.gemm_tile_cols = cols;
     const auto with = [&](const std::vector<double>& x) {
       KernelProfile r = q;
       r.gemm_flops_per_s = std::exp(x[0]);
@@ -187,8 +189,10 @@ void describe_device(const CalibrationInput& in, const std::string& backend, Ker
     if (!p.machine.empty()) break;
     p.machine = get("host_name");
     p.date = get("date");
-    if (backend == "cuda") p.device = get("moesim_cuda_device");
-    else p.device = "CPU, " + get("num_cpus") + " cores at " + get("mhz_per_cpu") + " MHz, " + get("moesim_cpu_blas");
+    const auto units = [&](const char* key) { return get(key).empty() ? 0 : std::atoi(get(key).c_str()); };
+    if (backend == "cuda") p.device = get("moesim_cuda_device"), p.compute_units = units("moesim_cuda_sms");
+    else p.device = "CPU, " + get("num_cpus") + " cores at " + get("mhz_per_cpu") + " MHz, " + get("moesim_cpu_blas"),
+         p.compute_units = units("num_cpus");
     if (!get("moesim_command").empty()) p.commands.push_back(get("moesim_command"));
   }
   for (const auto& c : in.commands) p.commands.push_back(c);
@@ -216,6 +220,8 @@ CostModel profile_cost_model(const KernelProfile& p, double element_bytes) {
   c.gemm_efficiency = 1;
   c.hbm_efficiency = 1;
   c.gemm_tile_rows = p.gemm_tile_rows;
+  c.gemm_tile_cols = p.gemm_tile_cols;
+  c.gpu.sms = p.compute_units;
   c.gemm_overhead_s = p.gemm_overhead_s;
   c.kernel_overhead_s = p.kernel_overhead_s;
   if (p.intra_node) c.nvlink_Bps = p.intra_node->bandwidth_Bps, c.nvlink_latency_s = p.intra_node->latency_s;
