@@ -1,0 +1,127 @@
+// `moesim validate`: the dataset reader, the predictors' closed forms, EP library models.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "hardware/input_error.hpp"
+#include "models/ep_comm/ep_comm.hpp"
+#include "tests/helpers.hpp"
+#include "validation/validate/predict.hpp"
+
+using namespace moesim;
+using namespace moesim::validation;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string MINI = std::string(MOESIM_SOURCE_DIR) + "/tests/fixtures/validation/mini.json";
+
+const ValidationPoint& point(const std::vector<ValidationPoint>& points, const std::string& id) {
+  for (const auto& p : points)
+    if (p.id == id) return p;
+  FAIL("no point " << id);
+  return points.front();
+}
+
+}  // namespace
+
+TEST_CASE("DeepEP test routing: expected destinations match the validation README's Monte Carlo", "[validate][ep]") {
+  // shared/validation/README.md: EP8 5.29 ranks; EP16 1.99 nodes; EP32 3.62; EP64 3.98
+  // (scores |N(0,1)| + 1, top-4 node groups, top-8 of 256 experts)
+  EpKernel k{8, 4096, 8, 256, 7392, std::nullopt, std::nullopt, false};
+  CHECK(destination_counts(k, 8).ranks == Approx(5.29).epsilon(0.02));
+  for (const auto& [ep, nodes] : std::vector<std::pair<int, double>>{{16, 1.99}, {32, 3.62}, {64, 3.98}}) {
+    k.ep_size = ep;
+    k.max_nodes_per_token = 4;
+    INFO("EP" << ep);
+    CHECK(destination_counts(k, 8).nodes == Approx(nodes).epsilon(0.02));
+  }
+}
+
+TEST_CASE("EP low-latency traffic: every selection moves once, split by where its expert lives", "[validate][ep]") {
+  const EpLibrary& ll = *ep_libraries().find("deepep_ll");
+  ClusterSpec c = *cluster_presets().find("hgx-h800");
+  c.nodes = 4;
+  const EpKernel k{32, 128, 8, 256, 7408, std::nullopt, std::nullopt, false};
+  const EpTraffic t = ep_traffic(ll, k, c);
+  const double selections_bytes = 128.0 * 8 * 7408;
+  CHECK(t.token_experts == 128 * 8);
+  // all but the selections of this rank's own experts leave it: 31/32 of the bytes
+  CHECK(t.nic_bytes + t.nvlink_bytes == Approx(selections_bytes * 31 / 32));
+  CHECK(t.nic_bytes == Approx(selections_bytes * 3 / 4));
+  CHECK(ep_kernel_s(ll, k, c) == Approx(ll.latency_s + std::max(t.nic_bytes / c.nic_Bps, t.nvlink_bytes / c.nvlink_Bps)));
+}
+
+TEST_CASE("EP normal kernels: fewer SMs than the links need make them SM bound", "[validate][ep]") {
+  const EpLibrary& normal = *ep_libraries().find("deepep_normal");
+  ClusterSpec c = *cluster_presets().find("hgx-h800");
+  c.nodes = 4;
+  EpKernel k{32, 4096, 8, 256, 7392, 4, 24, false};
+  const double many = ep_kernel_s(normal, k, c);
+  k.sms = 2;
+  const double few = ep_kernel_s(normal, k, c);
+  CHECK(few > many);
+  const EpTraffic t = ep_traffic(normal, k, c);
+  CHECK(few == Approx(normal.latency_s + std::max(t.nic_bytes, t.nvlink_bytes) / (2 * normal.sm_Bps)));
+}
+
+TEST_CASE("validate: predictors reproduce their closed forms", "[validate]") {
+  const auto points = read_validation_dataset(MINI);
+  const PredictContext ctx;
+  // a 16k cube is compute bound in full waves: the preset's sustained rate, 0.75 x 312 TFLOP/s
+  const Prediction gemm = predict(point(points, "gemm-a100-cube"), ctx);
+  REQUIRE(gemm.supported);
+  CHECK(gemm.metric == Approx(0.75 * 312).epsilon(0.005));
+  // ring all-reduce bus bandwidth at 1 GiB approaches the NVLink port's 450 GB/s
+  const Prediction ar = predict(point(points, "allreduce-h100-1g"), ctx);
+  REQUIRE(ar.supported);
+  const double n = 8, size = 1 << 30;
+  CHECK(ar.time_s == Approx(2 * (n - 1) * 1e-6 + 2 * (n - 1) / n * size / 450e9).epsilon(0.01));
+  CHECK(ar.metric == Approx(size * 2 * (n - 1) / n / ar.time_s / 1e9));
+  // the low-latency dispatch is timed directly
+  const Prediction ll = predict(point(points, "ll-dispatch-h800-ep8"), ctx);
+  REQUIRE(ll.supported);
+  CHECK(ll.metric == Approx(ll.time_s * 1e6));
+  // what moesim cannot simulate is said, not skipped
+  CHECK_FALSE(predict(point(points, "gemm-tpu"), ctx).supported);
+  CHECK_THAT(predict(point(points, "gemm-tpu"), ctx).reason, Contains("TPUv3"));
+  CHECK_THAT(predict(point(points, "routing-share"), ctx).reason, Contains("routing_stats"));
+}
+
+TEST_CASE("validate: dataset errors name the file and JSON path", "[validate]") {
+  CHECK_THROWS_WITH(parse_validation_dataset("{", "d.json"), Contains("d.json") && Contains("not valid JSON"));
+  CHECK_THROWS_WITH(parse_validation_dataset(R"({"schema": "x", "points": []})", "d.json"), Contains("/schema"));
+  nlohmann::json doc = nlohmann::json::parse(test::read_file(MINI));
+  doc["points"][1]["id"] = "gemm-a100-cube";
+  CHECK_THROWS_WITH(parse_validation_dataset(doc.dump(), "d.json"), Contains("/points/1/id") && Contains("twice"));
+  doc = nlohmann::json::parse(test::read_file(MINI));
+  doc["points"][0]["metric"].erase("value");
+  CHECK_THROWS_WITH(parse_validation_dataset(doc.dump(), "d.json"), Contains("/points/0/metric/value"));
+  doc = nlohmann::json::parse(test::read_file(MINI));
+  doc["points"][0]["params"]["m"] = "big";
+  const auto points = parse_validation_dataset(doc.dump(), "d.json");
+  CHECK_THROWS_WITH(predict(points[0], PredictContext{}), Contains("/points/0/params/m") && Contains("expected a number"));
+}
+
+TEST_CASE("moesim validate: table, MAPE without low-confidence points, unsupported listed, validation.json", "[validate][cli]") {
+  const std::string bin = MOESIM_BINARY;
+  CHECK(test::run_command(bin + " validate").exit_code == 2);
+  CHECK(test::run_command(bin + " validate " + MINI + " --op nonsense").exit_code == 2);
+  CHECK(test::run_command(bin + " validate /nonexistent.json").exit_code == 1);
+  const std::string out = "/tmp/moesim_test_validate";
+  const auto r = test::run_command(bin + " validate " + MINI + " --out " + out);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Contains("not simulated (2 points)") && Contains("no GPU preset for TPUv3"));
+  const auto rows = nlohmann::json::parse(test::read_file(out + "/validation.json"));
+  REQUIRE(rows.size() == 5);
+  for (const auto& row : rows) {
+    for (const char* key : {"id", "family", "metric", "measured", "predicted", "error_pct", "supported"})
+      CHECK(row.contains(key));
+    CHECK(row["supported"].get<bool>() == !row.contains("reason"));
+  }
+  const auto& gemm = rows[0];
+  CHECK(gemm["error_pct"].get<double>() ==
+        Approx(100 * (gemm["predicted"].get<double>() - 250) / 250));
+}
