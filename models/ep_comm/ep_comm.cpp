@@ -93,17 +93,22 @@ EpTraffic per_expert_direct(const EpKernel& k, const DestinationCounts& d, int g
 
 Registry<EpLibrary> make_libraries() {
   Registry<EpLibrary> r("EP library");
-  // Parameters: latency is two NIC round trips plus a kernel launch (~10 us); per-SM copy
-  // throughput from DeepEP's README, which reaches the 160 GB/s H800 NVLink with 24 SMs,
-  // and Hybrid-EP's, whose IB bandwidth with 4 SMs is about 2/3 of that with 16.
+  // Parameters: latency is two NIC round trips plus a kernel launch (~10 us). Copy throughput
+  // per SM is calibrated on one row of each library's own published table (shared/validation)
+  // and applied to all of its rows: DeepEP normal reaches H800's 160 GB/s NVLink with 24 SMs
+  // (>= 6.7 GB/s per SM; 10 assumed); Hybrid-EP moves 52 GB/s of IB "algorithm bandwidth"
+  // with 4 SMs (EP16 combine, kernel only: 13 GB/s per SM); DeepEP V2 643 GB/s of NVLink
+  // with 24 SMs on SM100 (EP8 dispatch: 27 GB/s per SM).
   r.add("deepep_normal", "DeepEP normal kernels: RDMA per (token, node), NVLink forwarding, 20 SMs by default",
-        {20e-6, 10e9, 20, per_node_dedup});
+        {20e-6, 10e9, 20, true});
+  r.add("deepep_v2", "DeepEP V2 (ElasticBuffer): per-node dedup like normal, fewer SMs for the same bandwidth",
+        {20e-6, 27e9, 24, true});
   r.add("hybrid_ep", "NVIDIA Hybrid-EP: per-node dedup like DeepEP normal, TMA copies",
-        {20e-6, 10e9, 16, per_node_dedup});
+        {20e-6, 13e9, 16, true});
   r.add("deepep_ll", "DeepEP low-latency kernels: one copy per (token, expert), direct RDMA or NVLink",
-        {30e-6, 0, 0, per_expert_direct});
+        {30e-6, 0, 0, false});
   r.add("nccl_ep_ll", "NCCL EP low-latency kernels (contrib/nccl_ep): as DeepEP low-latency",
-        {30e-6, 0, 0, per_expert_direct});
+        {30e-6, 0, 0, false});
   return r;
 }
 
@@ -116,7 +121,8 @@ const Registry<EpLibrary>& ep_libraries() {
 
 EpTraffic ep_traffic(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster) {
   const int gpn = std::min(cluster.gpus_per_node, k.ep_size);
-  return library.traffic(k, destination_counts(k, gpn), gpn);
+  const DestinationCounts d = destination_counts(k, gpn);
+  return library.per_node_dedup ? per_node_dedup(k, d, gpn) : per_expert_direct(k, d, gpn);
 }
 
 double ep_kernel_s(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster) {

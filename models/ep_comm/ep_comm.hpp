@@ -1,5 +1,4 @@
 #pragma once
-#include <functional>
 #include <optional>
 
 #include "hardware/cluster.hpp"
@@ -47,9 +46,10 @@ struct EpLibrary {
   double latency_s = 0;      // fixed cost of one kernel: launch, handshakes, first-byte latency
   double sm_Bps = 0;         // copy throughput per SM (0: the links bound it alone)
   int default_sms = 0;
-  // Dedup: copies per (token, node) over RDMA then NVLink forwarding (DeepEP normal), or one
-  // copy per (token, expert), sent directly (DeepEP low-latency).
-  std::function<EpTraffic(const EpKernel&, const DestinationCounts&, int gpus_per_node)> traffic;
+  // true: one copy per (token, node) over RDMA, then NVLink forwarding (DeepEP normal); its
+  // benchmarks count unique (token, node) or (token, rank) pairs. false: one copy per
+  // (token, expert), sent directly (DeepEP low-latency); benchmarks count every selection.
+  bool per_node_dedup = false;
 };
 
 const Registry<EpLibrary>& ep_libraries();

@@ -8,7 +8,8 @@ namespace {
 
 // The library model of an implementation name in the dataset.
 const char* library_of(const std::string& implementation) {
-  if (implementation == "deepep_normal" || implementation == "deepep_v2") return "deepep_normal";
+  if (implementation == "deepep_normal") return "deepep_normal";
+  if (implementation == "deepep_v2") return "deepep_v2";
   if (implementation == "hybrid_ep") return "hybrid_ep";
   if (implementation == "deepep_ll") return "deepep_ll";
   if (implementation == "nccl_ep_ll") return "nccl_ep_ll";
@@ -42,7 +43,7 @@ Prediction predict_ep(const ValidationPoint& p, const PredictContext& ctx) {
   const bool one_node = k.ep_size <= cluster->gpus_per_node;
   double pairs = traffic.token_experts;
   std::string note = "(token, expert) selections";
-  if (std::string(library) == "deepep_normal" || std::string(library) == "hybrid_ep") {
+  if (lib.per_node_dedup) {
     pairs = one_node ? traffic.token_ranks : traffic.token_nodes;
     note = one_node ? "unique (token, rank) pairs" : "unique (token, node) pairs";
   }
