@@ -137,6 +137,8 @@ void run_case(benchmark::State& state, const KernelCase& c) {
 
 void register_cpu_benchmarks(const std::vector<KernelCase>& cases, double min_time_s) {
   benchmark::AddCustomContext("moesim_cpu_blas", OPENBLAS_VERSION);
+  // GEMMs run on this many cores (OPENBLAS_NUM_THREADS; 1 for a profile of MPI ranks)
+  benchmark::AddCustomContext("moesim_cpu_threads", std::to_string(openblas_get_num_threads()));
   for (const KernelCase& c : cases)
     benchmark::RegisterBenchmark(calibration::case_name(c).c_str(), [c](benchmark::State& s) { run_case(s, c); })
         ->UseRealTime()

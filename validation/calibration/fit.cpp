@@ -13,12 +13,13 @@ namespace {
 
 bool is_fit_kind(KernelKind kind) { return kind == KernelKind::GEMM || kind == KernelKind::COPY; }
 
-// Weighted least squares of t ~ a * x + b * y with weights 1 / t^2 (relative errors), a, b >= 0.
-std::pair<double, double> relative_least_squares(const std::vector<double>& x, const std::vector<double>& y,
-                                                 const std::vector<double>& t) {
+// Weighted least squares of t ~ a * x + b * y, a, b >= 0: relative errors (weights 1 / t^2),
+// or absolute ones.
+std::pair<double, double> least_squares(const std::vector<double>& x, const std::vector<double>& y,
+                                        const std::vector<double>& t, bool relative) {
   double sxx = 0, sxy = 0, syy = 0, sxt = 0, syt = 0;
   for (size_t i = 0; i < t.size(); ++i) {
-    const double w = 1 / (t[i] * t[i]);
+    const double w = relative ? 1 / (t[i] * t[i]) : 1;
     sxx += w * x[i] * x[i], sxy += w * x[i] * y[i], syy += w * y[i] * y[i];
     sxt += w * x[i] * t[i], syt += w * y[i] * t[i];
   }
@@ -28,6 +29,15 @@ std::pair<double, double> relative_least_squares(const std::vector<double>& x, c
   if (a < 0 || det <= 0) a = 0, b = syt / syy;  // refit without the x term
   if (b < 0) b = 0, a = sxt / sxx;
   return {a, b};
+}
+
+// A fixed cost x plus a per-unit cost y: relative errors, so that small sizes count as much as
+// large ones; when noise leaves no positive slope that way, absolute errors, where the large
+// sizes (least disturbed by noise) decide the slope.
+std::pair<double, double> fixed_plus_linear(const std::vector<double>& x, const std::vector<double>& y,
+                                            const std::vector<double>& t) {
+  const auto fit = least_squares(x, y, t, true);
+  return fit.second > 0 ? fit : least_squares(x, y, t, false);
 }
 
 // Minimises f over x by coordinate search with halving steps: deterministic, derivative-free,
@@ -73,7 +83,7 @@ void fit_memory(const std::vector<const Measurement*>& fit, KernelProfile& p) {
   for (const Measurement* m : fit)
     if (m->kernel.kind == KernelKind::COPY) one.push_back(1), bytes.push_back(2 * m->kernel.bytes), t.push_back(m->time_s);
   if (t.size() < 2) throw InputError("calibration needs at least 2 copy measurements in the fit; found " + std::to_string(t.size()));
-  const auto [overhead_s, s_per_byte] = relative_least_squares(one, bytes, t);
+  const auto [overhead_s, s_per_byte] = fixed_plus_linear(one, bytes, t);
   if (s_per_byte <= 0) throw InputError("the copy times do not grow with size: memory bandwidth cannot be fitted");
   p.kernel_overhead_s = overhead_s;
   p.memory_Bps = 1 / s_per_byte;
@@ -157,7 +167,7 @@ void fit_links(const CalibrationInput& in, KernelProfile& p, std::vector<Check>&
     }
     if (t.empty()) continue;
     if (t.size() < 2) throw InputError("an nccl-tests fit needs at least 2 sizes per link scope");
-    const auto [latency_s, s_per_byte] = relative_least_squares(steps, bytes, t);
+    const auto [latency_s, s_per_byte] = fixed_plus_linear(steps, bytes, t);
     if (s_per_byte <= 0) throw InputError("nccl-tests times do not grow with size: link bandwidth cannot be fitted");
     (scope == LinkScope::INTRA_NODE ? p.intra_node : p.inter_node) = LinkFit{1 / s_per_byte, latency_s, int(t.size())};
   }
@@ -192,7 +202,7 @@ void describe_device(const CalibrationInput& in, const std::string& backend, Ker
     const auto units = [&](const char* key) { return get(key).empty() ? 0 : std::atoi(get(key).c_str()); };
     if (backend == "cuda") p.device = get("moesim_cuda_device"), p.compute_units = units("moesim_cuda_sms");
     else p.device = "CPU, " + get("num_cpus") + " cores at " + get("mhz_per_cpu") + " MHz, " + get("moesim_cpu_blas"),
-         p.compute_units = units("num_cpus");
+         p.compute_units = units(get("moesim_cpu_threads").empty() ? "num_cpus" : "moesim_cpu_threads");
     if (!get("moesim_command").empty()) p.commands.push_back(get("moesim_command"));
   }
   for (const auto& c : in.commands) p.commands.push_back(c);

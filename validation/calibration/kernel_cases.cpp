@@ -118,7 +118,7 @@ std::vector<int32_t> routed_experts(const ExpertLoadCase& l) {
   model.top_k = l.top_k;
   const auto source = component.make(Params(values), model);
   TokenChoices choices;
-  source->top_choices(ScoreContext{}, l.tokens, l.top_k, false, choices);
+  source->top_choices(ScoreContext{0, 0, l.source}, l.tokens, l.top_k, false, choices);
   return choices.expert;
 }
 

@@ -31,6 +31,7 @@ struct ExpertLoadCase {
   int matrices = 3;  // 3: SwiGLU (gate, up, down); 2: plain MLP
   double alpha = 1;
   int seed = 0;
+  int source = 0;  // which rank's tokens (same expert popularity, other tokens); not a counter
 };
 
 struct KernelCase {
