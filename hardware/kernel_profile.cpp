@@ -1,11 +1,9 @@
 #include "hardware/kernel_profile.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
 #include "hardware/input_error.hpp"
+#include "hardware/input_file.hpp"
 
 namespace moesim {
 
@@ -96,9 +94,7 @@ ClusterSpec apply_profile(ClusterSpec cluster, const KernelProfile& p, const std
 }
 
 KernelProfile read_kernel_profile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open the profile");
-  const json doc = json::parse(in, nullptr, false);
+  const json doc = json::parse(read_input_file(path, "profile"), nullptr, false);
   const ProfileReader r(path);
   if (doc.is_discarded()) r.fail("/", "not valid JSON");
   if (!doc.is_object() || doc.value("schema", "") != SCHEMA) r.fail("/schema", std::string("expected \"") + SCHEMA + "\"");

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hardware/input_file.hpp"
 #include "hardware/kernel_profile.hpp"
 #include "models/placement/placement.hpp"
 #include "models/routing/router.hpp"
@@ -225,11 +226,7 @@ Scenario parse_scenario(const std::string& text, const std::string& source) {
 }
 
 Scenario load_scenario_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open the scenario file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_scenario(text.str(), path);
+  return parse_scenario(read_input_file(path, "scenario file"), path);
 }
 
 Scenario default_scenario() { return parse_scenario(default_scenario_json(), DEFAULT_SCENARIO_NAME); }

@@ -8,6 +8,7 @@
 
 #include "hardware/cluster.hpp"
 #include "hardware/input_error.hpp"
+#include "hardware/input_file.hpp"
 #include "hardware/kernel_profile.hpp"
 #include "tests/helpers.hpp"
 #include "validation/calibration/bench_reader.hpp"
@@ -351,4 +352,11 @@ TEST_CASE("MPI round trip: all-to-all sweep, calibrate, a 2-rank layer beside it
   CHECK(row["measured_s"]["total"].get<double>() > 0);
   CHECK(row["predicted_s"]["total"].get<double>() > 0);
   CHECK(std::isfinite(row["error_pct"].get<double>()));
+}
+
+TEST_CASE("input files above the size limit are refused, not loaded", "[calibration]") {
+  const std::string path = "/tmp/moesim_test_big_input.json";
+  std::ofstream(path) << std::string(4096, ' ') << "{}";
+  CHECK_THROWS_WITH(read_input_file(path, "benchmark output", 1024), Contains(path) && Contains("refused"));
+  CHECK(read_input_file(path, "benchmark output").size() == 4098);
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hardware/input_error.hpp"
+#include "hardware/input_file.hpp"
 
 namespace moesim::calibration {
 
@@ -115,11 +116,7 @@ BenchRun parse_bench_json(const std::string& text, const std::string& source) {
 }
 
 BenchRun read_bench_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open the benchmark output");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_bench_json(text.str(), path);
+  return parse_bench_json(read_input_file(path, "benchmark output"), path);
 }
 
 }  // namespace moesim::calibration

@@ -8,10 +8,14 @@
 #include "hardware/gpu.hpp"
 #include "hardware/input_error.hpp"
 #include "validation/calibration/fit.hpp"
+#include "validation/text_table.hpp"
 
 namespace moesim::calibration {
 
 namespace {
+
+using text::fixed;
+using text::pad;
 
 struct Args {
   std::vector<std::string> bench, nccl;
@@ -49,14 +53,6 @@ Args parse_args(const std::vector<std::string>& args) {
     throw CalibrateUsageError("--gpu " + a.gpu + ": not a GPU preset (" + gpu_presets().names_joined() + ")");
   return a;
 }
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-std::string pad(std::string s, size_t width) { return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' '); }
 
 void print_profile(std::ostream& out, const KernelProfile& p) {
   out << "calibrated " << (p.device.empty() ? "?" : p.device) << " on " << p.machine << " (" << p.date << ")\n";

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "hardware/input_error.hpp"
+#include "hardware/input_file.hpp"
 
 namespace moesim::calibration {
 
@@ -120,11 +121,7 @@ NcclTestsLog read_nccl_tests(const std::string& spec) {
       throw InputError(path + ": cannot tell the collective from the file name; name it: alltoall=" + path +
                        " or all_reduce=" + path);
   }
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open the nccl-tests log");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_nccl_tests(text.str(), *collective, path);
+  return parse_nccl_tests(read_input_file(path, "nccl-tests log"), *collective, path);
 }
 
 }  // namespace moesim::calibration

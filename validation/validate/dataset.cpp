@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "hardware/input_error.hpp"
+#include "hardware/input_file.hpp"
 
 namespace moesim::validation {
 
@@ -104,11 +105,7 @@ std::vector<ValidationPoint> parse_validation_dataset(const std::string& text, c
 }
 
 std::vector<ValidationPoint> read_validation_dataset(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open the validation dataset");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_validation_dataset(text.str(), path);
+  return parse_validation_dataset(read_input_file(path, "validation dataset"), path);
 }
 
 }  // namespace moesim::validation

@@ -9,11 +9,16 @@
 #include <nlohmann/json.hpp>
 
 #include "hardware/input_error.hpp"
+#include "validation/text_table.hpp"
 #include "validation/validate/predict.hpp"
 
 namespace moesim::validation {
 
 namespace {
+
+using text::fixed;
+using text::lpad;
+using text::pad;
 
 struct Args {
   std::string dataset, profile, op, out_dir;
@@ -46,13 +51,6 @@ struct Row {
   double error_pct() const { return 100 * (prediction.metric - point->metric.value) / point->metric.value; }
 };
 
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-std::string pad(std::string s, size_t width) { return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' '); }
-std::string lpad(std::string s, size_t width) { return s.size() >= width ? " " + s : std::string(width - s.size(), ' ') + s; }
 
 void print_rows(std::ostream& out, const std::vector<Row>& rows) {
   out << pad("id", 58) << pad("metric", 22) << lpad("measured", 11) << lpad("predicted", 11) << lpad("error %", 9)
