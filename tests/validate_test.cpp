@@ -125,3 +125,14 @@ TEST_CASE("moesim validate: table, MAPE without low-confidence points, unsupport
   CHECK(gemm["error_pct"].get<double>() ==
         Approx(100 * (gemm["predicted"].get<double>() - 250) / 250));
 }
+
+TEST_CASE("validate: sizes and counts out of range are input errors naming the key", "[validate]") {
+  nlohmann::json doc = nlohmann::json::parse(test::read_file(MINI));
+  doc["points"][2]["params"]["experts"] = 1e12;  // would size the routing Monte Carlo
+  doc["points"][0]["params"]["k"] = -5;
+  doc["points"][1]["params"]["ranks"] = 1;
+  const auto points = parse_validation_dataset(doc.dump(), "d.json");
+  CHECK_THROWS_WITH(predict(points[2], PredictContext{}), Contains("/points/2/params/experts") && Contains("integer"));
+  CHECK_THROWS_WITH(predict(points[0], PredictContext{}), Contains("/points/0/params/k"));
+  CHECK_THROWS_WITH(predict(points[1], PredictContext{}), Contains("/points/1/params/ranks"));
+}

@@ -18,10 +18,9 @@ Prediction predict_alltoall(const ValidationPoint& p, const PredictContext& ctx)
   std::string reason;
   const auto cluster = point_cluster(p, ctx, reason);
   if (!cluster) return unsupported(reason);
-  const int n = int(p.params.number("ranks"));
+  const int n = p.params.whole("ranks", 2, 1 << 20);
   const CostModel cost(*cluster, Dtype::BF16);
-  const auto pair_bytes = p.params.optional_number("msg_bytes_per_pair");
-  const double size = pair_bytes ? *pair_bytes * n : LARGE_BYTES;
+  const double size = p.params.has("msg_bytes_per_pair") ? p.params.positive("msg_bytes_per_pair") * n : LARGE_BYTES;
   const double t = cost.transfer_s(size * (n - 1) / n, scope_of(*cluster, n));
   return in_metric(p, t, size * (n - 1) / n);
 }
@@ -31,8 +30,8 @@ Prediction predict_allreduce(const ValidationPoint& p, const PredictContext& ctx
   std::string reason;
   const auto cluster = point_cluster(p, ctx, reason);
   if (!cluster) return unsupported(reason);
-  const int n = int(p.params.number("ranks"));
-  const double size = p.params.optional_number("msg_bytes").value_or(LARGE_BYTES);
+  const int n = p.params.whole("ranks", 2, 1 << 20);
+  const double size = p.params.has("msg_bytes") ? p.params.positive("msg_bytes") : LARGE_BYTES;
   const CostModel cost(*cluster, Dtype::BF16);
   const double t = cost.ring_allreduce_s(size, n, scope_of(*cluster, n));
   return in_metric(p, t, size * 2.0 * (n - 1) / n);

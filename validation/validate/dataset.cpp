@@ -17,6 +17,21 @@ double PointParams::number(const std::string& key) const {
   return p_.at(key).get<double>();
 }
 
+double PointParams::positive(const std::string& key, double max) const {
+  const double v = number(key);
+  if (!(v > 0 && v <= max))
+    throw InputError(where_ + "/" + key + ": " + p_.at(key).dump() + "; expected a number in (0, " + json(max).dump() + "]");
+  return v;
+}
+
+int PointParams::whole(const std::string& key, int min, int max) const {
+  const double v = number(key);
+  if (!(v >= min && v <= max) || v != double(int(v)))
+    throw InputError(where_ + "/" + key + ": " + p_.at(key).dump() + "; expected an integer in [" + std::to_string(min) +
+                     ", " + std::to_string(max) + "]");
+  return int(v);
+}
+
 std::optional<double> PointParams::optional_number(const std::string& key) const {
   if (!has(key)) return std::nullopt;
   return number(key);

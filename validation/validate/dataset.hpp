@@ -25,6 +25,9 @@ class PointParams {
  public:
   PointParams(nlohmann::json params, std::string where) : p_(std::move(params)), where_(std::move(where)) {}
   double number(const std::string& key) const;
+  // A number > 0 (and <= max): sizes, counts. Throws naming the key otherwise.
+  double positive(const std::string& key, double max = 1e18) const;
+  int whole(const std::string& key, int min, int max) const;  // an integer in [min, max]
   std::optional<double> optional_number(const std::string& key) const;
   std::string text(const std::string& key) const;  // "" when absent or null
   bool has(const std::string& key) const { return p_.contains(key) && !p_.at(key).is_null(); }

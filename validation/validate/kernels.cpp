@@ -8,7 +8,7 @@ Prediction predict_gemm(const ValidationPoint& p, const PredictContext& ctx) {
   const auto cluster = point_cluster(p, ctx, reason);
   if (!cluster) return unsupported(reason);
   const CostModel cost(*cluster, compute_dtype_of(p.params.text("dtype")));
-  const double m = p.params.number("m"), n = p.params.number("n"), k = p.params.number("k");
+  const double m = p.params.positive("m"), n = p.params.positive("n"), k = p.params.positive("k");
   return in_metric(p, cost.gemm_s(m, n, k), 2 * m * n * k);
 }
 
@@ -18,8 +18,8 @@ Prediction predict_grouped_gemm(const ValidationPoint& p, const PredictContext& 
   const auto cluster = point_cluster(p, ctx, reason);
   if (!cluster) return unsupported(reason);
   const CostModel cost(*cluster, compute_dtype_of(p.params.text("dtype")));
-  const double g = p.params.number("groups"), m = p.params.number("m_per_group");
-  const double n = p.params.number("n"), k = p.params.number("k");
+  const double g = p.params.positive("groups"), m = p.params.positive("m_per_group");
+  const double n = p.params.positive("n"), k = p.params.positive("k");
   const double t = g * cost.gemm_s(m, n, k) - (g - 1) * cluster->gemm_overhead_s;
   return in_metric(p, t, 2 * g * m * n * k);
 }

@@ -18,7 +18,7 @@ const char* model_preset_of(const std::string& model) {
   return nullptr;
 }
 
-int plan_value(const PointParams& q, const char* key) { return int(q.optional_number(key).value_or(1)); }
+int plan_value(const PointParams& q, const char* key) { return q.has(key) ? q.whole(key, 1, 1 << 20) : 1; }
 
 }  // namespace
 
@@ -32,8 +32,8 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   if (!cluster) return unsupported(reason);
   if (plan_value(q, "cp") > 1) return unsupported("context parallelism is not modeled yet");
   if (plan_value(q, "vp") > 1) return unsupported("interleaved (virtual) pipeline stages are not modeled yet");
-  const int gpus = int(q.number("gpus")), dp = plan_value(q, "dp"), mbs = plan_value(q, "micro_batch");
-  const int global_batch = int(q.number("global_batch"));
+  const int gpus = q.whole("gpus", 1, 1 << 20), dp = plan_value(q, "dp"), mbs = plan_value(q, "micro_batch");
+  const int global_batch = q.whole("global_batch", 1, 1 << 30);
   if (global_batch % (dp * mbs)) return unsupported("global_batch is not a multiple of dp x micro_batch");
 
   nlohmann::json s = {
@@ -43,7 +43,7 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
       {"plan",
        {{"dp", dp}, {"tp", plan_value(q, "tp")}, {"pp", plan_value(q, "pp")}, {"ep", plan_value(q, "ep")},
         {"etp", plan_value(q, "etp")}, {"micro_batch_size", mbs}, {"micro_batches", global_batch / (dp * mbs)},
-        {"seq_len", int(q.number("seq_len"))}}},
+        {"seq_len", q.whole("seq_len", 1, 1 << 24)}}},
       // force-balanced routing, as the runs were: near-uniform scores, no capacity limit
       {"router", {{"policy", "top_k"}, {"capacity_factor", nullptr}}},
       {"scores", {{"source", "dirichlet"}, {"alpha", 1e6}, {"seed", 0}}},
