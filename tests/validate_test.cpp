@@ -136,3 +136,13 @@ TEST_CASE("validate: sizes and counts out of range are input errors naming the k
   CHECK_THROWS_WITH(predict(points[0], PredictContext{}), Contains("/points/0/params/k"));
   CHECK_THROWS_WITH(predict(points[1], PredictContext{}), Contains("/points/1/params/ranks"));
 }
+
+TEST_CASE("EP routing: an expert count that is not a multiple of the ranks is rounded down to one", "[validate][ep]") {
+  // DeepEP's low-latency test: 288 experts on 128 ranks run as 256 (2 per rank)
+  const EpKernel odd{128, 128, 8, 288, 7408, std::nullopt, std::nullopt, false};
+  const EpKernel even{128, 128, 8, 256, 7408, std::nullopt, std::nullopt, false};
+  const DestinationCounts a = destination_counts(odd, 8), b = destination_counts(even, 8);
+  CHECK(a.ranks == b.ranks);
+  CHECK(a.ranks <= 8);
+  CHECK(a.nodes <= 8);
+}

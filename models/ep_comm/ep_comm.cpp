@@ -18,19 +18,24 @@ DestinationCounts destination_counts(const EpKernel& k, int gpus_per_node) {
   const auto key = std::make_tuple(ranks, nodes, node_limit, k.experts, k.top_k);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
 
+  // Experts spread evenly: a count that is not a multiple of the ranks is rounded down to one,
+  // as DeepEP's low-latency test does with its 288 (288 // ranks * ranks).
   const int experts_per_rank = std::max(1, k.experts / ranks), experts_per_node = experts_per_rank * (ranks / nodes);
+  const int experts = experts_per_rank * ranks, top_k = std::min(k.top_k, experts);
+  // ranks fill nodes in order; a last, partial node takes the remainder
+  const auto node_of = [&](int e) { return std::min(nodes - 1, e / experts_per_node); };
   constexpr int SAMPLES = 4096;  // tokens of rank 0; the expectation's error is under 1 %
-  Rng rng({0x5eed, uint64_t(ranks), uint64_t(k.experts)});
-  std::vector<double> score(k.experts), group(nodes);
-  std::vector<int> order(k.experts);
+  Rng rng({0x5eed, uint64_t(ranks), uint64_t(experts)});
+  std::vector<double> score(experts), group(nodes);
+  std::vector<int> order(experts);
   DestinationCounts sum;
   for (int t = 0; t < SAMPLES; ++t) {
     for (double& s : score) s = std::fabs(rng.normal()) + 1;
     // node-limited: keep the experts of the node_limit nodes with the best expert score
     std::vector<bool> allowed(nodes, true);
     if (node_limit < nodes) {
-      for (int n = 0; n < nodes; ++n)
-        group[n] = *std::max_element(score.begin() + n * experts_per_node, score.begin() + (n + 1) * experts_per_node);
+      std::fill(group.begin(), group.end(), 0.0);
+      for (int e = 0; e < experts; ++e) group[node_of(e)] = std::max(group[node_of(e)], score[e]);
       std::vector<int> g(nodes);
       std::iota(g.begin(), g.end(), 0);
       std::partial_sort(g.begin(), g.begin() + node_limit, g.end(), [&](int a, int b) { return group[a] > group[b]; });
@@ -38,10 +43,10 @@ DestinationCounts destination_counts(const EpKernel& k, int gpus_per_node) {
       for (int i = 0; i < node_limit; ++i) allowed[g[i]] = true;
     }
     std::iota(order.begin(), order.end(), 0);
-    const auto key_of = [&](int e) { return allowed[e / experts_per_node] ? score[e] : -1.0; };
-    std::partial_sort(order.begin(), order.begin() + k.top_k, order.end(), [&](int a, int b) { return key_of(a) > key_of(b); });
+    const auto key_of = [&](int e) { return allowed[node_of(e)] ? score[e] : -1.0; };
+    std::partial_sort(order.begin(), order.begin() + top_k, order.end(), [&](int a, int b) { return key_of(a) > key_of(b); });
     std::vector<bool> node_hit(nodes, false), rank_hit(ranks, false);
-    for (int i = 0; i < k.top_k; ++i) node_hit[order[i] / experts_per_node] = true, rank_hit[order[i] / experts_per_rank] = true;
+    for (int i = 0; i < top_k; ++i) node_hit[node_of(order[i])] = true, rank_hit[order[i] / experts_per_rank] = true;
     sum.nodes += std::count(node_hit.begin(), node_hit.end(), true);
     sum.ranks += std::count(rank_hit.begin(), rank_hit.end(), true);
     sum.own_node += node_hit[0];
