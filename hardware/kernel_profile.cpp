@@ -97,7 +97,7 @@ KernelProfile read_kernel_profile(const std::string& path) {
   const json doc = json::parse(read_input_file(path, "profile"), nullptr, false);
   const ProfileReader r(path);
   if (doc.is_discarded()) r.fail("/", "not valid JSON");
-  if (!doc.is_object() || doc.value("schema", "") != SCHEMA) r.fail("/schema", std::string("expected \"") + SCHEMA + "\"");
+  if (!doc.is_object() || !doc.contains("schema") || doc.at("schema") != SCHEMA) r.fail("/schema", std::string("expected \"") + SCHEMA + "\"");
   KernelProfile p;
   const json& device = r.member(doc, "device", "");
   p.device = r.text(device, "name", "/device");

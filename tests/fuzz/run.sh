@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (AddressSanitizer and UndefinedBehaviorSanitizer
 # on, every moesim library instrumented) into build-fuzz/ and runs one of them.
-#   tests/fuzz/run.sh [TARGET] [RUNS]    default: scenario 1000000
+#   tests/fuzz/run.sh [TARGET] [RUNS]    default: scenario 1000000, at most MOESIM_FUZZ_SECONDS (600)
 # The corpus grows in a scratch copy; crashes land in tests/fuzz/findings/ (keep the input
 # under tests/fuzz/regressions/TARGET/ once fixed: the unit suite replays it).
 set -euo pipefail
@@ -14,5 +14,5 @@ cmake --build build-fuzz -j "$(nproc)" --target "moesim_fuzz_${target}"
 corpus=$(mktemp -d)
 cp tests/fuzz/corpus/"${target}"/* tests/fuzz/regressions/"${target}"/* "$corpus"/ 2>/dev/null || true
 mkdir -p tests/fuzz/findings
-build-fuzz/moesim_fuzz_"${target}" -runs="$runs" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+build-fuzz/moesim_fuzz_"${target}" -runs="$runs" -max_total_time="${MOESIM_FUZZ_SECONDS:-600}" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix=tests/fuzz/findings/ -print_final_stats=1 "$corpus"

@@ -55,7 +55,9 @@ struct Pending {
 
 }  // namespace
 
-BenchRun parse_bench_json(const std::string& text, const std::string& source) {
+namespace {
+
+BenchRun parse_bench_document(const std::string& text, const std::string& source) {
   const json doc = json::parse(text, nullptr, false);
   const auto fail = [&](const std::string& path, const std::string& what) -> void {
     throw InputError(source + ": " + path + ": " + what);
@@ -78,22 +80,30 @@ BenchRun parse_bench_json(const std::string& text, const std::string& source) {
     if (!e.is_object() || !e.contains("name") || !e.at("name").is_string()) fail(path + "/name", "missing; expected a string");
     std::string name = e.at("name").get<std::string>();
     name = name.substr(0, name.find("/min_time:"));  // Google Benchmark's suffixes
-    if (e.value("run_type", "iteration") != "iteration") continue;  // aggregates: we take our own median
+    // Optional fields, type-checked: a field of another type is an error naming it.
+    const auto field = [&](const char* key, const json& fallback) -> json {
+      if (!e.contains(key)) return fallback;
+      const json& v = e.at(key);
+      if (v.type() != fallback.type() && !(v.is_number() && fallback.is_number()))
+        fail(path + "/" + key, "expected a " + std::string(fallback.type_name()) + ", got " + v.dump());
+      return v;
+    };
+    if (field("run_type", "iteration") != "iteration") continue;  // aggregates: we take our own median
     std::string backend;
     KernelKind kind{};
     if (!parse_case_name(name, backend, kind)) {
       ++run.foreign;
       continue;
     }
-    if (e.value("error_occurred", false)) {
+    if (field("error_occurred", false).get<bool>()) {
       ++run.skipped;
       continue;
     }
     if (!e.contains("real_time") || !e.at("real_time").is_number()) fail(path + "/real_time", "missing; expected a number");
-    const double unit = seconds_per(e.value("time_unit", std::string("?")));
+    const double unit = seconds_per(field("time_unit", "?").get<std::string>());
     if (unit == 0) fail(path + "/time_unit", "expected ns, us, ms or s");
     // A batch of back-to-back launches per iteration (moesim-bench CUDA): time per launch.
-    const double launches = e.value("launches_per_iteration", 1.0);
+    const double launches = field("launches_per_iteration", 1.0).get<double>();
     if (!(launches >= 1)) fail(path + "/launches_per_iteration", "expected a number >= 1");
     const double time_s = e.at("real_time").get<double>() * unit / launches;
     if (!(time_s > 0) || !std::isfinite(time_s)) fail(path + "/real_time", "expected a time > 0");
@@ -113,6 +123,18 @@ BenchRun parse_bench_json(const std::string& text, const std::string& source) {
     run.measurements.push_back(p.first);
   }
   return run;
+}
+
+}  // namespace
+
+// Any JSON library error the checks above missed still names the file (a safety net: the
+// fuzzer found one once, tests/fuzz/regressions/bench_json/).
+BenchRun parse_bench_json(const std::string& text, const std::string& source) {
+  try {
+    return parse_bench_document(text, source);
+  } catch (const json::exception& e) {
+    throw InputError(source + ": " + e.what());
+  }
 }
 
 BenchRun read_bench_json(const std::string& path) {

@@ -83,10 +83,12 @@ PointCluster read_cluster(const json& c, const std::string& where) {
 
 }  // namespace
 
-std::vector<ValidationPoint> parse_validation_dataset(const std::string& text, const std::string& source) {
+namespace {
+
+std::vector<ValidationPoint> parse_dataset_document(const std::string& text, const std::string& source) {
   const json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded()) throw InputError(source + ": not valid JSON");
-  if (!doc.is_object() || doc.value("schema", "") != "moesim-validation/1")
+  if (!doc.is_object() || !doc.contains("schema") || doc.at("schema") != "moesim-validation/1")
     throw InputError(source + ": /schema: expected \"moesim-validation/1\"");
   if (!doc.contains("points") || !doc.at("points").is_array()) throw InputError(source + ": /points: missing; expected a list");
   std::vector<ValidationPoint> out;
@@ -103,7 +105,7 @@ std::vector<ValidationPoint> parse_validation_dataset(const std::string& text, c
     v.op = text_at(p, "op", where, true);
     v.kind = text_at(p, "kind", where, false);
     v.confidence = text_at(p, "confidence", where, false);
-    v.cluster = read_cluster(p.value("cluster", json()), where + "/cluster");
+    v.cluster = read_cluster(p.contains("cluster") ? p.at("cluster") : json(), where + "/cluster");
     if (!p.contains("params") || !p.at("params").is_object()) throw InputError(where + "/params: missing; expected an object");
     v.params = PointParams(p.at("params"), where + "/params");
     if (!p.contains("metric") || !p.at("metric").is_object()) throw InputError(where + "/metric: missing; expected an object");
@@ -117,6 +119,16 @@ std::vector<ValidationPoint> parse_validation_dataset(const std::string& text, c
     out.push_back(std::move(v));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<ValidationPoint> parse_validation_dataset(const std::string& text, const std::string& source) {
+  try {
+    return parse_dataset_document(text, source);
+  } catch (const json::exception& e) {  // a safety net behind the checks: still names the file
+    throw InputError(source + ": " + e.what());
+  }
 }
 
 std::vector<ValidationPoint> read_validation_dataset(const std::string& path) {
