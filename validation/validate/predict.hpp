@@ -16,7 +16,7 @@ struct Prediction {
   std::string reason;     // why not, when unsupported
   double time_s = 0;      // predicted kernel or step time
   double metric = 0;      // the time converted into the point's metric with its byte/FLOP count
-  std::string note;       // how the metric was formed (for the table)
+  std::string note;       // how the prediction was formed (validation.json "how")
 };
 inline Prediction unsupported(std::string reason) { return {false, std::move(reason), 0, 0, ""}; }
 

@@ -106,6 +106,7 @@ void write_json(const std::string& dir, const std::vector<Row>& rows) {
       e["predicted"] = r.prediction.metric;
       e["error_pct"] = r.error_pct();
       e["predicted_time_s"] = r.prediction.time_s;
+      if (!r.prediction.note.empty()) e["how"] = r.prediction.note;
     } else {
       e["predicted"] = nullptr;
       e["error_pct"] = nullptr;
