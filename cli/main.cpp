@@ -20,6 +20,7 @@
 #include "sim/simulate.hpp"
 #include "sim/summary_table.hpp"
 #include "validation/calibration/calibrate_command.hpp"
+#include "validation/calibration/import_command.hpp"
 #include "validation/validate/validate_command.hpp"
 
 namespace {
@@ -31,6 +32,7 @@ constexpr const char* USAGE =
     "       moesim estimate SCENARIO [--out DIR] [--profile PROFILE.json]\n"
     "       moesim calibrate --bench B.json [...] -o PROFILE.json   (moesim calibrate --help)\n"
     "       moesim validate DATASET [--profile PROFILE.json] [--op OP] [--out DIR]\n"
+    "       moesim import nccl-tests [alltoall=|all_reduce=]LOG [...]\n"
     "       moesim presets\n"
     "       moesim version\n";
 
@@ -117,6 +119,13 @@ int dispatch(const std::vector<std::string>& argv) {
     return run(a);
   }
   if (verb == "presets") return presets();
+  if (verb == "import") {
+    try {
+      return calibration::import_command(rest, std::cout);
+    } catch (const calibration::CalibrateUsageError& e) {
+      throw UsageError(e.what());
+    }
+  }
   if (verb == "validate") {
     try {
       return validation::validate_command(rest, std::cout);

@@ -360,3 +360,19 @@ TEST_CASE("input files above the size limit are refused, not loaded", "[calibrat
   CHECK_THROWS_WITH(read_input_file(path, "benchmark output", 1024), Contains(path) && Contains("refused"));
   CHECK(read_input_file(path, "benchmark output").size() == 4098);
 }
+
+TEST_CASE("moesim import nccl-tests: the table as read, the fitted links, errors per row", "[calibration][cli]") {
+  const std::string bin = MOESIM_BINARY;
+  const auto r = test::run_command(bin + " import nccl-tests " + FIXTURES + "alltoall_perf.h100x8.log " + FIXTURES +
+                                   "all_reduce_perf.h100x16.log");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Contains("alltoall, 8 ranks on 1 node, NVIDIA H100 80GB HBM3") &&
+                           Contains("all_reduce, 16 ranks on 2 nodes") && Contains("intra-node link: 360.0 GB/s") &&
+                           Contains("inter-node link: 45.0 GB/s"));
+  CHECK(test::run_command(bin + " import").exit_code == 2);
+  CHECK(test::run_command(bin + " import nccl-tests").exit_code == 2);
+  const auto bad = test::run_command(bin + " import nccl-tests alltoall=/nonexistent.log");
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.output, Contains("/nonexistent.log"));
+}

@@ -150,39 +150,10 @@ double predict_collective(const NcclTestsLog& log, double size, const CostModel&
 }
 
 void fit_links(const CalibrationInput& in, KernelProfile& p, std::vector<Check>& checks) {
-  for (LinkScope scope : {LinkScope::INTRA_NODE, LinkScope::INTER_NODE}) {
-    std::vector<double> steps, bytes, t;
-    std::vector<std::pair<const NcclTestsLog*, const NcclTestsRow*>> held;
-    for (const NcclTestsLog& log : in.nccl) {
-      if (scope_of(log) != scope || log.ranks < 2) continue;
-      for (size_t i = 0; i < log.rows.size(); ++i) {
-        const NcclTestsRow& row = log.rows[i];
-        if (in.hold_out_every > 0 && int(i) % in.hold_out_every == in.hold_out_every - 1) {
-          held.push_back({&log, &row});
-          continue;
-        }
-        const auto [s, b] = steps_and_bytes(log, row.size_bytes);
-        steps.push_back(s), bytes.push_back(b), t.push_back(row.out_of_place_s);
-      }
-    }
-    if (t.empty()) continue;
-    if (t.size() < 2) throw InputError("an nccl-tests fit needs at least 2 sizes per link scope");
-    const auto [latency_s, s_per_byte] = fixed_plus_linear(steps, bytes, t);
-    if (s_per_byte <= 0) throw InputError("nccl-tests times do not grow with size: link bandwidth cannot be fitted");
-    (scope == LinkScope::INTRA_NODE ? p.intra_node : p.inter_node) = LinkFit{1 / s_per_byte, latency_s, int(t.size())};
-  }
-  const CostModel cost = profile_cost_model(p, 2);
-  for (const NcclTestsLog& log : in.nccl) {
-    if (log.ranks < 2) continue;
-    for (size_t i = 0; i < log.rows.size(); ++i) {
-      const bool held = in.hold_out_every > 0 && int(i) % in.hold_out_every == in.hold_out_every - 1;
-      const NcclTestsRow& row = log.rows[i];
-      checks.push_back({"nccl/" + collective_name(log.collective) + "/ranks=" + std::to_string(log.ranks) +
-                            "/nodes=" + std::to_string(log.nodes) + "/bytes=" + std::to_string(int64_t(row.size_bytes)),
-                        "nccl_" + collective_name(log.collective), row.out_of_place_s,
-                        predict_collective(log, row.size_bytes, cost), !held});
-    }
-  }
+  LinkCalibration links = fit_nccl_links(in.nccl, in.hold_out_every);
+  p.intra_node = links.intra_node;
+  p.inter_node = links.inter_node;
+  checks.insert(checks.end(), links.checks.begin(), links.checks.end());
 }
 
 std::string choose_backend(const CalibrationInput& in) {
@@ -219,6 +190,42 @@ std::string gpu_preset_of_device(const std::string& device) {
            {"h200", "h200"}, {"h100", "h100-sxm"}, {"h800", "h800"}, {"a100", "a100-80g"}, {"b200", "b200"}, {"mi300x", "mi300x"}})
     if (lower.find(needle) != std::string::npos) return preset;
   return "";
+}
+
+LinkCalibration fit_nccl_links(const std::vector<NcclTestsLog>& logs, int hold_out_every) {
+  LinkCalibration out;
+  const auto held_out = [&](size_t i) { return hold_out_every > 0 && int(i) % hold_out_every == hold_out_every - 1; };
+  for (LinkScope scope : {LinkScope::INTRA_NODE, LinkScope::INTER_NODE}) {
+    std::vector<double> steps, bytes, t;
+    for (const NcclTestsLog& log : logs) {
+      if (scope_of(log) != scope || log.ranks < 2) continue;
+      for (size_t i = 0; i < log.rows.size(); ++i) {
+        if (held_out(i)) continue;
+        const auto [s, b] = steps_and_bytes(log, log.rows[i].size_bytes);
+        steps.push_back(s), bytes.push_back(b), t.push_back(log.rows[i].out_of_place_s);
+      }
+    }
+    if (t.empty()) continue;
+    if (t.size() < 2) throw InputError("an nccl-tests fit needs at least 2 sizes per link scope");
+    const auto [latency_s, s_per_byte] = fixed_plus_linear(steps, bytes, t);
+    if (s_per_byte <= 0) throw InputError("nccl-tests times do not grow with size: link bandwidth cannot be fitted");
+    (scope == LinkScope::INTRA_NODE ? out.intra_node : out.inter_node) = LinkFit{1 / s_per_byte, latency_s, int(t.size())};
+  }
+  KernelProfile links_only;
+  links_only.intra_node = out.intra_node;
+  links_only.inter_node = out.inter_node;
+  const CostModel cost = profile_cost_model(links_only, 2);
+  for (const NcclTestsLog& log : logs) {
+    if (log.ranks < 2) continue;
+    for (size_t i = 0; i < log.rows.size(); ++i) {
+      const NcclTestsRow& row = log.rows[i];
+      out.checks.push_back({"nccl/" + collective_name(log.collective) + "/ranks=" + std::to_string(log.ranks) +
+                                "/nodes=" + std::to_string(log.nodes) + "/bytes=" + std::to_string(int64_t(row.size_bytes)),
+                            "nccl_" + collective_name(log.collective), row.out_of_place_s,
+                            predict_collective(log, row.size_bytes, cost), !held_out(i)});
+    }
+  }
+  return out;
 }
 
 CostModel profile_cost_model(const KernelProfile& p, double element_bytes) {

@@ -41,6 +41,15 @@ struct Calibration {
 // parameter.
 Calibration calibrate(const CalibrationInput& input);
 
+// Link latency and bandwidth per scope (intra-node: one host in the log; inter-node: several)
+// from nccl-tests tables, every hold_out_every-th size left out (0: none), and every row beside
+// the fitted model's time (all-to-all: CostModel::transfer_s; all-reduce: ring_allreduce_s).
+struct LinkCalibration {
+  std::optional<LinkFit> intra_node, inter_node;
+  std::vector<Check> checks;
+};
+LinkCalibration fit_nccl_links(const std::vector<NcclTestsLog>& logs, int hold_out_every);
+
 // A cost model that knows only the profile's rates (no datasheet): what the checks use.
 CostModel profile_cost_model(const KernelProfile& profile, double element_bytes);
 
