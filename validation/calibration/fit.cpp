@@ -63,6 +63,9 @@ std::vector<double> coordinate_search(const std::function<double(const std::vect
   return x;
 }
 
+// The one hold-out rule for benchmark cases and nccl-tests rows: every n-th, counted from 1.
+bool held_out_at(size_t index, int every) { return every > 0 && int(index % every) == every - 1; }
+
 struct Split {
   std::vector<const Measurement*> fit, held_out;
 };
@@ -72,7 +75,7 @@ Split split_measurements(const std::vector<const Measurement*>& ms, int hold_out
   std::map<KernelKind, int> seen;
   for (const Measurement* m : ms) {
     const int index = seen[m->kernel.kind]++;
-    const bool held = !is_fit_kind(m->kernel.kind) || (hold_out_every > 0 && index % hold_out_every == hold_out_every - 1);
+    const bool held = !is_fit_kind(m->kernel.kind) || held_out_at(index, hold_out_every);
     (held ? s.held_out : s.fit).push_back(m);
   }
   return s;
@@ -194,7 +197,7 @@ std::string gpu_preset_of_device(const std::string& device) {
 
 LinkCalibration fit_nccl_links(const std::vector<NcclTestsLog>& logs, int hold_out_every) {
   LinkCalibration out;
-  const auto held_out = [&](size_t i) { return hold_out_every > 0 && int(i) % hold_out_every == hold_out_every - 1; };
+  const auto held_out = [&](size_t i) { return held_out_at(i, hold_out_every); };
   for (LinkScope scope : {LinkScope::INTRA_NODE, LinkScope::INTER_NODE}) {
     std::vector<double> steps, bytes, t;
     for (const NcclTestsLog& log : logs) {
@@ -261,10 +264,9 @@ Calibration calibrate(const CalibrationInput& in) {
     fit_memory(split.fit, p);
     fit_gemm(split.fit, p);
     const CostModel cost = profile_cost_model(p, ms.front()->kernel.element_bytes);
-    for (const Measurement* m : ms) {
-      const bool in_fit = std::find(split.fit.begin(), split.fit.end(), m) != split.fit.end();
-      out.checks.push_back({m->name, kernel_kind_name(m->kernel.kind), m->time_s, predicted_s(m->kernel, cost), in_fit});
-    }
+    for (const auto& [group, in_fit] : {std::pair{&split.fit, true}, std::pair{&split.held_out, false}})
+      for (const Measurement* m : *group)
+        out.checks.push_back({m->name, kernel_kind_name(m->kernel.kind), m->time_s, predicted_s(m->kernel, cost), in_fit});
   }
   fit_links(in, p, out.checks);
   return out;
