@@ -30,6 +30,7 @@ std::string ParamSpec::type_name() const {
     case ParamKind::OPTIONAL_INTEGER: return "integer or null";
     case ParamKind::TEXT: return "string";
     case ParamKind::BOOLEAN: return "true or false";
+    case ParamKind::INTEGER_LIST: return "list of integers";
     case ParamKind::CHOICE: {
       std::string out = "one of ";
       for (size_t i = 0; i < choices.size(); ++i) out += (i ? ", " : "") + choices[i];
@@ -65,6 +66,14 @@ std::string ParamSpec::check(const ParamValue& value) const {
       return std::holds_alternative<std::string>(value) ? "" : type_name();
     case ParamKind::BOOLEAN:
       return std::holds_alternative<bool>(value) ? "" : type_name();
+    case ParamKind::INTEGER_LIST: {
+      const auto* list = std::get_if<std::vector<double>>(&value);
+      if (!list) return type_name();
+      for (double v : *list)
+        if (std::floor(v) != v || !bound_problem(*this, v).empty())
+          return "a list of integers >= " + number_text(inclusive_min.value_or(0));
+      return "";
+    }
   }
   return type_name();
 }
@@ -73,6 +82,11 @@ std::string param_value_text(const ParamValue& value) {
   if (const double* d = std::get_if<double>(&value)) return number_text(*d);
   if (const std::string* s = std::get_if<std::string>(&value)) return "\"" + *s + "\"";
   if (const bool* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
+  if (const auto* list = std::get_if<std::vector<double>>(&value)) {
+    std::string out = "[";
+    for (size_t i = 0; i < list->size(); ++i) out += (i ? ", " : "") + number_text((*list)[i]);
+    return out + "]";
+  }
   return "null";
 }
 
@@ -92,5 +106,8 @@ std::optional<double> Params::optional_number(const std::string& name) const {
 
 const std::string& Params::text(const std::string& name) const { return std::get<std::string>(at(name)); }
 bool Params::boolean(const std::string& name) const { return std::get<bool>(at(name)); }
+const std::vector<double>& Params::numbers(const std::string& name) const {
+  return std::get<std::vector<double>>(at(name));
+}
 
 }  // namespace moesim

@@ -19,9 +19,10 @@ enum class ParamKind {
   CHOICE,           // one string of `choices`
   TEXT,             // any string
   BOOLEAN,          // true or false
+  INTEGER_LIST,     // a list of whole numbers >= min (empty list allowed)
 };
 
-using ParamValue = std::variant<std::monostate, double, std::string, bool>;
+using ParamValue = std::variant<std::monostate, double, std::string, bool, std::vector<double>>;
 
 struct ParamSpec {
   std::string name;
@@ -49,6 +50,7 @@ class Params {
   std::optional<double> optional_number(const std::string& name) const;
   const std::string& text(const std::string& name) const;
   bool boolean(const std::string& name) const;
+  const std::vector<double>& numbers(const std::string& name) const;
   const std::map<std::string, ParamValue>& values() const { return values_; }
 
  private:

@@ -35,6 +35,7 @@ struct StepResult {
   // Per step, cluster-wide, summed over MoE layers: (token, choice) assignments.
   double tokens_routed = 0;
   double tokens_dropped = 0;
+  double tokens_unrouted = 0;  // tokens that reached no expert (all choices dropped, or chosen by none)
   double drop_rate = 0;
   // Expert load over the routed sample.
   std::vector<LayerExpertLoad> expert_load;

@@ -16,6 +16,7 @@ json param_json(const ParamValue& v) {
   if (const double* d = std::get_if<double>(&v)) return *d;
   if (const std::string* s = std::get_if<std::string>(&v)) return *s;
   if (const bool* b = std::get_if<bool>(&v)) return *b;
+  if (const auto* list = std::get_if<std::vector<double>>(&v)) return *list;
   return nullptr;
 }
 
@@ -59,7 +60,9 @@ json result_to_json(const StepResult& r, const Scenario& s) {
   out["tokens"] = {{"routed", r.tokens_routed},
                    {"dropped", r.tokens_dropped},
                    {"drop_rate", r.drop_rate},
-                   {"unit", "(token, expert choice) assignments per step, cluster-wide, summed over MoE layers"}};
+                   {"unrouted_tokens", r.tokens_unrouted},
+                   {"unit", "(token, expert choice) assignments per step, cluster-wide, summed over MoE layers; "
+                            "unrouted_tokens: tokens that reached no expert in a layer"}};
   json layers = json::array();
   for (const auto& l : r.expert_load)
     layers.push_back({{"layer", l.layer}, {"tokens", l.tokens}, {"dropped", l.dropped}, {"max_over_mean", l.max_over_mean}});

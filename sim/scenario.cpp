@@ -45,7 +45,14 @@ class Reader {
     if (value.is_number()) v = value.get<double>();
     else if (value.is_string()) v = value.get<std::string>();
     else if (value.is_boolean()) v = value.get<bool>();
-    else if (!value.is_null()) fail_value(path, value, spec.type_name());
+    else if (value.is_array()) {
+      std::vector<double> list;
+      for (size_t i = 0; i < value.size(); ++i) {
+        if (!value[i].is_number()) fail_value(path + "/" + std::to_string(i), value[i], "a number");
+        list.push_back(value[i].get<double>());
+      }
+      v = std::move(list);
+    } else if (!value.is_null()) fail_value(path, value, spec.type_name());
     const std::string problem = spec.check(v);
     if (!problem.empty()) fail_value(path, value, problem);
     return v;
@@ -212,7 +219,7 @@ Scenario read_scenario(const json& doc, const std::string& source) {
   const auto section = [&](const char* key) -> const json& {
     return doc.contains(key) ? r.object_at(doc, key, std::string("/") + key) : empty;
   };
-  s.router = r.read_component(section("router"), "/router", "policy", router_policies(), "top_k");
+  s.router = r.read_component(section("router"), "/router", "policy", router_policies(), "topk");
   s.scores = r.read_component(section("scores"), "/scores", "source", score_sources(), "dirichlet");
   s.placement = r.read_component(section("placement"), "/placement", "strategy", placement_strategies(), "contiguous");
   s.sim = r.read_spec<SimSpec>(section("sim"), "/sim", nullptr, sim_fields());

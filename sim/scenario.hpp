@@ -20,6 +20,8 @@ struct ComponentChoice {
 struct SimSpec {
   std::string engine = "analytic";              // analytic | des
   std::optional<int> routed_micro_batches;      // micro-batches routed token by token; none = all
+  int steps = 1;                                // steps routed in turn (routers / place commands)
+  std::optional<int> replan_every;              // re-plan the placement every N steps; none = once
   std::string all_to_all = "flat";              // des: collective algorithm for all-to-alls
   std::string transfers = "grouped";            // des: grouped | per_pair
   int trace_gpus_per_stage = 8;                 // GPUs per stage whose spans go to trace.json

@@ -16,6 +16,17 @@ Field<Spec> int_field(const std::string& key, int Spec::*member, double min, con
           [member](const Spec& s) { return ParamValue(double(s.*member)); }};
 }
 
+template <class Spec>
+Field<Spec> optional_int_field(const std::string& key, std::optional<int> Spec::*member, double min,
+                               const std::string& help) {
+  return {{key, ParamKind::OPTIONAL_INTEGER, std::monostate(), help, std::nullopt, min},
+          [member](Spec& s, const ParamValue& v) {
+            if (const double* d = std::get_if<double>(&v)) s.*member = int(*d);
+            else (s.*member).reset();
+          },
+          [member](const Spec& s) { return s.*member ? ParamValue(double(*(s.*member))) : ParamValue(std::monostate()); }};
+}
+
 // A number given in the key's unit and stored in SI (value * to_si).
 template <class Spec>
 Field<Spec> number_field(const std::string& key, double Spec::*member, double to_si, const std::string& help,
@@ -171,16 +182,16 @@ const FieldTable<SimSpec>& sim_fields() {
       optional_number_field("max_wall_s", &SimSpec::max_wall_s,
                             "wall-clock seconds the run may take (null = no limit); a run estimated or measured "
                             "above it stops with a message"),
-      {{"routed_micro_batches", ParamKind::OPTIONAL_INTEGER, std::monostate(),
-        "micro-batches of one EP group routed token by token (null = all); the rest are taken to behave alike",
-        std::nullopt, 1.0},
-       [](SimSpec& s, const ParamValue& v) {
-         if (const double* d = std::get_if<double>(&v)) s.routed_micro_batches = int(*d);
-         else s.routed_micro_batches.reset();
-       },
-       [](const SimSpec& s) {
-         return s.routed_micro_batches ? ParamValue(double(*s.routed_micro_batches)) : ParamValue(std::monostate());
-       }},
+      optional_int_field("routed_micro_batches", &SimSpec::routed_micro_batches, 1,
+                         "micro-batches of one EP group routed token by token (null = all); the rest are taken to "
+                         "behave alike"),
+      int_field("steps", &SimSpec::steps, 1,
+                "training steps routed in turn (moesim routers / place: step time p50 and p99 over them); scores "
+                "drift and stateful routers learn between steps",
+                1),
+      optional_int_field("replan_every", &SimSpec::replan_every, 1,
+                         "re-plan the placement every N steps from the previous step's loads, charging the "
+                         "migration of moved experts to that step (null = plan once)"),
   };
   return fields;
 }

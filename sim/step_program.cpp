@@ -275,7 +275,7 @@ class ProgramBuilder {
     collective_op(stage, GroupKind::EP, part, layer, mb, bwd, [&](Collective& c, int replica) {
       c.kind = CollectiveKind::ALL_TO_ALL;
       c.load = &load(layer, mb, replica);
-      c.bytes_per_copy = bytes;
+      c.bytes_per_copy = bytes * c.load->row_fraction;
       c.reverse = reverse;
     });
   }
@@ -351,9 +351,13 @@ class ProgramBuilder {
     return {cost_.flops_s(flops), flops};
   }
   Work ffn(double rows, double width) const { return gemm(rows, width, m_.d_model) * m_.ffn_matrices(); }
-  // The gate runs on this GPU's tokens after the TP split; shared experts on the full
-  // micro-batch, split over TP like a dense FFN.
-  Work gate() const { return gemm(p_.tokens_per_gpu(), m_.experts, m_.d_model); }
+  // The gate runs on this GPU's tokens after the TP split (with the router's extra mixing
+  // GEMMs, Soft MoE's); shared experts on the full micro-batch, split over TP like a dense FFN.
+  Work gate() const {
+    const RouterCost& rc = routed_.router_cost;
+    const Work logits = gemm(p_.tokens_per_gpu(), rc.gate_columns > 0 ? rc.gate_columns : m_.experts, m_.d_model);
+    return logits * (1.0 + rc.mixing_gemms);
+  }
   Work shared_experts() const {
     return m_.shared_experts ? ffn(tokens_full_, double(m_.shared_experts) * m_.d_ffn_expert / p_.tp) : Work{};
   }

@@ -52,8 +52,9 @@ void fill_load_and_memory(StepResult& r, const Scenario& s, const RoutedStep& ro
     for (const MicroBatchLoad& mb : layer.micro_batches) {
       r.tokens_routed += mb.routed * scale;
       r.tokens_dropped += mb.dropped * scale;
-      r.a2a_intra_node_bytes += mb.intra_copies * copy_bytes_per_step(m) * scale;
-      r.a2a_inter_node_bytes += mb.inter_copies * copy_bytes_per_step(m) * scale;
+      r.tokens_unrouted += mb.unrouted_tokens * scale;
+      r.a2a_intra_node_bytes += mb.intra_copies * copy_bytes_per_step(m) * mb.row_fraction * scale;
+      r.a2a_inter_node_bytes += mb.inter_copies * copy_bytes_per_step(m) * mb.row_fraction * scale;
       const double most = *std::max_element(mb.rank_rows.begin(), mb.rank_rows.end());
       const double total = std::accumulate(mb.rank_rows.begin(), mb.rank_rows.end(), 0.0);
       max_rows = std::max(max_rows, most);

@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "models/routing/router.hpp"
-#include "models/scores/score_source.hpp"
 
 namespace moesim {
 
@@ -72,125 +70,176 @@ double max_over_mean(const std::vector<long>& counts) {
   return total > 0 ? most / (total / counts.size()) : 0;
 }
 
-class StepRouter {
- public:
-  StepRouter(const Scenario& s, const Topology& topology)
-      : s_(s),
-        topology_(topology),
-        router_(router_policies().find(s.router.name)->make(s.router.params)),
-        scores_(score_sources().find(s.scores.name)->make(s.scores.params, s.model)) {
-    out_.group = ep_group_layout(s.plan, topology);
-    out_.placement = placement_strategies().find(s.placement.name)->make(s.placement.params, s.model.experts, s.plan.ep);
-    out_.tokens_per_gpu = s.plan.tokens_per_gpu();
-    out_.routed_micro_batches = std::min(s.plan.micro_batches, s.sim.routed_micro_batches.value_or(s.plan.micro_batches));
-  }
-
-  RoutedStep run() {
-    for (int layer = 0; layer < s_.model.layers; ++layer) {
-      if (!s_.model.is_moe_layer(layer)) continue;
-      LayerLoad load;
-      load.layer = layer;
-      load.expert_tokens.assign(s_.model.experts, 0);
-      for (int mb = 0; mb < out_.routed_micro_batches; ++mb) {
-        load.micro_batches.push_back(route_micro_batch(layer, mb));
-        for (int e = 0; e < s_.model.experts; ++e) load.expert_tokens[e] += load.micro_batches.back().expert_tokens[e];
-        load.dropped += load.micro_batches.back().dropped;
-      }
-      load.max_over_mean = max_over_mean(load.expert_tokens);
-      out_.layers.push_back(std::move(load));
-    }
-    return std::move(out_);
-  }
-
- private:
-  MicroBatchLoad route_micro_batch(int layer, int micro_batch) {
-    const EpGroupLayout& g = out_.group;
-    MicroBatchLoad load;
-    load.expert_tokens.assign(s_.model.experts, 0);
-    for (auto* v : {&load.send_intra, &load.send_inter, &load.recv_intra, &load.recv_inter}) v->assign(g.size(), 0);
-    load.leaf_up.assign(g.leaves.size(), 0);
-    load.leaf_down.assign(g.leaves.size(), 0);
-    load.pair_copies.assign(size_t(g.size()) * g.size(), 0);
-    for (int src = 0; src < g.size(); ++src) {
-      scores_->top_choices({layer, micro_batch, g.gpu[src]}, out_.tokens_per_gpu, s_.model.top_k, router_->uses_scores(),
-                           choices_);
-      router_->route(choices_, s_.model.experts, routing_);
-      for (int e = 0; e < s_.model.experts; ++e) load.expert_tokens[e] += routing_.expert_tokens[e];
-      load.routed += routing_.routed;
-      load.dropped += routing_.dropped;
-      count_copies(src, load);
-    }
-    summarize(load);
-    return load;
-  }
-
-  void summarize(MicroBatchLoad& load) const {
-    const EpGroupLayout& g = out_.group;
-    for (double c : load.send_intra) load.intra_copies += c;
-    for (double c : load.send_inter) load.inter_copies += c;
-    const double tile = s_.cluster.gemm_tile_rows;
-    load.rank_rows.assign(g.ep, 0);
-    load.rank_padded_rows.assign(g.ep, 0);
-    for (int rank = 0; rank < g.ep; ++rank)
-      for (int e : out_.placement.experts_of_rank[rank]) {
-        load.rank_rows[rank] += load.expert_tokens[e];
-        load.rank_padded_rows[rank] += std::ceil(load.expert_tokens[e] / tile) * tile;
-      }
-    load.to_experts = port_peaks(load, g, topology_, false);
-    load.to_owners = port_peaks(load, g, topology_, true);
-  }
-
-  // One copy per (token, destination EP rank), to each of that rank's etp shards.
-  void count_copies(int src, MicroBatchLoad& load) {
-    const EpGroupLayout& g = out_.group;
-    const int k = choices_.top_k;
-    stamp_.assign(g.ep, -1);  // stamp_[rank] == t: token t already sent to rank
-    for (int t = 0; t < choices_.tokens; ++t) {
-      for (int c = 0; c < k; ++c) {
-        const size_t i = size_t(t) * k + c;
-        if (!routing_.accepted[i]) continue;
-        const int rank = out_.placement.ep_rank_of_expert[choices_.expert[i]];
-        if (stamp_[rank] == t) continue;
-        stamp_[rank] = t;
-        for (int shard = 0; shard < g.etp; ++shard) add_copy(src, rank * g.etp + shard, load);
-      }
-    }
-  }
-
-  void add_copy(int src, int dst, MicroBatchLoad& load) const {
-    const EpGroupLayout& g = out_.group;
-    if (src == dst) {
-      ++load.local_copies;
-      return;
-    }
-    ++load.pair_copies[size_t(src) * g.size() + dst];
-    if (g.node[src] == g.node[dst]) {
-      ++load.send_intra[src];
-      ++load.recv_intra[dst];
-    } else {
-      ++load.send_inter[src];
-      ++load.recv_inter[dst];
-      if (g.leaf[src] != g.leaf[dst]) {
-        ++load.leaf_up[g.leaf[src]];
-        ++load.leaf_down[g.leaf[dst]];
-      }
-    }
-  }
-
-  const Scenario& s_;
-  const Topology& topology_;
-  std::unique_ptr<RouterPolicy> router_;
-  std::unique_ptr<ScoreSource> scores_;
-  RoutedStep out_;
-  TokenChoices choices_;
-  GroupRouting routing_;
-  std::vector<int> stamp_;
-};
-
 }  // namespace
 
+StepRouter::StepRouter(const Scenario& s, const Topology& topology)
+    : s_(s),
+      topology_(topology),
+      group_(ep_group_layout(s.plan, topology)),
+      scores_(score_sources().find(s.scores.name)->make(s.scores.params, s.model)) {
+  RouterSetup setup;
+  setup.experts = s.model.experts;
+  setup.top_k = s.model.top_k;
+  setup.tokens = s.plan.tokens_per_gpu();
+  setup.seq_len = s.plan.seq_len;
+  setup.ep_nodes = std::max(1, group_.node.back() - group_.node.front() + 1);
+  router_ = router_policies().find(s.router.name)->make(s.router.params, setup);
+  routed_micro_batches_ = std::min(s.plan.micro_batches, s.sim.routed_micro_batches.value_or(s.plan.micro_batches));
+  placements_.resize(s.model.layers);
+  planned_at_step_.assign(s.model.layers, -1);
+  previous_load_.resize(s.model.layers);
+}
+
+RoutedStep StepRouter::route(int step) {
+  RoutedStep out;
+  out.step = step;
+  out.group = group_;
+  out.router_cost = router_->cost();
+  out.tokens_per_gpu = s_.plan.tokens_per_gpu();
+  out.routed_micro_batches = routed_micro_batches_;
+  for (int layer = 0; layer < s_.model.layers; ++layer) {
+    if (!s_.model.is_moe_layer(layer)) continue;
+    LayerLoad load;
+    load.layer = layer;
+    load.placement = placement_for(step, layer);
+    load.expert_tokens.assign(s_.model.experts, 0);
+    for (int mb = 0; mb < routed_micro_batches_; ++mb) {
+      load.micro_batches.push_back(route_micro_batch(step, layer, mb, load.placement));
+      for (int e = 0; e < s_.model.experts; ++e) load.expert_tokens[e] += load.micro_batches.back().expert_tokens[e];
+      load.dropped += load.micro_batches.back().dropped;
+    }
+    load.max_over_mean = max_over_mean(load.expert_tokens);
+    router_->end_step(layer, load.expert_tokens);
+    previous_load_[layer] = load.expert_tokens;
+    out.layers.push_back(std::move(load));
+  }
+  return out;
+}
+
+// Planned before the first step from a statistics sample, then again every replan_every
+// steps from the loads of the step before.
+const Placement& StepRouter::placement_for(int step, int layer) {
+  const bool due = planned_at_step_[layer] < 0 ||
+                   (s_.sim.replan_every && step - planned_at_step_[layer] >= *s_.sim.replan_every);
+  if (!due) return placements_[layer];
+  std::optional<LayerStatistics> statistics;
+  PlacementInput input;
+  input.experts = s_.model.experts;
+  input.ep = s_.plan.ep;
+  input.ranks_per_node = std::max(1, std::min(s_.plan.ep, s_.cluster.gpus_per_node / s_.plan.etp));
+  input.statistics = [&]() -> const LayerStatistics& {
+    if (!statistics) statistics = layer_statistics(step, layer);
+    return *statistics;
+  };
+  placements_[layer] = placement_strategies().find(s_.placement.name)->make(s_.placement.params, input);
+  planned_at_step_[layer] = step;
+  return placements_[layer];
+}
+
+// Expert loads and co-activations: from the previous step when there is one, else from
+// routing one micro-batch of this layer that the step does not use (step index -1).
+LayerStatistics StepRouter::layer_statistics(int step, int layer) {
+  const int experts = s_.model.experts;
+  LayerStatistics stats;
+  stats.expert_load.assign(experts, 0);
+  stats.coactivation.assign(size_t(experts) * experts, 0);
+  const int sample_step = step > 0 ? step - 1 : -1;
+  for (int src = 0; src < group_.size(); ++src) {
+    router_->route(*scores_, {layer, 0, group_.gpu[src], sample_step}, s_.plan.tokens_per_gpu(), routing_);
+    for (int item = 0; item < routing_.items(); ++item)
+      for (int i = routing_.first[item]; i < routing_.first[item + 1]; ++i) {
+        stats.expert_load[routing_.expert[i]] += 1;
+        for (int j = routing_.first[item]; j < routing_.first[item + 1]; ++j)
+          if (j != i) stats.coactivation[size_t(routing_.expert[i]) * experts + routing_.expert[j]] += 1;
+      }
+  }
+  if (step > 0 && !previous_load_[layer].empty())
+    for (int e = 0; e < experts; ++e) stats.expert_load[e] = double(previous_load_[layer][e]);
+  return stats;
+}
+
+MicroBatchLoad StepRouter::route_micro_batch(int step, int layer, int micro_batch, const Placement& placement) {
+  const EpGroupLayout& g = group_;
+  MicroBatchLoad load;
+  load.expert_tokens.assign(s_.model.experts, 0);
+  load.slot_rows.assign(placement.slots(), 0);
+  load.row_fraction = router_->cost().row_fraction;
+  for (auto* v : {&load.send_intra, &load.send_inter, &load.recv_intra, &load.recv_inter}) v->assign(g.size(), 0);
+  load.leaf_up.assign(g.leaves.size(), 0);
+  load.leaf_down.assign(g.leaves.size(), 0);
+  load.pair_copies.assign(size_t(g.size()) * g.size(), 0);
+  for (int src = 0; src < g.size(); ++src) {
+    router_->route(*scores_, {layer, micro_batch, g.gpu[src], step}, s_.plan.tokens_per_gpu(), routing_);
+    for (int e = 0; e < s_.model.experts; ++e) load.expert_tokens[e] += routing_.expert_tokens[e];
+    load.requested += routing_.requested;
+    load.routed += routing_.routed;
+    load.dropped += routing_.dropped;
+    load.unrouted_tokens += routing_.unrouted_tokens;
+    count_copies(src, routing_, placement, load);
+  }
+  summarize(load, placement);
+  return load;
+}
+
+void StepRouter::summarize(MicroBatchLoad& load, const Placement& placement) const {
+  const EpGroupLayout& g = group_;
+  for (double c : load.send_intra) load.intra_copies += c;
+  for (double c : load.send_inter) load.inter_copies += c;
+  const RouterCost cost = router_->cost();
+  const double tile = cost.pad_rows_to > 0 ? cost.pad_rows_to : s_.cluster.gemm_tile_rows;
+  load.rank_rows.assign(g.ep, 0);
+  load.rank_padded_rows.assign(g.ep, 0);
+  for (int slot = 0; slot < placement.slots(); ++slot) {
+    const int rank = placement.rank_of_slot[slot];
+    load.rank_rows[rank] += load.slot_rows[slot] * load.row_fraction;
+    load.rank_padded_rows[rank] += std::ceil(load.slot_rows[slot] / tile) * tile * load.row_fraction;
+  }
+  load.to_experts = port_peaks(load, g, topology_, false);
+  load.to_owners = port_peaks(load, g, topology_, true);
+}
+
+// One copy per (item, destination EP rank), to each of that rank's etp shards. An expert
+// with replicas hands its rows from each source to its replicas in turn.
+void StepRouter::count_copies(int src, const GroupRouting& routing, const Placement& placement, MicroBatchLoad& load) {
+  const EpGroupLayout& g = group_;
+  stamp_.assign(g.ep, -1);  // stamp_[rank] == item: item already sent to rank
+  next_replica_.assign(placement.experts(), 0);
+  for (int item = 0; item < routing.items(); ++item) {
+    for (int i = routing.first[item]; i < routing.first[item + 1]; ++i) {
+      const int e = routing.expert[i];
+      const int replicas = placement.replicas(e);
+      const int slot = placement.first_slot[e] + (replicas > 1 ? next_replica_[e]++ % replicas : 0);
+      ++load.slot_rows[slot];
+      const int rank = placement.rank_of_slot[slot];
+      if (stamp_[rank] == item) continue;
+      stamp_[rank] = item;
+      for (int shard = 0; shard < g.etp; ++shard) add_copy(src, rank * g.etp + shard, load);
+    }
+  }
+}
+
+void StepRouter::add_copy(int src, int dst, MicroBatchLoad& load) const {
+  const EpGroupLayout& g = group_;
+  if (src == dst) {
+    ++load.local_copies;
+    return;
+  }
+  ++load.pair_copies[size_t(src) * g.size() + dst];
+  if (g.node[src] == g.node[dst]) {
+    ++load.send_intra[src];
+    ++load.recv_intra[dst];
+  } else {
+    ++load.send_inter[src];
+    ++load.recv_inter[dst];
+    if (g.leaf[src] != g.leaf[dst]) {
+      ++load.leaf_up[g.leaf[src]];
+      ++load.leaf_down[g.leaf[dst]];
+    }
+  }
+}
+
 RoutedStep route_step(const Scenario& scenario, const Topology& topology) {
-  return StepRouter(scenario, topology).run();
+  return StepRouter(scenario, topology).route(0);
 }
 
 }  // namespace moesim

@@ -3,6 +3,8 @@
 
 #include "hardware/topology.hpp"
 #include "models/placement/placement.hpp"
+#include "models/routing/router.hpp"
+#include "models/scores/score_source.hpp"
 #include "sim/scenario.hpp"
 
 namespace moesim {
@@ -32,15 +34,20 @@ struct PortPeaks {
   double time_s(double bytes_per_copy, const ClusterSpec& cluster) const;
 };
 
-// One MoE layer, one micro-batch, one EP group. A "copy" is one token sent to one GPU:
-// a token goes once to each distinct EP rank that accepted it (to every shard of that rank).
+// One MoE layer, one micro-batch, one EP group. A "copy" is one item (a token, or what the
+// router sends instead) sent to one GPU: an item goes once to each distinct EP rank that
+// accepted it (to every shard of that rank).
 struct MicroBatchLoad {
   std::vector<int> expert_tokens;  // accepted assignments per expert
+  std::vector<int> slot_rows;      // accepted assignments per placement slot (expert replica)
   std::vector<double> send_intra, send_inter, recv_intra, recv_inter;  // copies per member
   std::vector<double> leaf_up, leaf_down;  // copies crossing the spine, per leaf of the group
-  long routed = 0;         // accepted (token, choice) assignments
-  long dropped = 0;        // rejected ones; routed + dropped = tokens * top_k
+  long requested = 0;      // assignments the router asked for (tokens * top_k for token choice)
+  long routed = 0;         // accepted assignments
+  long dropped = 0;        // rejected ones; routed + dropped = requested
+  long unrouted_tokens = 0;  // tokens that reached no expert
   long local_copies = 0;   // copies whose destination is the source GPU (no transfer)
+  double row_fraction = 1; // bytes and expert FLOPs of one copy relative to a token
   std::vector<float> pair_copies;  // [src * members + dst]: copies from member src to member dst
   // Derived once from the counts above (see summarize):
   double intra_copies = 0, inter_copies = 0;   // sums over the group
@@ -52,6 +59,7 @@ struct MicroBatchLoad {
 
 struct LayerLoad {
   int layer = 0;
+  Placement placement;
   std::vector<MicroBatchLoad> micro_batches;
   std::vector<long> expert_tokens;  // summed over the routed micro-batches
   long dropped = 0;
@@ -60,8 +68,9 @@ struct LayerLoad {
 
 // The routing of one training step, summarised per MoE layer and routed micro-batch.
 struct RoutedStep {
+  int step = 0;
   EpGroupLayout group;
-  Placement placement;
+  RouterCost router_cost;
   int tokens_per_gpu = 0;
   int routed_micro_batches = 0;
   std::vector<LayerLoad> layers;  // MoE layers only, in order
@@ -72,6 +81,35 @@ PortPeaks port_peaks(const MicroBatchLoad& load, const EpGroupLayout& group, con
 // Time of one all-to-all; `reverse` swaps senders and receivers (combine).
 double all_to_all_s(const MicroBatchLoad& load, const EpGroupLayout& group, const Topology& topology,
                     double bytes_per_copy, bool reverse);
+// Routes steps in order, keeping what lasts between them: a stateful router's state and the
+// placement (re-planned every `sim.replan_every` steps from the step before).
+class StepRouter {
+ public:
+  StepRouter(const Scenario& scenario, const Topology& topology);
+  RoutedStep route(int step);
+
+ private:
+  MicroBatchLoad route_micro_batch(int step, int layer, int micro_batch, const Placement& placement);
+  const Placement& placement_for(int step, int layer);
+  LayerStatistics layer_statistics(int step, int layer);
+  void count_copies(int src, const GroupRouting& routing, const Placement& placement, MicroBatchLoad& load);
+  void add_copy(int src, int dst, MicroBatchLoad& load) const;
+  void summarize(MicroBatchLoad& load, const Placement& placement) const;
+
+  const Scenario& s_;
+  const Topology& topology_;
+  EpGroupLayout group_;
+  std::unique_ptr<RouterPolicy> router_;
+  std::unique_ptr<ScoreSource> scores_;
+  int routed_micro_batches_ = 0;
+  std::vector<Placement> placements_;  // per layer (empty until planned)
+  std::vector<int> planned_at_step_;   // per layer
+  std::vector<std::vector<long>> previous_load_;  // per layer: expert rows of the last step routed
+  GroupRouting routing_;
+  std::vector<int> stamp_, next_replica_;
+};
+
+// One step (step 0) of a scenario.
 RoutedStep route_step(const Scenario& scenario, const Topology& topology);
 
 }  // namespace moesim

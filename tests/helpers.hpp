@@ -11,7 +11,7 @@ namespace moesim::test {
 // A small scenario on one DGX H100 node; `extra` members are spliced into the top level
 // object and replace sections of the same name.
 inline std::string scenario_json(const std::string& plan = R"({"dp": 8, "ep": 8, "micro_batches": 2, "seq_len": 1024})",
-                                 const std::string& router = R"({"policy": "top_k", "capacity_factor": 1.25})",
+                                 const std::string& router = R"({"policy": "topk", "capacity_factor": 1.25})",
                                  const std::string& scores = R"({"alpha": 1.0, "seed": 3})",
                                  const std::string& model = R"({"preset": "mixtral-8x7b"})",
                                  const std::string& cluster = R"({"preset": "dgx-h100", "nodes": 1})") {

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "hardware/topology.hpp"
-#include "models/routing/router.hpp"
+#include "models/routing/capacity.hpp"
 #include "models/scores/score_source.hpp"
 #include "sim/estimator.hpp"
 #include "sim/traffic.hpp"
@@ -14,9 +14,16 @@ using namespace moesim::test;
 namespace {
 RoutedStep routed(const Scenario& s) { return route_step(s, Topology(s.cluster)); }
 
-std::unique_ptr<RouterPolicy> top_k_router(std::optional<double> capacity_factor, const std::string& order) {
-  ParamValue cf = capacity_factor ? ParamValue(*capacity_factor) : ParamValue(std::monostate());
-  return router_policies().find("top_k")->make(Params({{"capacity_factor", cf}, {"drop_order", order}}));
+// The capacity stage of token-choice routing on hand-made choices; returns (token, expert) pairs kept.
+std::vector<std::pair<int, int>> kept(const TokenChoices& ch, int experts, double capacity_factor, DropOrder order) {
+  GroupRouting out;
+  accept_with_capacity(ch, CapacityRule{capacity_factor, order}, experts, out);
+  std::vector<std::pair<int, int>> pairs;
+  for (int t = 0; t < out.items(); ++t)
+    for (int i = out.first[t]; i < out.first[t + 1]; ++i) pairs.emplace_back(t, out.expert[i]);
+  CHECK(out.routed == long(pairs.size()));
+  CHECK(out.routed + out.dropped == out.requested);
+  return pairs;
 }
 
 double dropped_of(const RoutedStep& r) {
@@ -93,13 +100,9 @@ TEST_CASE("position order: first choices win over second choices and earlier tok
   ch.top_k = 2;
   ch.expert = {0, 1, 0, 1, 0, 1, 1, 0};  // token 3 picks expert 1 first
   ch.score = {9, 1, 8, 2, 7, 3, 6, 4};
-  GroupRouting out;
-  top_k_router(0.5, "position")->route(ch, 2, out);  // capacity = ceil(0.5 * 8 / 2) = 2
-  // Expert 0 first choices: tokens 0, 1, 2 -> tokens 0 and 1 win. Expert 1 first choice: token 3,
-  // then second choices in token order: token 0.
-  CHECK(out.accepted == std::vector<uint8_t>{1, 1, 1, 0, 0, 0, 1, 0});
-  CHECK(out.routed == 4);
-  CHECK(out.dropped == 4);
+  // capacity = ceil(0.5 * 8 / 2) = 2. Expert 0 first choices: tokens 0, 1, 2 -> tokens 0 and 1
+  // win. Expert 1 first choice: token 3, then second choices in token order: token 0.
+  CHECK(kept(ch, 2, 0.5, DropOrder::POSITION) == std::vector<std::pair<int, int>>{{0, 0}, {0, 1}, {1, 0}, {3, 1}});
 }
 
 TEST_CASE("probs order: a full expert keeps its highest scores", "[routing]") {
@@ -108,16 +111,16 @@ TEST_CASE("probs order: a full expert keeps its highest scores", "[routing]") {
   ch.top_k = 1;
   ch.expert = {0, 0, 0, 0};
   ch.score = {0.1f, 0.9f, 0.5f, 0.7f};
-  GroupRouting out;
-  top_k_router(0.5, "probs")->route(ch, 1, out);  // capacity = ceil(0.5 * 4 / 1) = 2
-  CHECK(out.accepted == std::vector<uint8_t>{0, 1, 0, 1});
-  top_k_router(0.5, "position")->route(ch, 1, out);
-  CHECK(out.accepted == std::vector<uint8_t>{1, 1, 0, 0});
+  // capacity = ceil(0.5 * 4 / 1) = 2
+  CHECK(kept(ch, 1, 0.5, DropOrder::PROBS) == std::vector<std::pair<int, int>>{{1, 0}, {3, 0}});
+  CHECK(kept(ch, 1, 0.5, DropOrder::POSITION) == std::vector<std::pair<int, int>>{{0, 0}, {1, 0}});
+  // batch priority: tokens by top-1 score (1, 3, 2, 0), then position order
+  CHECK(kept(ch, 1, 0.5, DropOrder::BATCH_PRIORITY) == std::vector<std::pair<int, int>>{{1, 0}, {3, 0}});
 }
 
 TEST_CASE("Dirichlet scores: distinct experts per token and best first", "[routing]") {
   auto source = score_sources().find("dirichlet")->make(
-      Params({{"alpha", 0.05}, {"noise", 0.5}, {"seed", 4.0}}), *model_presets().find("deepseek-v3"));
+      Params({{"alpha", 0.05}, {"noise", 0.5}, {"drift", 0.0}, {"seed", 4.0}}), *model_presets().find("deepseek-v3"));
   TokenChoices ch;
   source->top_choices({5, 0, 0}, 2000, 8, true, ch);
   for (int t = 0; t < ch.tokens; ++t) {

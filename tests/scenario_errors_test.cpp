@@ -32,13 +32,13 @@ TEST_CASE("scenario errors name file and path and value and expectation", "[scen
     CHECK(error_of(R"({"cluster": [1, 2]})") == "bad.json: /cluster: [1,2]: expected an object");
   }
   SECTION("unknown preset lists the valid names") {
-    const std::string e = error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "top_k"})", "{}", R"({"preset": "mixtral"})"));
+    const std::string e = error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "topk"})", "{}", R"({"preset": "mixtral"})"));
     CHECK_THAT(e, Catch::StartsWith("bad.json: /model/preset: \"mixtral\": expected a known model preset: "));
     CHECK_THAT(e, Catch::Contains("mixtral-8x7b") && Catch::Contains("deepseek-v3"));
   }
   SECTION("unknown router policy") {
     CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "magic"})")),
-               Catch::StartsWith("bad.json: /router/policy: \"magic\": expected a known router policy: top_k"));
+               Catch::StartsWith("bad.json: /router/policy: \"magic\": expected a known router policy: base, dropless, expert_choice"));
   }
   SECTION("unknown GPU") {
     CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8})", "{}", "{}", R"({"preset": "mixtral-8x7b"})",
@@ -70,7 +70,7 @@ TEST_CASE("scenario errors name file and path and value and expectation", "[scen
   }
   SECTION("choice outside its set") {
     CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"drop_order": "random"})")) ==
-          "bad.json: /router/drop_order: \"random\": expected one of position, probs");
+          "bad.json: /router/drop_order: \"random\": expected one of position, probs, batch_priority");
   }
   SECTION("top_k larger than experts") {
     CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8})", "{}", "{}", R"({"preset": "mixtral-8x7b", "top_k": 9})")) ==

@@ -3,11 +3,12 @@
 
 namespace moesim {
 
-Placement make_contiguous_placement(const Params&, int experts, int ep) {
-  std::vector<int> rank_of(experts);
-  const int per_rank = experts / ep;
-  for (int e = 0; e < experts; ++e) rank_of[e] = e / per_rank;
-  return placement_from_ranks(std::move(rank_of), ep);
+Placement make_contiguous_placement(const Params&, const PlacementInput& in) {
+  std::vector<int> rank_of(in.experts);
+  const int per_rank = in.experts / in.ep;
+  for (int e = 0; e < in.experts; ++e) rank_of[e] = e / per_rank;
+  return placement_from_ranks(rank_of, in.ep);
 }
+std::vector<ParamSpec> contiguous_placement_params() { return {}; }
 
 }  // namespace moesim

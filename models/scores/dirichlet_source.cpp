@@ -19,6 +19,7 @@ namespace {
 // Walker/Vose alias table: O(1) draws from a fixed categorical distribution.
 class AliasTable {
  public:
+  AliasTable() = default;
   explicit AliasTable(const std::vector<double>& weights) : prob_(weights.size()), alias_(weights.size()) {
     const size_t n = weights.size();
     double total = 0;
@@ -55,50 +56,114 @@ class AliasTable {
 };
 
 struct LayerPopularity {
-  std::vector<double> weight;  // w_e = p_e^(1/noise)
+  std::vector<double> weight;  // w_e = p_e^(1/noise), the largest 1
   double total_weight = 0;
   AliasTable alias;
 };
 
+LayerPopularity popularity_of(std::vector<double> weight) {
+  double total = 0;
+  for (double w : weight) total += w;
+  AliasTable alias(weight);
+  return LayerPopularity{std::move(weight), total, std::move(alias)};
+}
+
 class DirichletSource final : public ScoreSource {
  public:
   DirichletSource(const Params& params, const ModelSpec& model)
-      : alpha_(params.number("alpha")), noise_(params.number("noise")), seed_(uint64_t(params.number("seed"))) {
-    for (int layer = 0; layer < model.layers; ++layer) layers_.push_back(make_layer(layer, model.experts));
+      : alpha_(params.number("alpha")),
+        noise_(params.number("noise")),
+        drift_(params.number("drift")),
+        seed_(uint64_t(params.number("seed"))),
+        experts_(model.experts) {
+    for (int layer = 0; layer < model.layers; ++layer) log_p_.push_back(initial_log_popularity(layer));
+    layers_at_step_ = 0;
+    for (int layer = 0; layer < model.layers; ++layer) layers_.push_back(popularity_of(weights(log_p_[layer])));
   }
 
-  void top_choices(const ScoreContext& ctx, int tokens, int top_k, bool with_scores, TokenChoices& out) const override {
-    const LayerPopularity& layer = layers_.at(ctx.layer);
+  void top_choices(const ScoreContext& ctx, int tokens, int top_k, bool with_scores, TokenChoices& out,
+                   const std::vector<double>* logit_offset) const override {
+    const LayerPopularity& base = layer_at(ctx.layer, ctx.step);
+    LayerPopularity biased;
+    if (logit_offset) biased = popularity_of(offset_weights(ctx.layer, ctx.step, *logit_offset));
+    const LayerPopularity& layer = logit_offset ? biased : base;
     out.tokens = tokens;
     out.top_k = top_k;
     out.expert.resize(size_t(tokens) * top_k);
     out.score.resize(with_scores ? size_t(tokens) * top_k : 0);
     // Separate streams for choices and scores: skipping the scores leaves the choices as
     // they are (the top-down values do not influence which experts are drawn).
-    Rng choice_rng({seed_, 2, uint64_t(ctx.layer), uint64_t(ctx.micro_batch), uint64_t(ctx.source_gpu)});
-    Rng score_rng({seed_, 3, uint64_t(ctx.layer), uint64_t(ctx.micro_batch), uint64_t(ctx.source_gpu)});
+    Rng choice_rng(stream(2, ctx));
+    Rng score_rng(stream(3, ctx));
+    for (int t = 0; t < tokens; ++t) {
+      int32_t* expert = &out.expert[size_t(t) * top_k];
+      float* score = with_scores ? &out.score[size_t(t) * top_k] : nullptr;
+      draw_token(layer, choice_rng, with_scores ? &score_rng : nullptr, top_k, expert, score);
+      if (score && logit_offset)
+        for (int c = 0; c < top_k; ++c) score[c] -= float((*logit_offset)[expert[c]]);
+    }
+  }
+
+  void all_logits(const ScoreContext& ctx, int tokens, std::vector<float>& out) const override {
+    const std::vector<double> log_p = log_popularity(ctx.layer, ctx.step);
+    out.resize(size_t(tokens) * experts_);
+    Rng rng(stream(5, ctx));
     for (int t = 0; t < tokens; ++t)
-      draw_token(layer, choice_rng, with_scores ? &score_rng : nullptr, top_k, &out.expert[size_t(t) * top_k],
-                 with_scores ? &out.score[size_t(t) * top_k] : nullptr);
+      for (int e = 0; e < experts_; ++e)
+        out[size_t(t) * experts_ + e] = float(std::max(log_p[e], -1e30) + noise_ * rng.gumbel());
   }
 
  private:
-  LayerPopularity make_layer(int layer, int experts) const {
+  // Step 0 keeps the streams of a single-step run, so adding steps changes no earlier result.
+  Rng stream(uint64_t purpose, const ScoreContext& ctx) const {
+    if (ctx.step == 0) return Rng({seed_, purpose, uint64_t(ctx.layer), uint64_t(ctx.micro_batch), uint64_t(ctx.source_gpu)});
+    return Rng({seed_, purpose, uint64_t(ctx.layer), uint64_t(ctx.micro_batch), uint64_t(ctx.source_gpu), uint64_t(ctx.step)});
+  }
+
+  // log p_e of one layer (natural log; -inf where the Gamma draw underflowed).
+  std::vector<double> initial_log_popularity(int layer) const {
     Rng rng({seed_, 1, uint64_t(layer)});
-    std::vector<double> gamma(experts);
+    std::vector<double> gamma(experts_);
     double sum = 0;
     for (auto& g : gamma) sum += (g = rng.gamma(alpha_));
-    // Work in log space: with small alpha some p_e underflow, and p^(1/noise) more so.
-    std::vector<double> weight(experts);
+    std::vector<double> log_p(experts_);
+    for (int e = 0; e < experts_; ++e) log_p[e] = std::log(gamma[e] / sum);
+    return log_p;
+  }
+
+  // Popularity drifts as a random walk of log p: drift is the standard deviation per step.
+  std::vector<double> log_popularity(int layer, int step) const {
+    std::vector<double> log_p = log_p_.at(layer);
+    if (drift_ > 0 && step > 0)
+      for (int e = 0; e < experts_; ++e) {
+        Rng walk({seed_, 4, uint64_t(layer), uint64_t(e)});
+        for (int s = 0; s < step; ++s) log_p[e] += drift_ * walk.normal();
+      }
+    return log_p;
+  }
+
+  // Work in log space: with small alpha some p_e underflow, and p^(1/noise) more so.
+  std::vector<double> weights(const std::vector<double>& log_p) const {
     double max_log = -INFINITY;
-    for (int e = 0; e < experts; ++e) max_log = std::max(max_log, std::log(gamma[e] / sum) / noise_);
-    double total = 0;
-    for (int e = 0; e < experts; ++e) {
-      const double log_w = std::log(gamma[e] / sum) / noise_ - max_log;
-      weight[e] = std::exp(log_w);  // largest weight is 1; zero where it underflows
-      total += weight[e];
+    for (double l : log_p) max_log = std::max(max_log, l / noise_);
+    std::vector<double> weight(log_p.size());
+    for (size_t e = 0; e < log_p.size(); ++e) weight[e] = std::exp(log_p[e] / noise_ - max_log);
+    return weight;
+  }
+
+  std::vector<double> offset_weights(int layer, int step, const std::vector<double>& offset) const {
+    std::vector<double> log_p = log_popularity(layer, step);
+    for (int e = 0; e < experts_; ++e) log_p[e] += offset[e];
+    return weights(log_p);
+  }
+
+  const LayerPopularity& layer_at(int layer, int step) const {
+    if (drift_ <= 0) return layers_.at(layer);
+    if (step != layers_at_step_) {  // steps are routed in order: keep one step's tables
+      for (int l = 0; l < int(layers_.size()); ++l) layers_[l] = popularity_of(weights(log_popularity(l, step)));
+      layers_at_step_ = step;
     }
-    return LayerPopularity{weight, total, AliasTable(weight)};
+    return layers_.at(layer);
   }
 
   // One token: k distinct experts without replacement, and their logits (in units of noise).
@@ -145,8 +210,12 @@ class DirichletSource final : public ScoreSource {
 
   double alpha_;
   double noise_;
+  double drift_;
   uint64_t seed_;
-  std::vector<LayerPopularity> layers_;
+  int experts_;
+  std::vector<std::vector<double>> log_p_;  // per layer, at step 0
+  mutable std::vector<LayerPopularity> layers_;
+  mutable int layers_at_step_;
 };
 
 }  // namespace
@@ -159,6 +228,9 @@ std::vector<ParamSpec> dirichlet_source_params() {
   return {
       {"alpha", ParamKind::NUMBER, 1.0, "Dirichlet concentration of expert popularity (per layer); larger = more even", 0.0},
       {"noise", ParamKind::NUMBER, 1.0, "scale of per-token Gumbel noise on the logits; larger = closer to uniform", 0.0},
+      {"drift", ParamKind::NUMBER, 0.0,
+       "standard deviation per step of a random walk of each expert's log popularity (runs of several steps)", std::nullopt,
+       0.0},
       {"seed", ParamKind::INTEGER, 0.0, "random seed; the same seed gives the same routing", std::nullopt, 0.0},
   };
 }

@@ -25,6 +25,7 @@ struct ScoreContext {
   int layer = 0;
   int micro_batch = 0;
   int source_gpu = 0;
+  int step = 0;
 };
 
 // Where router scores come from: a synthetic skew model or (later) a replayed trace.
@@ -34,8 +35,15 @@ class ScoreSource {
   // with_scores = false skips drawing scores (most of the cost) and must not change the
   // experts chosen, so that routers with and without score-based decisions see the same
   // choices for the same seed.
+  // logit_offset (one per expert, may be null) is added to every token's logits before the
+  // top-k is taken; the returned scores are the logits without it (loss-free balancing
+  // selects with a bias but gates without).
   virtual void top_choices(const ScoreContext& context, int tokens, int top_k, bool with_scores,
-                           TokenChoices& out) const = 0;
+                           TokenChoices& out, const std::vector<double>* logit_offset = nullptr) const = 0;
+  // Every expert's logit for every token, [token * experts + expert], for policies that look
+  // beyond each token's top-k (expert choice, balanced assignment, group-limited routing).
+  // A source without scores (a replayed trace) throws InputError naming the policy's need.
+  virtual void all_logits(const ScoreContext& context, int tokens, std::vector<float>& out) const = 0;
 };
 
 using ScoreSourceFactory = std::function<std::unique_ptr<ScoreSource>(const Params&, const ModelSpec&)>;

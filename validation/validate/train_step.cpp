@@ -45,7 +45,7 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
         {"etp", plan_value(q, "etp")}, {"micro_batch_size", mbs}, {"micro_batches", global_batch / (dp * mbs)},
         {"seq_len", q.whole("seq_len", 1, 1 << 24)}}},
       // force-balanced routing, as the runs were: near-uniform scores, no capacity limit
-      {"router", {{"policy", "top_k"}, {"capacity_factor", nullptr}}},
+      {"router", {{"policy", "topk"}, {"capacity_factor", nullptr}}},
       {"scores", {{"source", "dirichlet"}, {"alpha", 1e6}, {"seed", 0}}},
       {"sim", {{"engine", "analytic"}, {"routed_micro_batches", 1}}},
   };
