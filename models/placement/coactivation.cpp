@@ -1,16 +1,15 @@
-// Co-activation placement: experts that the same tokens choose together go to the same node,
-// so a token's copies cross fewer node boundaries. The co-activation graph (an edge per pair
-// of experts chosen by one token, weighted by how many tokens did) is partitioned into one
-// part per node of equal size: each part grows from the busiest free expert by repeatedly
-// adding the free expert most connected to it, then pairwise swaps between parts that raise
-// the weight kept inside parts (Kernighan-Lin) run until none helps. Inside a node, experts
-// are packed to its ranks by load (EPLB's balanced packing).
+// Co-activation placement: experts that the same tokens choose together go to the same GPU,
+// and failing that the same node, so a token is sent to fewer GPUs and nodes. The
+// co-activation graph (an edge per pair of experts chosen by one token, weighted by how many
+// tokens did) is partitioned into one part per node of equal size, then each node's part into
+// one per GPU: each part grows from the busiest free expert by repeatedly adding the free
+// expert most connected to it, then pairwise swaps between parts that raise the weight kept
+// inside parts (Kernighan-Lin) run until none helps.
 #include <boost/graph/adjacency_list.hpp>
 
 #include <string>
 
 #include "hardware/input_error.hpp"
-#include "models/placement/eplb.hpp"
 #include "models/placement/placement.hpp"
 
 namespace moesim {
@@ -20,12 +19,15 @@ namespace {
 using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, boost::no_property,
                                     boost::property<boost::edge_weight_t, double>>;
 
-Graph coactivation_graph(const LayerStatistics& stats, int experts) {
-  Graph g(experts);
-  for (int a = 0; a < experts; ++a)
-    for (int b = a + 1; b < experts; ++b) {
-      const double w = stats.coactivation[size_t(a) * experts + b] + stats.coactivation[size_t(b) * experts + a];
-      if (w > 0) boost::add_edge(a, b, w, g);
+// The graph among `members` (vertex i is members[i]).
+Graph coactivation_graph(const LayerStatistics& stats, const std::vector<int>& members) {
+  const size_t experts = stats.expert_load.size();
+  Graph g(members.size());
+  for (size_t i = 0; i < members.size(); ++i)
+    for (size_t j = i + 1; j < members.size(); ++j) {
+      const size_t a = members[i], b = members[j];
+      const double w = stats.coactivation[a * experts + b] + stats.coactivation[b * experts + a];
+      if (w > 0) boost::add_edge(i, j, w, g);
     }
   return g;
 }
@@ -101,22 +103,30 @@ class Partition {
 
 }  // namespace
 
+// Splits `members` into `parts` equal parts; returns the part of each member.
+std::vector<int> split(const LayerStatistics& stats, const std::vector<int>& members, int parts, int passes) {
+  const Graph graph = coactivation_graph(stats, members);
+  std::vector<double> load;
+  for (int e : members) load.push_back(stats.expert_load[e]);
+  return Partition(graph, load, parts).run(passes);
+}
+
 Placement make_coactivation_placement(const Params& params, const PlacementInput& in) {
-  const int nodes = std::max(1, in.ep / in.ranks_per_node);
+  const int nodes = std::max(1, in.ep / in.ranks_per_node), ranks_per_node = in.ep / nodes;
+  const int passes = int(params.number("passes"));
   if (in.experts % in.ep != 0)
     throw InputError("coactivation placement needs experts divisible by plan.ep (" + std::to_string(in.experts) + " / " +
                      std::to_string(in.ep) + ")");
   const LayerStatistics& stats = in.statistics();
-  const Graph graph = coactivation_graph(stats, in.experts);
-  const std::vector<int> node_of = Partition(graph, stats.expert_load, nodes).run(int(params.number("passes")));
+  std::vector<int> all(in.experts);
+  for (int e = 0; e < in.experts; ++e) all[e] = e;
+  const std::vector<int> node_of = split(stats, all, nodes, passes);
   std::vector<int> rank_of(in.experts);
-  const int ranks_per_node = in.ep / nodes;
   for (int node = 0; node < nodes; ++node) {
     std::vector<int> members;
-    std::vector<double> loads;
     for (int e = 0; e < in.experts; ++e)
-      if (node_of[e] == node) members.push_back(e), loads.push_back(stats.expert_load[e]);
-    const std::vector<int> local_rank = pack_evenly(loads, ranks_per_node);
+      if (node_of[e] == node) members.push_back(e);
+    const std::vector<int> local_rank = split(stats, members, ranks_per_node, passes);
     for (size_t i = 0; i < members.size(); ++i) rank_of[members[i]] = node * ranks_per_node + local_rank[i];
   }
   return placement_from_ranks(rank_of, in.ep);

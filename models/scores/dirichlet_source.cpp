@@ -74,10 +74,12 @@ class DirichletSource final : public ScoreSource {
       : alpha_(params.number("alpha")),
         noise_(params.number("noise")),
         drift_(params.number("drift")),
+        coselection_(params.number("coselection")),
         seed_(uint64_t(params.number("seed"))),
         experts_(model.experts) {
     for (int layer = 0; layer < model.layers; ++layer) log_p_.push_back(initial_log_popularity(layer));
     layers_at_step_ = 0;
+    make_clusters(std::min(model.experts, int(params.number("clusters"))));
     for (int layer = 0; layer < model.layers; ++layer) layers_.push_back(popularity_of(weights(log_p_[layer])));
   }
 
@@ -172,7 +174,10 @@ class DirichletSource final : public ScoreSource {
     double remaining = layer.total_weight;
     double previous = INFINITY;
     for (int c = 0; c < top_k; ++c) {
-      const int e = draw_distinct(layer, choice_rng, expert, c, remaining);
+      int e = -1;
+      if (c > 0 && coselection_ > 0 && choice_rng.uniform() < coselection_)
+        e = draw_from_cluster(layer, choice_rng, expert, c);
+      if (e < 0) e = draw_distinct(layer, choice_rng, expert, c, remaining);
       expert[c] = e;
       if (score_rng) {
         // Top-down Gumbel: the c-th largest perturbed logit is Gumbel(log W_remaining)
@@ -183,6 +188,38 @@ class DirichletSource final : public ScoreSource {
         previous = value;
       }
       remaining = std::max(remaining - layer.weight[e], 1e-300);
+    }
+  }
+
+  // A free expert of the first choice's cluster, by weight; -1 if the cluster has none left.
+  int draw_from_cluster(const LayerPopularity& layer, Rng& rng, const int32_t* chosen, int count) const {
+    const std::vector<int>& members = cluster_members_[cluster_of_[chosen[0]]];
+    double free_weight = 0;
+    for (int e : members)
+      if (!taken(chosen, count, e)) free_weight += layer.weight[e];
+    if (free_weight <= 0) return -1;
+    double u = rng.uniform() * free_weight;
+    int last = -1;
+    for (int e : members) {
+      if (taken(chosen, count, e) || layer.weight[e] <= 0) continue;
+      last = e;
+      if ((u -= layer.weight[e]) <= 0) return e;
+    }
+    return last;
+  }
+
+  // Experts fall into `clusters` groups of a seeded random permutation (not contiguous ids,
+  // so that no placement is favoured by accident).
+  void make_clusters(int clusters) {
+    std::vector<int> order(experts_);
+    for (int e = 0; e < experts_; ++e) order[e] = e;
+    Rng rng({seed_, 6});
+    for (int i = experts_ - 1; i > 0; --i) std::swap(order[i], order[size_t(rng.next() % uint64_t(i + 1))]);
+    cluster_of_.assign(experts_, 0);
+    cluster_members_.assign(clusters, {});
+    for (int i = 0; i < experts_; ++i) {
+      cluster_of_[order[i]] = int(int64_t(i) * clusters / experts_);
+      cluster_members_[cluster_of_[order[i]]].push_back(order[i]);
     }
   }
 
@@ -211,11 +248,14 @@ class DirichletSource final : public ScoreSource {
   double alpha_;
   double noise_;
   double drift_;
+  double coselection_;
   uint64_t seed_;
   int experts_;
   std::vector<std::vector<double>> log_p_;  // per layer, at step 0
   mutable std::vector<LayerPopularity> layers_;
   mutable int layers_at_step_;
+  std::vector<int> cluster_of_;
+  std::vector<std::vector<int>> cluster_members_;
 };
 
 }  // namespace
@@ -231,6 +271,12 @@ std::vector<ParamSpec> dirichlet_source_params() {
       {"drift", ParamKind::NUMBER, 0.0,
        "standard deviation per step of a random walk of each expert's log popularity (runs of several steps)", std::nullopt,
        0.0},
+      {"coselection", ParamKind::NUMBER, 0.0,
+       "probability that a token's 2nd..k-th choice comes from its first choice's expert cluster (experts chosen "
+       "together, as real routers do)",
+       std::nullopt, 0.0, 1.0},
+      {"clusters", ParamKind::INTEGER, 8.0, "expert clusters for coselection (a seeded random partition)", std::nullopt,
+       1.0},
       {"seed", ParamKind::INTEGER, 0.0, "random seed; the same seed gives the same routing", std::nullopt, 0.0},
   };
 }
