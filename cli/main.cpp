@@ -9,6 +9,7 @@
 #include "hardware/cluster.hpp"
 #include "hardware/gpu.hpp"
 #include "hardware/kernel_profile.hpp"
+#include "cli/compare_command.hpp"
 #include "models/model.hpp"
 #include "models/placement/placement.hpp"
 #include "models/routing/router.hpp"
@@ -33,6 +34,8 @@ constexpr const char* USAGE =
     "       moesim calibrate --bench B.json [...] -o PROFILE.json   (moesim calibrate --help)\n"
     "       moesim validate DATASET [--profile PROFILE.json] [--op OP] [--out DIR]\n"
     "       moesim import nccl-tests [alltoall=|all_reduce=]LOG [...]\n"
+    "       moesim routers [SCENARIO] --policies P[,P...] [--steps N] [--out DIR]\n"
+    "       moesim place [SCENARIO] --strategies S[,S...] [--steps N] [--out DIR]\n"
     "       moesim presets\n"
     "       moesim version\n";
 
@@ -119,6 +122,14 @@ int dispatch(const std::vector<std::string>& argv) {
     return run(a);
   }
   if (verb == "presets") return presets();
+  if (verb == "routers" || verb == "place") {
+    const CompareWhat what = verb == "routers" ? CompareWhat::ROUTERS : CompareWhat::PLACEMENTS;
+    try {
+      return compare_command(what, rest, std::cout);
+    } catch (const CompareUsageError& e) {
+      throw UsageError(e.what());
+    }
+  }
   if (verb == "import") {
     try {
       return calibration::import_command(rest, std::cout);

@@ -97,6 +97,7 @@ RoutedStep StepRouter::route(int step) {
   out.router_cost = router_->cost();
   out.tokens_per_gpu = s_.plan.tokens_per_gpu();
   out.routed_micro_batches = routed_micro_batches_;
+  migration_bytes_.assign(s_.plan.ep, 0);
   for (int layer = 0; layer < s_.model.layers; ++layer) {
     if (!s_.model.is_moe_layer(layer)) continue;
     LayerLoad load;
@@ -113,6 +114,7 @@ RoutedStep StepRouter::route(int step) {
     previous_load_[layer] = load.expert_tokens;
     out.layers.push_back(std::move(load));
   }
+  out.migration_bytes_max = *std::max_element(migration_bytes_.begin(), migration_bytes_.end());
   return out;
 }
 
@@ -131,9 +133,24 @@ const Placement& StepRouter::placement_for(int step, int layer) {
     if (!statistics) statistics = layer_statistics(step, layer);
     return *statistics;
   };
-  placements_[layer] = placement_strategies().find(s_.placement.name)->make(s_.placement.params, input);
+  Placement planned = placement_strategies().find(s_.placement.name)->make(s_.placement.params, input);
+  if (planned_at_step_[layer] >= 0) charge_migration(placements_[layer], planned);
+  placements_[layer] = std::move(planned);
   planned_at_step_[layer] = step;
   return placements_[layer];
+}
+
+// A rank that newly hosts an expert receives its weights and optimizer state: BF16 weights,
+// FP32 master weights and two FP32 Adam moments (14 bytes per parameter), its 1/etp shard.
+void StepRouter::charge_migration(const Placement& before, const Placement& after) {
+  constexpr double STATE_BYTES_PER_PARAM = 2 + 4 + 4 + 4;
+  const double expert_bytes = s_.model.expert_params() * STATE_BYTES_PER_PARAM / s_.plan.etp;
+  for (int slot = 0; slot < after.slots(); ++slot) {
+    const int e = after.expert_of_slot[slot], rank = after.rank_of_slot[slot];
+    bool hosted = false;
+    for (int old = before.first_slot[e]; old < before.first_slot[e + 1]; ++old) hosted |= before.rank_of_slot[old] == rank;
+    if (!hosted) migration_bytes_[rank] += expert_bytes;
+  }
 }
 
 // Expert loads and co-activations: from the previous step when there is one, else from

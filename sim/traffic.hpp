@@ -71,6 +71,9 @@ struct RoutedStep {
   int step = 0;
   EpGroupLayout group;
   RouterCost router_cost;
+  // Expert weights and optimizer state that re-planned placements move this step: the most
+  // bytes any EP rank receives (0 when nothing was re-planned).
+  double migration_bytes_max = 0;
   int tokens_per_gpu = 0;
   int routed_micro_batches = 0;
   std::vector<LayerLoad> layers;  // MoE layers only, in order
@@ -91,6 +94,7 @@ class StepRouter {
  private:
   MicroBatchLoad route_micro_batch(int step, int layer, int micro_batch, const Placement& placement);
   const Placement& placement_for(int step, int layer);
+  void charge_migration(const Placement& before, const Placement& after);
   LayerStatistics layer_statistics(int step, int layer);
   void count_copies(int src, const GroupRouting& routing, const Placement& placement, MicroBatchLoad& load);
   void add_copy(int src, int dst, MicroBatchLoad& load) const;
@@ -107,6 +111,7 @@ class StepRouter {
   std::vector<std::vector<long>> previous_load_;  // per layer: expert rows of the last step routed
   GroupRouting routing_;
   std::vector<int> stamp_, next_replica_;
+  std::vector<double> migration_bytes_;  // per EP rank, this step
 };
 
 // One step (step 0) of a scenario.

@@ -4,6 +4,8 @@
 // expert gets exactly its slots, and what travels to the experts are the slots (experts x
 // slots rows per group, whatever the skew). The mixing is two dense GEMMs of tokens x slots x
 // d_model beside the logits GEMM, which is slots wide.
+#include <algorithm>
+
 #include "models/routing/router.hpp"
 
 namespace moesim {
@@ -13,7 +15,10 @@ namespace {
 class SoftMoeRouter final : public RouterPolicy {
  public:
   SoftMoeRouter(const Params& params, const RouterSetup& setup)
-      : slots_per_expert_(int(params.number("slots_per_expert"))), setup_(setup) {}
+      : setup_(setup) {
+    const auto slots = params.optional_number("slots_per_expert");
+    slots_per_expert_ = slots ? int(*slots) : std::max(1, setup.tokens / setup.experts);
+  }
 
   void route(const ScoreSource&, const ScoreContext&, int, GroupRouting& out) override {
     out.reset(setup_.experts);
@@ -30,8 +35,8 @@ class SoftMoeRouter final : public RouterPolicy {
   }
 
  private:
-  int slots_per_expert_;
   RouterSetup setup_;
+  int slots_per_expert_ = 1;
 };
 
 }  // namespace
@@ -41,8 +46,9 @@ std::unique_ptr<RouterPolicy> make_soft_moe_router(const Params& params, const R
 }
 
 std::vector<ParamSpec> soft_moe_params() {
-  return {{"slots_per_expert", ParamKind::INTEGER, 1.0, "slots each expert processes per capacity group", std::nullopt,
-           1.0}};
+  return {{"slots_per_expert", ParamKind::OPTIONAL_INTEGER, std::monostate(),
+           "slots each expert processes per capacity group; null = tokens / experts (as many slots as tokens)",
+           std::nullopt, 1.0}};
 }
 
 }  // namespace moesim
