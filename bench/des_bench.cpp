@@ -26,7 +26,7 @@ Scenario one_layer(int gpus, const std::string& transfers, const std::string& al
     "cluster": {"preset": "hgx-h800", "nodes": )" + std::to_string(gpus / 8) + R"(},
     "model": {"preset": "deepseek-v3", "layers": 1, "first_dense_layers": 0, "experts": )" + std::to_string(gpus) + R"(},
     "plan": {"dp": )" + std::to_string(gpus) + R"(, "ep": )" + std::to_string(gpus) + R"(, "micro_batches": 1, "seq_len": 4096},
-    "router": {"policy": "top_k", "capacity_factor": null},
+    "router": {"policy": "topk", "capacity_factor": null},
     "scores": {"alpha": 1.0, "seed": 7},
     "sim": {"engine": "des", "transfers": ")" + transfers + R"(", "all_to_all": ")" + algorithm + R"("}
   })";

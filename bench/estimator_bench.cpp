@@ -18,7 +18,7 @@ const char* DEEPSEEK_2048 = R"({
   "cluster": {"preset": "hgx-h800", "nodes": 256},
   "model": {"preset": "deepseek-v3"},
   "plan": {"dp": 128, "tp": 1, "pp": 16, "ep": 64, "micro_batch_size": 1, "micro_batches": 32, "seq_len": 4096},
-  "router": {"policy": "top_k", "capacity_factor": null},
+  "router": {"policy": "topk", "capacity_factor": null},
   "scores": {"alpha": 1.0, "seed": 7},
   "sim": {"routed_micro_batches": 1}
 })";

@@ -20,6 +20,7 @@ struct ComponentChoice {
 struct SimSpec {
   std::string engine = "analytic";              // analytic | des
   std::optional<int> routed_micro_batches;      // micro-batches routed token by token; none = all
+  std::optional<int> routed_layers;             // MoE layers routed token by token; none = all
   int steps = 1;                                // steps routed in turn (routers / place commands)
   std::optional<int> replan_every;              // re-plan the placement every N steps; none = once
   std::string all_to_all = "flat";              // des: collective algorithm for all-to-alls

@@ -185,6 +185,9 @@ const FieldTable<SimSpec>& sim_fields() {
       optional_int_field("routed_micro_batches", &SimSpec::routed_micro_batches, 1,
                          "micro-batches of one EP group routed token by token (null = all); the rest are taken to "
                          "behave alike"),
+      optional_int_field("routed_layers", &SimSpec::routed_layers, 1,
+                         "MoE layers routed token by token (null = all); the others reuse their loads in turn (for "
+                         "quick studies of deep models: the layers of the source differ only by their draw)"),
       int_field("steps", &SimSpec::steps, 1,
                 "training steps routed in turn (moesim routers / place: step time p50 and p99 over them); scores "
                 "drift and stateful routers learn between steps",

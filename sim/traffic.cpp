@@ -98,8 +98,15 @@ RoutedStep StepRouter::route(int step) {
   out.tokens_per_gpu = s_.plan.tokens_per_gpu();
   out.routed_micro_batches = routed_micro_batches_;
   migration_bytes_.assign(s_.plan.ep, 0);
+  const int routed_layers = s_.sim.routed_layers.value_or(s_.model.moe_layers());
   for (int layer = 0; layer < s_.model.layers; ++layer) {
     if (!s_.model.is_moe_layer(layer)) continue;
+    if (int(out.layers.size()) >= routed_layers) {  // a sampled layer's loads, in turn
+      LayerLoad reused = out.layers[out.layers.size() % routed_layers];
+      reused.layer = layer;
+      out.layers.push_back(std::move(reused));
+      continue;
+    }
     LayerLoad load;
     load.layer = layer;
     load.placement = placement_for(step, layer);

@@ -33,52 +33,48 @@ class NodeLimitedRouter final : public RouterPolicy {
   }
 
   void route(const ScoreSource& scores, const ScoreContext& ctx, int tokens, GroupRouting& out) override {
-    const int experts = setup_.experts, k = setup_.top_k, per_group = experts / groups_;
-    scores.all_logits(ctx, tokens, logits_);
+    const int k = setup_.top_k, per_group = setup_.experts / groups_;
+    // A token takes at most k experts from one group, so each group's best k suffice.
+    const int candidates_per_group = std::min(k, per_group);
+    scores.group_top_choices(ctx, tokens, groups_, candidates_per_group, candidates_);
     choices_.tokens = tokens;
     choices_.top_k = k;
     choices_.expert.resize(size_t(tokens) * k);
     choices_.score.resize(size_t(tokens) * k);
     std::vector<double> group_score(groups_);
-    std::vector<int> group_order(groups_), candidates;
+    std::vector<int> group_order(groups_), pool;
     for (int t = 0; t < tokens; ++t) {
-      float* affinity = &logits_[size_t(t) * experts];
-      for (int e = 0; e < experts; ++e) affinity[e] = float(1 / (1 + std::exp(-double(affinity[e]))));
-      for (int g = 0; g < groups_; ++g) group_score[g] = top_two_sum(affinity + g * per_group, per_group);
+      const size_t row = size_t(t) * groups_ * candidates_per_group;
+      float* affinity = &candidates_.score[row];
+      for (int i = 0; i < groups_ * candidates_per_group; ++i) affinity[i] = float(1 / (1 + std::exp(-double(affinity[i]))));
+      for (int g = 0; g < groups_; ++g) {
+        const float* best = affinity + g * candidates_per_group;
+        group_score[g] = best[0] + (candidates_per_group > 1 ? best[1] : 0);
+      }
       std::iota(group_order.begin(), group_order.end(), 0);
       std::partial_sort(group_order.begin(), group_order.begin() + max_groups_, group_order.end(), [&](int a, int b) {
         return group_score[a] != group_score[b] ? group_score[a] > group_score[b] : a < b;
       });
-      candidates.clear();
+      pool.clear();
       for (int i = 0; i < max_groups_; ++i)
-        for (int e = group_order[i] * per_group; e < (group_order[i] + 1) * per_group; ++e) candidates.push_back(e);
-      std::partial_sort(candidates.begin(), candidates.begin() + k, candidates.end(), [&](int a, int b) {
+        for (int j = 0; j < candidates_per_group; ++j) pool.push_back(group_order[i] * candidates_per_group + j);
+      std::partial_sort(pool.begin(), pool.begin() + k, pool.end(), [&](int a, int b) {
         return affinity[a] != affinity[b] ? affinity[a] > affinity[b] : a < b;
       });
       for (int c = 0; c < k; ++c) {
-        choices_.expert[size_t(t) * k + c] = candidates[c];
-        choices_.score[size_t(t) * k + c] = affinity[candidates[c]];
+        choices_.expert[size_t(t) * k + c] = candidates_.expert[row + pool[c]];
+        choices_.score[size_t(t) * k + c] = affinity[pool[c]];
       }
     }
-    accept_with_capacity(choices_, rule_, experts, out);
+    accept_with_capacity(choices_, rule_, setup_.experts, out);
   }
 
  private:
-  static double top_two_sum(const float* a, int n) {
-    float first = -INFINITY, second = -INFINITY;
-    for (int i = 0; i < n; ++i) {
-      if (a[i] > first) second = first, first = a[i];
-      else if (a[i] > second) second = a[i];
-    }
-    return first + (n > 1 ? second : 0);
-  }
-
   CapacityRule rule_;
   RouterSetup setup_;
   int groups_ = 1;
   int max_groups_ = 1;
-  std::vector<float> logits_;
-  TokenChoices choices_;
+  TokenChoices candidates_, choices_;
 };
 
 }  // namespace

@@ -44,6 +44,12 @@ class ScoreSource {
   // beyond each token's top-k (expert choice, balanced assignment, group-limited routing).
   // A source without scores (a replayed trace) throws InputError naming the policy's need.
   virtual void all_logits(const ScoreContext& context, int tokens, std::vector<float>& out) const = 0;
+  // For group-limited routers: each token's best `per_group` experts of each of `groups`
+  // equal, contiguous expert ranges, with their logits (as all_logits gives them), best first:
+  // entry [(token * groups + group) * per_group + i]; out.top_k = groups * per_group. The
+  // default takes them from all_logits; a source may draw them directly.
+  virtual void group_top_choices(const ScoreContext& context, int tokens, int groups, int per_group,
+                                 TokenChoices& out) const;
 };
 
 using ScoreSourceFactory = std::function<std::unique_ptr<ScoreSource>(const Params&, const ModelSpec&)>;
