@@ -31,6 +31,7 @@ std::string ParamSpec::type_name() const {
     case ParamKind::TEXT: return "string";
     case ParamKind::BOOLEAN: return "true or false";
     case ParamKind::INTEGER_LIST: return "list of integers";
+    case ParamKind::PATH: return "file path";
     case ParamKind::CHOICE: {
       std::string out = "one of ";
       for (size_t i = 0; i < choices.size(); ++i) out += (i ? ", " : "") + choices[i];
@@ -64,6 +65,10 @@ std::string ParamSpec::check(const ParamValue& value) const {
     }
     case ParamKind::TEXT:
       return std::holds_alternative<std::string>(value) ? "" : type_name();
+    case ParamKind::PATH: {
+      const std::string* s = std::get_if<std::string>(&value);
+      return s && !s->empty() ? "" : "a file path (relative to the scenario file)";
+    }
     case ParamKind::BOOLEAN:
       return std::holds_alternative<bool>(value) ? "" : type_name();
     case ParamKind::INTEGER_LIST: {

@@ -20,6 +20,7 @@ enum class ParamKind {
   TEXT,             // any string
   BOOLEAN,          // true or false
   INTEGER_LIST,     // a list of whole numbers >= min (empty list allowed)
+  PATH,             // a file path; the scenario reader resolves it relative to the scenario file
 };
 
 using ParamValue = std::variant<std::monostate, double, std::string, bool, std::vector<double>>;

@@ -18,9 +18,13 @@
 
 namespace moesim {
 
+
 using nlohmann::json;
 
 namespace {
+
+// A path as written in a scenario, resolved against the scenario file's folder.
+std::string path_beside(const std::string& scenario_path, const std::string& path);
 
 class Reader {
  public:
@@ -110,7 +114,9 @@ class Reader {
     reject_unknown_keys(object, path, known);
     std::map<std::string, ParamValue> values;
     for (const auto& p : component.params) {
+      if (p.kind == ParamKind::PATH && !object.contains(p.name)) fail(path + "/" + p.name, "missing; expected " + p.help);
       values[p.name] = object.contains(p.name) ? to_param(object.at(p.name), p, path + "/" + p.name) : p.default_value;
+      if (p.kind == ParamKind::PATH) values[p.name] = path_beside(source_, std::get<std::string>(values[p.name]));
     }
     choice.params = Params(std::move(values));
     return choice;

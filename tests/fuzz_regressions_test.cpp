@@ -40,8 +40,9 @@ TEST_CASE("fuzz corpus and regressions: the scenario reader accepts or rejects w
   CHECK(replay("scenario", fuzz::scenario) >= 6);
 }
 
-TEST_CASE("fuzz corpus and regressions: benchmark JSON, nccl-tests and validation-dataset readers", "[fuzz]") {
+TEST_CASE("fuzz corpus and regressions: benchmark JSON, nccl-tests, validation-dataset and routing-trace readers", "[fuzz]") {
   CHECK(replay("bench_json", fuzz::bench_json) >= 1);
   CHECK(replay("nccl_tests", fuzz::nccl_tests) >= 2);
   CHECK(replay("validation_dataset", fuzz::validation_dataset) >= 2);
+  CHECK(replay("routing_trace", fuzz::routing_trace) >= 3);
 }

@@ -5,10 +5,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unistd.h>
+#include <filesystem>
 
 #include "hardware/topology.hpp"
 #include "models/placement/eplb.hpp"
 #include "models/scores/measured_counts.hpp"
+#include "models/scores/trace_reader.hpp"
 #include "models/routing/router.hpp"
 #include "sim/traffic.hpp"
 #include "tests/helpers.hpp"
@@ -337,4 +340,82 @@ TEST_CASE("the measured OLMoE source reproduces the counts it was fitted to", "[
       CHECK(std::abs(routed_cv / measured_cv - 1) < 0.10);
     }
   }
+}
+
+namespace {
+std::string trace_scenario(const std::string& router, const std::string& trace) {
+  return scenario_json(R"({"dp": 8, "ep": 8, "seq_len": 12})", router,
+                       R"({"source": "trace", "path": ")" + trace + "\"}", R"({"preset": "mixtral-8x7b", "layers": 4})");
+}
+const std::string SMALL_TRACE = std::string(MOESIM_SOURCE_DIR) + "/tests/fixtures/traces/small.jsonl";
+}  // namespace
+
+TEST_CASE("trace replay gives the exact counts of the trace", "[routers][scores][trace]") {
+  // Expected counts straight from the file: per trace layer, per expert.
+  std::vector<std::vector<long>> expected(2, std::vector<long>(8, 0));
+  std::ifstream file(SMALL_TRACE);
+  long tokens = 0;
+  for (std::string line; std::getline(file, line);) {
+    if (line.empty()) continue;
+    const auto doc = nlohmann::json::parse(line);
+    for (const auto& token : doc["exp_ids"]) {
+      ++tokens;
+      for (int l = 0; l < 2; ++l)
+        for (int e : token[l]) ++expected[l][e];
+    }
+  }
+  REQUIRE(tokens == 12);
+  // 8 source GPUs with 12 tokens each: each replays the whole trace once (it wraps).
+  const Scenario s = scenario(trace_scenario(R"({"policy": "topk", "capacity_factor": null})", SMALL_TRACE));
+  const RoutedStep routed = route_step(s, Topology(s.cluster));
+  REQUIRE(routed.layers.size() == 4);
+  for (int moe = 0; moe < 4; ++moe) {
+    const auto& got = routed.layers[moe].micro_batches[0].expert_tokens;
+    for (int e = 0; e < 8; ++e) CHECK(got[e] == 8 * expected[moe % 2][e]);
+  }
+}
+
+TEST_CASE("trace replay errors name the file, line and JSON path", "[routers][scores][trace]") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("moesim_trace_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto error_of = [&](const std::string& text, const std::string& router = R"({"policy": "topk"})") {
+    const std::string path = (dir / "t.jsonl").string();
+    std::ofstream(path) << text;
+    try {
+      const Scenario s = scenario(trace_scenario(router, path));
+      route_step(s, Topology(s.cluster));
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string good = R"({"exp_ids": [[[0, 1], [2, 3]]]})";
+  CHECK_THAT(error_of(good + "\n" + R"({"exp_ids": [[[0, 9], [2, 3]]]})"),
+             Catch::Contains("t.jsonl:2: /exp_ids/0/0/1: 9: expected an expert id in 0..7"));
+  CHECK_THAT(error_of(good + "\n" + R"({"exp_ids": [[[0, 1, 2], [2, 3]]]})"),
+             Catch::Contains("t.jsonl:2: /exp_ids/0/0: 3 experts; earlier tokens chose 2"));
+  CHECK_THAT(error_of("{not json"), Catch::Contains("t.jsonl:1: /: not JSON"));
+  CHECK_THAT(error_of(""), Catch::Contains("holds no token"));
+  CHECK_THAT(error_of(good, R"({"policy": "topk", "drop_order": "probs"})"), Catch::Contains("no router scores"));
+  CHECK_THAT(error_of(good, R"({"policy": "expert_choice"})"), Catch::Contains("no router scores"));
+  CHECK_THAT(error_of(R"({"exp_ids": [[[0], [2]]]})"), Catch::Contains("the trace chose 1 experts per token"));
+}
+
+TEST_CASE("a large trace is streamed: the reader reads only the lines a run consumes", "[routers][scores][trace]") {
+  // 20,000 sequences of 64 tokens (about 30 MB); a run that needs 1,000 tokens reads 16 lines.
+  const std::string path = (std::filesystem::temp_directory_path() / ("moesim_big_trace_" + std::to_string(::getpid()) + ".jsonl")).string();
+  {
+    std::ofstream out(path);
+    std::string token = "[[0, 1], [2, 3], [4, 5], [6, 7]]", line = R"({"exp_ids": [)";
+    for (int t = 0; t < 64; ++t) line += (t ? ", " : "") + token;
+    line += "]}\n";
+    for (int s = 0; s < 20000; ++s) out << line;
+  }
+  REQUIRE(std::filesystem::file_size(path) > 20'000'000);
+  TraceReader reader(path, 8);
+  CHECK(reader.ensure(1000) >= 1000);
+  CHECK(reader.lines_read() == 16);
+  CHECK(reader.tokens() == 16 * 64);
+  CHECK_FALSE(reader.at_end());
+  std::filesystem::remove(path);
 }

@@ -34,6 +34,8 @@ std::unique_ptr<ScoreSource> make_dirichlet_source(const Params&, const ModelSpe
 std::vector<ParamSpec> dirichlet_source_params();
 std::unique_ptr<ScoreSource> make_measured_source(const Params&, const ModelSpec&);
 std::vector<ParamSpec> measured_source_params();
+std::unique_ptr<ScoreSource> make_trace_source(const Params&, const ModelSpec&);
+std::vector<ParamSpec> trace_source_params();
 
 const Registry<Component<ScoreSourceFactory>>& score_sources() {
   static const auto registry = [] {
@@ -42,6 +44,8 @@ const Registry<Component<ScoreSourceFactory>>& score_sources() {
           {dirichlet_source_params(), make_dirichlet_source});
     r.add("measured", "expert popularity fitted to a real model's measured counts (OLMoE, Mixtral; five domains)",
           {measured_source_params(), make_measured_source});
+    r.add("trace", "replay of a recorded routing trace (JSON Lines, exp_ids[token][layer][k]), streamed",
+          {trace_source_params(), make_trace_source});
     return r;
   }();
   return registry;

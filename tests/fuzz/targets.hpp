@@ -7,6 +7,7 @@
 #include <string>
 
 #include "hardware/input_error.hpp"
+#include "models/scores/trace_reader.hpp"
 #include "sim/limits.hpp"
 #include "sim/scenario.hpp"
 #include "validation/calibration/bench_reader.hpp"
@@ -45,6 +46,25 @@ inline void validation_dataset(const std::string& text) {
     const auto prediction = validation::predict(p, validation::PredictContext{});
     if (prediction.supported) trap_unless(!std::isnan(prediction.metric));
   }
+}
+
+// A routing trace, line by line as TraceReader reads it: every id kept is an expert id, and
+// tokens are whole (layers x k ids each).
+inline void routing_trace(const std::string& text) {
+  constexpr int EXPERTS = 256;
+  TraceShape shape;
+  std::vector<uint16_t> ids;
+  size_t start = 0, line = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    const std::string row = text.substr(start, end - start);
+    ++line;
+    if (row.find_first_not_of(" \t\r") != std::string::npos)
+      parse_trace_line(row, "fuzz.jsonl:" + std::to_string(line), EXPERTS, shape, ids);
+    start = end + 1;
+  }
+  if (shape.layers > 0) trap_unless(shape.top_k > 0 && ids.size() % size_t(shape.layers * shape.top_k) == 0);
+  for (uint16_t e : ids) trap_unless(e < EXPERTS);
 }
 
 }  // namespace moesim::fuzz
