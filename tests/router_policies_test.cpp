@@ -419,3 +419,17 @@ TEST_CASE("a large trace is streamed: the reader reads only the lines a run cons
   CHECK_FALSE(reader.at_end());
   std::filesystem::remove(path);
 }
+
+TEST_CASE("persistence makes consecutive tokens share experts and batches burstier", "[routers][scores]") {
+  // With persistence rho a token repeats its predecessor's set with probability rho.
+  const auto same_as_previous = [](double rho) {
+    Group g(with_router(R"({"policy": "dropless"})",
+                        R"({"alpha": 1, "persistence": )" + std::to_string(rho) + R"(, "seed": 8})"));
+    const GroupRouting& r = g.route();
+    int same = 0;
+    for (int t = 1; t < r.items(); ++t) same += g.experts_of(t) == g.experts_of(t - 1);
+    return double(same) / (r.items() - 1);
+  };
+  CHECK(same_as_previous(0.0) < 0.01);
+  CHECK(same_as_previous(0.7) == Approx(0.7).margin(0.05));
+}

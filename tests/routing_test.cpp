@@ -120,7 +120,7 @@ TEST_CASE("probs order: a full expert keeps its highest scores", "[routing]") {
 
 TEST_CASE("Dirichlet scores: distinct experts per token and best first", "[routing]") {
   auto source = score_sources().find("dirichlet")->make(
-      Params({{"alpha", 0.05}, {"noise", 0.5}, {"drift", 0.0}, {"coselection", 0.0}, {"clusters", 8.0}, {"seed", 4.0}}), *model_presets().find("deepseek-v3"));
+      Params({{"alpha", 0.05}, {"noise", 0.5}, {"drift", 0.0}, {"coselection", 0.0}, {"persistence", 0.0}, {"clusters", 8.0}, {"seed", 4.0}}), *model_presets().find("deepseek-v3"));
   TokenChoices ch;
   source->top_choices({5, 0, 0}, 2000, 8, true, ch);
   for (int t = 0; t < ch.tokens; ++t) {

@@ -52,9 +52,10 @@ void accept_by_score(const TokenChoices& ch, long capacity, int experts, std::ve
   for (int e = 0; e < experts; ++e) {
     auto first = order.begin() + start[e], last = order.begin() + start[e + 1];
     const long n = std::min<long>(capacity, last - first);
-    std::partial_sort(first, first + n, last, [&](size_t a, size_t b) {
-      return ch.score[a] != ch.score[b] ? ch.score[a] > ch.score[b] : a < b;
-    });
+    if (n < last - first)  // only a full expert chooses; which n win is all that matters
+      std::nth_element(first, first + n, last, [&](size_t a, size_t b) {
+        return ch.score[a] != ch.score[b] ? ch.score[a] > ch.score[b] : a < b;
+      });
     for (auto it = first; it != first + n; ++it) accepted[*it] = 1;
   }
 }

@@ -22,7 +22,7 @@ constexpr int FIT_ROUNDS = 6;
 
 // Inclusion share of each expert in a top-k draw from log weights, by simulation.
 std::vector<double> simulated_share(const std::vector<double>& log_w, int top_k, uint64_t seed) {
-  auto source = make_popularity_source(PopularitySettings{1, 0, 0, 1, seed}, {log_w});
+  auto source = make_popularity_source(PopularitySettings{1, 0, 0, 0, 1, seed}, {log_w});
   TokenChoices choices;
   source->top_choices({0, 0, 0, 0}, FIT_TOKENS, top_k, false, choices);
   std::vector<double> share(log_w.size(), 0);

@@ -75,6 +75,7 @@ class PopularitySource final : public ScoreSource {
       : noise_(settings.noise),
         drift_(settings.drift),
         coselection_(settings.coselection),
+        persistence_(settings.persistence),
         seed_(settings.seed),
         experts_(int(log_p.at(0).size())),
         log_p_(std::move(log_p)) {
@@ -100,6 +101,12 @@ class PopularitySource final : public ScoreSource {
     for (int t = 0; t < tokens; ++t) {
       int32_t* expert = &out.expert[size_t(t) * top_k];
       float* score = with_scores ? &out.score[size_t(t) * top_k] : nullptr;
+      if (t > 0 && persistence_ > 0 && choice_rng.uniform() < persistence_) {
+        // Within-sequence correlation: the token repeats its predecessor's choices.
+        std::copy(expert - top_k, expert, expert);
+        if (score) std::copy(score - top_k, score, score);
+        continue;
+      }
       draw_token(layer, choice_rng, with_scores ? &score_rng : nullptr, top_k, expert, score);
       if (score && logit_offset)
         for (int c = 0; c < top_k; ++c) score[c] -= float((*logit_offset)[expert[c]]);
@@ -269,6 +276,7 @@ class PopularitySource final : public ScoreSource {
   double noise_;
   double drift_;
   double coselection_;
+  double persistence_;
   uint64_t seed_;
   int experts_;
   std::vector<std::vector<double>> log_p_;  // per layer, at step 0 (natural log; -inf: never chosen)
@@ -287,8 +295,8 @@ std::unique_ptr<ScoreSource> make_popularity_source(const PopularitySettings& se
 
 PopularitySettings popularity_settings(const Params& params) {
   const double noise = params.values().count("noise") ? params.number("noise") : 1.0;
-  return {noise, params.number("drift"), params.number("coselection"), int(params.number("clusters")),
-          uint64_t(params.number("seed"))};
+  return {noise,          params.number("drift"), params.number("coselection"), params.number("persistence"),
+          int(params.number("clusters")), uint64_t(params.number("seed"))};
 }
 
 std::vector<ParamSpec> popularity_params() {
@@ -300,6 +308,10 @@ std::vector<ParamSpec> popularity_params() {
       {"coselection", ParamKind::NUMBER, 0.0,
        "probability that a token's 2nd..k-th choice comes from its first choice's expert cluster (experts chosen "
        "together, as real routers do)",
+       std::nullopt, 0.0, 1.0},
+      {"persistence", ParamKind::NUMBER, 0.0,
+       "probability that a token repeats the previous token's experts (correlation within a sequence: "
+       "consecutive tokens share experts, so loads are burstier per batch)",
        std::nullopt, 0.0, 1.0},
       {"clusters", ParamKind::INTEGER, 8.0, "expert clusters for coselection (a seeded random partition)", std::nullopt,
        1.0},

@@ -13,6 +13,7 @@ struct PopularitySettings {
   double noise = 1;
   double drift = 0;
   double coselection = 0;
+  double persistence = 0;
   int clusters = 8;
   uint64_t seed = 0;
 };
