@@ -18,6 +18,7 @@
 #include "sim/chrome_trace.hpp"
 #include "sim/limits.hpp"
 #include "sim/result_json.hpp"
+#include "sim/schema.hpp"
 #include "sim/simulate.hpp"
 #include "sim/summary_table.hpp"
 #include "validation/calibration/calibrate_command.hpp"
@@ -37,6 +38,7 @@ constexpr const char* USAGE =
     "       moesim routers [SCENARIO] --policies P[,P...] [--steps N] [--out DIR]\n"
     "       moesim place [SCENARIO] --strategies S[,S...] [--steps N] [--out DIR]\n"
     "       moesim presets\n"
+    "       moesim schema [--markdown]\n"
     "       moesim version\n";
 
 class UsageError : public std::runtime_error {
@@ -122,6 +124,11 @@ int dispatch(const std::vector<std::string>& argv) {
     return run(a);
   }
   if (verb == "presets") return presets();
+  if (verb == "schema") {
+    if (rest.size() > 1 || (rest.size() == 1 && rest[0] != "--markdown")) throw UsageError("schema takes only --markdown");
+    std::cout << (rest.empty() ? schema_text(scenario_schema()) : schema_markdown(scenario_schema()));
+    return 0;
+  }
   if (verb == "routers" || verb == "place") {
     const CompareWhat what = verb == "routers" ? CompareWhat::ROUTERS : CompareWhat::PLACEMENTS;
     try {

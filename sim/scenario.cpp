@@ -197,7 +197,9 @@ std::string path_beside(const std::string& scenario_path, const std::string& pat
 Scenario read_scenario(const json& doc, const std::string& source) {
   const Reader r(source);
   if (!doc.is_object()) r.fail_value("/", doc, "an object with cluster, model, plan, router, scores, placement, sim");
-  r.reject_unknown_keys(doc, "", {"name", "profile", "cluster", "model", "plan", "router", "scores", "placement", "sim"});
+  std::vector<std::string> sections;
+  for (const auto& section : scenario_sections()) sections.push_back(section.key);
+  r.reject_unknown_keys(doc, "", sections);
   Scenario s;
   s.source = source;
   if (doc.contains("name")) {
@@ -233,6 +235,21 @@ Scenario read_scenario(const json& doc, const std::string& source) {
 }
 
 }  // namespace
+
+const std::vector<ScenarioSection>& scenario_sections() {
+  static const std::vector<ScenarioSection> sections = {
+      {"name", "a title for the run (string), echoed in the summary and result.json"},
+      {"profile", "path of a moesim-profile/1 calibration profile, relative to the scenario file"},
+      {"cluster", "the GPUs and the fabric: a preset name and overrides of its fields"},
+      {"model", "the MoE model: a preset name and overrides of its fields"},
+      {"plan", "the parallelism plan and batch"},
+      {"router", "the router policy (policy) and its parameters"},
+      {"scores", "where router scores come from (source) and its parameters"},
+      {"placement", "the expert placement (strategy) and its parameters"},
+      {"sim", "the engine and how much is simulated token by token"},
+  };
+  return sections;
+}
 
 Scenario parse_scenario(const std::string& text, const std::string& source) {
   return read_scenario(parse_json(text, source), source);

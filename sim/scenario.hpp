@@ -2,6 +2,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "hardware/cluster.hpp"
 #include "hardware/input_error.hpp"
@@ -43,6 +44,13 @@ struct Scenario {
   ComponentChoice placement;
   SimSpec sim;
 };
+
+// The top-level keys of a scenario file, with their help; the reader accepts exactly these.
+struct ScenarioSection {
+  const char* key;
+  const char* help;
+};
+const std::vector<ScenarioSection>& scenario_sections();
 
 Scenario parse_scenario(const std::string& text, const std::string& source);
 Scenario load_scenario_file(const std::string& path);
