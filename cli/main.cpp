@@ -35,6 +35,7 @@ constexpr const char* USAGE =
     "       moesim calibrate --bench B.json [...] -o PROFILE.json   (moesim calibrate --help)\n"
     "       moesim validate DATASET [--profile PROFILE.json] [--op OP] [--out DIR]\n"
     "       moesim import nccl-tests [alltoall=|all_reduce=]LOG [...]\n"
+    "       moesim import kineto TRACE.json [...]\n"
     "       moesim routers [SCENARIO] --policies P[,P...] [--steps N] [--out DIR]\n"
     "       moesim place [SCENARIO] --strategies S[,S...] [--steps N] [--out DIR]\n"
     "       moesim presets\n"

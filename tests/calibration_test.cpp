@@ -11,6 +11,7 @@
 #include "hardware/input_file.hpp"
 #include "hardware/kernel_profile.hpp"
 #include "tests/helpers.hpp"
+#include "validation/calibration/kineto_trace.hpp"
 #include "validation/calibration/bench_reader.hpp"
 #include "validation/calibration/fit.hpp"
 #include "validation/calibration/mpi_layer.hpp"
@@ -375,4 +376,33 @@ TEST_CASE("moesim import nccl-tests: the table as read, the fitted links, errors
   const auto bad = test::run_command(bin + " import nccl-tests alltoall=/nonexistent.log");
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.output, Contains("/nonexistent.log"));
+}
+
+TEST_CASE("a Kineto trace fixture yields the kernel durations it contains", "[calibration][kineto]") {
+  using namespace moesim::calibration;
+  const KinetoTrace trace = read_kineto_trace(std::string(MOESIM_SOURCE_DIR) + "/tests/fixtures/kineto/moe_layer.json");
+  // Seven complete kernel events; the CPU ops, runtime calls, the marker and the memcpy are not kernels.
+  REQUIRE(trace.kernels.size() == 7);
+  std::vector<double> a2a, grouped;
+  for (const auto& k : trace.kernels) {
+    if (k.kind == KernelClass::ALL_TO_ALL) a2a.push_back(k.duration_s * 1e6);
+    if (k.kind == KernelClass::GROUPED_GEMM) grouped.push_back(k.duration_s * 1e6);
+  }
+  REQUIRE(a2a.size() == 2);
+  REQUIRE(grouped.size() == 2);
+  CHECK(a2a[0] == Approx(187.0));
+  CHECK(a2a[1] == Approx(192.5));
+  CHECK(grouped[0] == Approx(305.75));
+  CHECK(grouped[1] == Approx(151.0));
+  CHECK(trace.kernels[0].duration_s == Approx(21.5e-6));
+  CHECK(trace.kernels[0].kind == KernelClass::OTHER);
+  CHECK(classify_kernel("deep_ep::intranode::dispatch<8, 768>") == KernelClass::ALL_TO_ALL);
+  CHECK(classify_kernel("deep_gemm::fp8_gemm_kernel m_grouped") == KernelClass::GROUPED_GEMM);
+  const auto r = test::run_command(std::string(MOESIM_BINARY) + " import kineto " + MOESIM_SOURCE_DIR +
+                                   "/tests/fixtures/kineto/moe_layer.json");
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("all_to_all") && Catch::Contains("189.75") && Catch::Contains("grouped_gemm"));
+  CHECK_THROWS_WITH(parse_kineto_trace(R"({"traceEvents": [{"ph": "X", "cat": "kernel", "name": "k", "ts": 1}]})", "t.json"),
+                    Catch::Contains("t.json: /traceEvents/0/dur: expected a number of microseconds"));
+  CHECK_THROWS_WITH(parse_kineto_trace(R"({"events": []})", "t.json"), Catch::Contains("/traceEvents"));
 }
