@@ -138,12 +138,53 @@ ModelSpec vmoe_b16() {
   return m;
 }
 
+ModelSpec qwen3_235b_a22b() {
+  // Qwen/Qwen3-235B-A22B config.json: hidden_size 4096, num_hidden_layers 94,
+  // num_attention_heads 64, num_key_value_heads 4, head_dim 128, moe_intermediate_size 1536,
+  // intermediate_size 12288, num_experts 128, num_experts_per_tok 8, vocab_size 151936.
+  ModelSpec m;
+  m.name = "qwen3-235b-a22b";
+  m.layers = 94;
+  m.d_model = 4096;
+  m.d_ffn_dense = 12288;
+  m.d_ffn_expert = 1536;
+  m.experts = 128;
+  m.top_k = 8;
+  m.vocab = 151936;
+  m.default_seq_len = 4096;
+  m.attention = gqa(64, 4, 128);
+  return m;
+}
+
+ModelSpec gpt_oss_120b() {
+  // openai/gpt-oss-120b config.json: hidden_size 2880, intermediate_size 2880,
+  // num_hidden_layers 36, num_attention_heads 64, num_key_value_heads 8, head_dim 64,
+  // num_local_experts 128, num_experts_per_tok 4, vocab_size 201088, SwiGLU experts.
+  // Every other layer attends within a 128-token window; modeled here as full causal
+  // attention (an over-estimate of those layers' attention FLOPs).
+  ModelSpec m;
+  m.name = "gpt-oss-120b";
+  m.layers = 36;
+  m.d_model = 2880;
+  m.d_ffn_dense = 2880;
+  m.d_ffn_expert = 2880;
+  m.experts = 128;
+  m.top_k = 4;
+  m.vocab = 201088;
+  m.default_seq_len = 4096;
+  m.attention = gqa(64, 8, 64);
+  return m;
+}
+
 Registry<ModelSpec> make_model_presets() {
   Registry<ModelSpec> r("model preset");
   r.add("mixtral-8x7b", "Mixtral 8x7B: 32 layers, 8 experts, top-2, GQA", mixtral_8x7b());
   r.add("deepseek-v3", "DeepSeek-V3: 61 layers (3 dense), MLA, 1 shared + 256 routed experts, top-8",
         deepseek_v3());
   r.add("qwen3-30b-a3b", "Qwen3-30B-A3B: 48 layers, 128 experts, top-8, GQA", qwen3_30b_a3b());
+  r.add("qwen3-235b-a22b", "Qwen3-235B-A22B: 94 layers, 128 experts, top-8, GQA", qwen3_235b_a22b());
+  r.add("gpt-oss-120b", "GPT-OSS-120B: 36 layers, 128 experts, top-4, GQA (sliding-window layers as full)",
+        gpt_oss_120b());
   r.add("olmoe-1b-7b", "OLMoE-1B-7B: 16 layers, 64 experts, top-8", olmoe_1b_7b());
   r.add("switch-base-128", "Switch-Base-128: 24 layers, MoE every other layer, 128 experts, top-1",
         switch_base_128());

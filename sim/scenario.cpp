@@ -11,6 +11,7 @@
 #include "hardware/input_file.hpp"
 #include "hardware/kernel_profile.hpp"
 #include "models/placement/placement.hpp"
+#include "sim/hf_config.hpp"
 #include "models/routing/router.hpp"
 #include "models/scores/score_source.hpp"
 #include "sim/default_scenario.hpp"
@@ -74,9 +75,8 @@ class Reader {
   // Start from the named preset (if any), then apply every other key as an override.
   template <class Spec>
   Spec read_spec(const json& object, const std::string& path, const Registry<Spec>* presets,
-                 const FieldTable<Spec>& fields, Spec spec = {}) const {
-    std::vector<std::string> known;
-    if (presets) known.push_back("preset");
+                 const FieldTable<Spec>& fields, Spec spec = {}, std::vector<std::string> known = {}) const {
+    if (presets) known.insert(known.begin(), "preset");
     for (const auto& f : fields) known.push_back(f.spec.name);
     reject_unknown_keys(object, path, known);
     if (presets && object.contains("preset")) spec = lookup(*presets, object.at("preset"), path + "/preset");
@@ -194,6 +194,20 @@ std::string path_beside(const std::string& scenario_path, const std::string& pat
   return (std::filesystem::path(scenario_path).parent_path() / p).lexically_normal().string();
 }
 
+// The model section: a preset, or a Hugging Face config.json (hf_config), then overrides.
+ModelSpec read_model(const Reader& r, const json& object, const std::string& source) {
+  if (!object.contains("hf_config"))
+    return r.read_spec(object, "/model", &model_presets(), model_fields(), ModelSpec{}, {"hf_config"});
+  const json& path = object.at("hf_config");
+  if (!path.is_string() || path.get<std::string>().empty())
+    r.fail_value("/model/hf_config", path, "the path of a Hugging Face config.json, relative to the scenario file");
+  if (object.contains("preset")) r.fail("/model/preset", "give either preset or hf_config, not both");
+  const ModelSpec from_config = read_hf_config(path_beside(source, path.get<std::string>()));
+  json overrides = object;
+  overrides.erase("hf_config");
+  return r.read_spec<ModelSpec>(overrides, "/model", nullptr, model_fields(), from_config);
+}
+
 Scenario read_scenario(const json& doc, const std::string& source) {
   const Reader r(source);
   if (!doc.is_object()) r.fail_value("/", doc, "an object with cluster, model, plan, router, scores, placement, sim");
@@ -215,7 +229,7 @@ Scenario read_scenario(const json& doc, const std::string& source) {
     s.cluster = apply_profile(s.cluster, read_kernel_profile(s.profile), s.source + ": /profile: " + s.profile);
   }
   validate_cluster(r, s.cluster);
-  s.model = r.read_spec(r.object_at(doc, "model", "/model"), "/model", &model_presets(), model_fields());
+  s.model = read_model(r, r.object_at(doc, "model", "/model"), source);
   validate_model(r, s.model);
   s.plan = r.read_spec<ParallelPlan>(r.object_at(doc, "plan", "/plan"), "/plan", nullptr, plan_fields());
   if (s.plan.seq_len == 0) s.plan.seq_len = s.model.default_seq_len;

@@ -58,6 +58,10 @@ std::vector<SchemaEntry> scenario_schema() {
   }
   add_fields(out, "cluster", cluster_fields(), true, "cluster preset (moesim presets lists them)");
   add_fields(out, "model", model_fields(), true, "model preset (moesim presets lists them)");
+  out.insert(out.end() - int(model_fields().size()),
+             SchemaEntry{"model", "", "hf_config", "file path", "", "none",
+                         "a Hugging Face config.json (Mixtral, DeepSeek-V2/V3, Qwen2/3-MoE, OLMoE, GPT-OSS) instead "
+                         "of a preset, relative to the scenario file; other model keys override it"});
   add_fields(out, "plan", plan_fields(), false, "");
   add_components(out, "router", "policy", router_policies(), "topk");
   add_components(out, "scores", "source", score_sources(), "dirichlet");

@@ -15,6 +15,8 @@ const char* model_preset_of(const std::string& model) {
   if (model == "DeepSeekV3") return "deepseek-v3";
   if (model == "Qwen3-30B-A3B") return "qwen3-30b-a3b";
   if (model == "Mixtral-8x7B") return "mixtral-8x7b";
+  if (model == "Qwen3-235B-A22B") return "qwen3-235b-a22b";
+  if (model == "GPT-OSS-120B") return "gpt-oss-120b";
   return nullptr;
 }
 
