@@ -6,7 +6,7 @@ set -euo pipefail
 
 MOESIM_PACKAGES=(build-essential cmake ninja-build pkg-config
                  libsimgrid-dev libboost-graph-dev nlohmann-json3-dev libbenchmark-dev catch2
-                 libopenblas-dev libopenmpi-dev openmpi-bin
+                 libopenblas-dev libopenmpi-dev openmpi-bin chromium
                  ${MOESIM_EXTRA_PACKAGES:-})
 
 missing=()

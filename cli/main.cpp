@@ -17,6 +17,7 @@
 #include "sim/des/collectives.hpp"
 #include "sim/chrome_trace.hpp"
 #include "sim/limits.hpp"
+#include "sim/report_html.hpp"
 #include "sim/result_json.hpp"
 #include "sim/schema.hpp"
 #include "sim/simulate.hpp"
@@ -83,7 +84,9 @@ int run(const RunArgs& a) {
   if (!a.out_dir.empty()) {
     const std::string path = write_result_json(result_to_json(sim.result, scenario), a.out_dir);
     const std::string trace = write_chrome_trace(a.out_dir, sim.program, sim.timelines, scenario.cluster);
-    std::cout << "\nwrote " << path << "\n      " << trace << " (open in https://ui.perfetto.dev)\n";
+    const std::string report = write_report_html(a.out_dir, sim, scenario);
+    std::cout << "\nwrote " << path << "\n      " << trace << " (open in https://ui.perfetto.dev)\n      " << report
+              << "\n";
   }
   return 0;
 }
