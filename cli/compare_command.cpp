@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,8 @@
 #include "hardware/input_file.hpp"
 #include "sim/default_scenario.hpp"
 #include "sim/multi_step.hpp"
+#include "sim/report_html.hpp"
+#include "sim/svg.hpp"
 #include "validation/text_table.hpp"
 
 namespace moesim {
@@ -126,7 +129,11 @@ const char* const CSV_COLUMNS[] = {"name", "drop_rate", "unrouted_rate", "expert
                                    "a2a_bytes_intra", "a2a_bytes_inter", "step_time_p50_s", "step_time_p99_s",
                                    "migration_s"};
 
-void write_rows(const Kind& kind, const std::vector<StepSeriesSummary>& rows, const std::string& dir, std::ostream& out) {
+std::string comparison_html(const Kind& kind, const std::vector<StepSeriesSummary>& rows, int steps,
+                            const std::string& scenario);
+
+void write_rows(const Kind& kind, const std::vector<StepSeriesSummary>& rows, int steps, const std::string& scenario,
+                const std::string& dir, std::ostream& out) {
   std::filesystem::create_directories(dir);
   const auto path = [&](const char* ext) { return (std::filesystem::path(dir) / (std::string(kind.file) + ext)).string(); };
   json list = json::array();
@@ -144,8 +151,48 @@ void write_rows(const Kind& kind, const std::vector<StepSeriesSummary>& rows, co
     }
     csv << "\n";
   }
-  if (!json_file || !csv) throw std::runtime_error(dir + ": cannot write the " + kind.file + " files");
-  out << "\nwrote " << path(".json") << "\n      " << path(".csv") << "\n";
+  std::ofstream html((std::filesystem::path(dir) / "report.html").string());
+  html << comparison_html(kind, rows, steps, scenario);
+  if (!json_file || !csv || !html) throw std::runtime_error(dir + ": cannot write the " + kind.file + " files");
+  out << "\nwrote " << path(".json") << "\n      " << path(".csv") << "\n      "
+      << (std::filesystem::path(dir) / "report.html").string() << "\n";
+}
+
+// One horizontal bar per choice for each compared figure, in a page like report.html's.
+std::string comparison_html(const Kind& kind, const std::vector<StepSeriesSummary>& rows, int steps,
+                            const std::string& scenario) {
+  struct Metric {
+    const char* id;
+    const char* title;
+    const char* unit;
+    std::function<double(const StepSeriesSummary&)> value;
+  };
+  const Metric metrics[] = {
+      {"drop", "dropped assignments", "%", [](const auto& r) { return 100 * r.drop_rate; }},
+      {"unrouted", "tokens that reached no expert", "%", [](const auto& r) { return 100 * r.unrouted_rate; }},
+      {"expert-balance", "expert load, max/mean", "x", [](const auto& r) { return r.expert_max_over_mean; }},
+      {"rank-balance", "rows per GPU, max/mean", "x", [](const auto& r) { return r.rank_max_over_mean; }},
+      {"a2a-intra", "all-to-all bytes inside nodes per step", "GB", [](const auto& r) { return r.a2a_bytes_intra / 1e9; }},
+      {"a2a-inter", "all-to-all bytes between nodes per step", "GB", [](const auto& r) { return r.a2a_bytes_inter / 1e9; }},
+      {"step-p50", "step time, median over steps", "ms", [](const auto& r) { return 1e3 * r.step_time_p50_s; }},
+      {"step-p99", "step time, 99th percentile over steps", "ms", [](const auto& r) { return 1e3 * r.step_time_p99_s; }},
+  };
+  std::string body = "<section><p>" + svg::escape(scenario) + ": " + std::to_string(rows.size()) + " choices, " +
+                     std::to_string(steps) + " step(s) each, analytic estimator.</p></section>\n";
+  for (const Metric& m : metrics) {
+    double most = 0;
+    for (const auto& r : rows) most = std::max(most, m.value(r));
+    svg::Canvas c(std::string("chart-") + m.id, 720, 20 + 22 * rows.size() + 10);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const double v = m.value(rows[i]), y = 10 + 22 * i;
+      c.text(250, y + 13, rows[i].name.size() > 40 ? rows[i].name.substr(0, 39) + "…" : rows[i].name, "end", 10);
+      c.rect(256, y, most > 0 ? 380 * v / most : 0, 16, svg::category(i), rows[i].name + ": " + svg::number(v, 3) + " " + m.unit);
+      c.rect(255, y, 1, 16, "#999");  // the baseline, visible when a value is 0
+      c.text(260 + (most > 0 ? 380 * v / most : 0), y + 13, svg::number(v, v < 10 ? 3 : 1) + " " + m.unit, "start", 10);
+    }
+    body += "<section><h2>" + std::string(m.title) + "</h2>" + c.str() + "</section>\n";
+  }
+  return html_page(std::string("moesim ") + kind.file + ": " + scenario, body);
 }
 
 void print_rows(const std::vector<StepSeriesSummary>& rows, int steps, std::ostream& out) {
@@ -195,7 +242,7 @@ int compare_command(CompareWhat what, const std::vector<std::string>& arguments,
     rows.push_back(run_steps(s, choice, [&](int step, int n) { show_progress(choice, step, n); }));
   }
   print_rows(rows, steps, out);
-  if (!a.out_dir.empty()) write_rows(kind, rows, a.out_dir, out);
+  if (!a.out_dir.empty()) write_rows(kind, rows, steps, source, a.out_dir, out);
   return 0;
 }
 

@@ -44,6 +44,14 @@ TEST_CASE("moesim routers writes one row per policy, the same on every run", "[c
   CHECK(rows[0]["drop_rate"] > 0);
   CHECK(rows[1]["expert_max_over_mean"] == Approx(1.0));  // expert choice fills every expert
   CHECK(rows[2]["drop_rate"] == 0);
+  const std::string page = read_file((out / "report.html").string());
+  for (const char* chart : {"chart-drop", "chart-expert-balance", "chart-rank-balance", "chart-a2a-intra", "chart-step-p50",
+                            "chart-step-p99"}) {
+    INFO(chart);
+    const size_t at = page.find(std::string("<svg id=\"") + chart + "\"");
+    REQUIRE(at != std::string::npos);
+    CHECK(page.find("<rect", at) < page.find("</svg>", at));
+  }
   const std::string csv = read_file((out / "routers.csv").string());
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 4);
   const std::string first = read_file((out / "routers.json").string());
