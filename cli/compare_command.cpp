@@ -1,7 +1,5 @@
 #include "cli/compare_command.hpp"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -12,6 +10,7 @@
 #include "hardware/input_file.hpp"
 #include "sim/default_scenario.hpp"
 #include "sim/multi_step.hpp"
+#include "sim/progress.hpp"
 #include "sim/report_html.hpp"
 #include "sim/svg.hpp"
 #include "validation/text_table.hpp"
@@ -102,13 +101,6 @@ json choice_section(const Kind& kind, const std::string& choice) {
     section[key] = value.is_discarded() || value.is_object() || value.is_array() ? json(text) : value;
   }
   return section;
-}
-
-void show_progress(const std::string& name, int step, int steps) {
-  static const bool terminal = isatty(STDERR_FILENO);
-  if (!terminal) return;
-  std::cerr << "\r" << name << ": step " << step + 1 << "/" << steps << "   " << std::flush;
-  if (step + 1 == steps) std::cerr << "\r" << std::string(name.size() + 24, ' ') << "\r";
 }
 
 json row_json(const StepSeriesSummary& r) {
@@ -228,7 +220,9 @@ int compare_command(CompareWhat what, const std::vector<std::string>& arguments,
   if (!base.is_object()) parse_scenario(text, source);
   std::vector<StepSeriesSummary> rows;
   int steps = 1;
-  for (const std::string& choice : a.choices) {
+  ProgressLine progress(kind.file, double(a.choices.size()));
+  for (size_t c = 0; c < a.choices.size(); ++c) {
+    const std::string& choice = a.choices[c];
     json doc = base;
     doc[kind.section] = choice_section(kind, choice);
     if (a.steps) doc["sim"]["steps"] = *a.steps;
@@ -239,8 +233,11 @@ int compare_command(CompareWhat what, const std::vector<std::string>& arguments,
       throw InputError(std::string(kind.option) + " " + choice + ": " + e.what());
     }
     steps = s.sim.steps;
-    rows.push_back(run_steps(s, choice, [&](int step, int n) { show_progress(choice, step, n); }));
+    rows.push_back(run_steps(s, choice, [&](int step, int n) {
+      progress.update(c + double(step) / n, choice + " step " + std::to_string(step + 1) + "/" + std::to_string(n));
+    }));
   }
+  progress.finish();
   print_rows(rows, steps, out);
   if (!a.out_dir.empty()) write_rows(kind, rows, steps, source, a.out_dir, out);
   return 0;

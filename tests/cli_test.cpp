@@ -125,3 +125,15 @@ TEST_CASE("usage errors and presets", "[cli]") {
                            "vmoe-b16", "top_k", "capacity_factor", "dirichlet", "contiguous", "flat", "hierarchical"})
     CHECK_THAT(presets.output, Catch::Contains(name));
 }
+
+TEST_CASE("progress lines show on a terminal and never in piped output", "[cli][progress]") {
+  const std::string validate = MOESIM + " validate " + MOESIM_SOURCE_DIR + "/tests/fixtures/validation/mini.json";
+  const CommandResult piped = run_command(validate);
+  REQUIRE(piped.exit_code == 0);
+  CHECK(piped.output.find('\r') == std::string::npos);
+  CHECK(piped.output.find("ETA") == std::string::npos);
+  // `script` gives the command a pseudo-terminal, as an interactive shell would.
+  const CommandResult terminal = run_command("script -qec '" + validate + "' /dev/null");
+  REQUIRE(terminal.exit_code == 0);
+  CHECK_THAT(terminal.output, Catch::Contains("\rvalidate: "));
+}

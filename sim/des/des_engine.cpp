@@ -1,5 +1,7 @@
 #include "sim/des/des_engine.hpp"
 
+#include "sim/progress.hpp"
+
 #include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Engine.hpp>
@@ -335,8 +337,9 @@ class DesSimulation {
     if (resident_bytes() > memory_limit_bytes_) _exit(EXIT_MEMORY_LIMIT);
     if (!show_progress_ || wall - last_progress_s_ < 1) return;
     last_progress_s_ = wall;
-    std::fprintf(stderr, "\rdes: %5.1f%% of ops, simulated %.3f s, wall %.0f s   ",
-                 100.0 * done_ops_ / std::max<size_t>(total_ops_, 1), Platform::now_s(), wall);
+    const double share = double(done_ops_) / std::max<size_t>(total_ops_, 1);
+    std::fprintf(stderr, "\rdes: %5.1f%% of ops, simulated %.3f s, wall %s, ETA %s   ", 100.0 * share, Platform::now_s(),
+                 ProgressLine::seconds(wall).c_str(), ProgressLine::seconds(share > 0 ? wall * (1 - share) / share : 0).c_str());
   }
 
   const Scenario& s_;

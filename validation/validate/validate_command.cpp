@@ -1,5 +1,7 @@
 #include "validation/validate/validate_command.hpp"
 
+#include "sim/progress.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -128,10 +130,14 @@ int validate_command(const std::vector<std::string>& args, std::ostream& out) {
   PredictContext ctx;
   if (!a.profile.empty()) ctx.profile = read_kernel_profile(a.profile), ctx.profile_source = a.profile;
   std::vector<Row> rows;
-  for (const ValidationPoint& p : points) {
+  ProgressLine progress("validate", double(points.size()));
+  for (size_t i = 0; i < points.size(); ++i) {
+    const ValidationPoint& p = points[i];
+    progress.update(double(i), p.id);
     if (!a.op.empty() && p.op != a.op) continue;
     rows.push_back({&p, predict(p, ctx)});
   }
+  progress.finish();
   print_rows(out, rows);
   print_summary(out, rows);
   if (!a.out_dir.empty()) {
