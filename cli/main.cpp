@@ -10,6 +10,7 @@
 #include "hardware/gpu.hpp"
 #include "hardware/kernel_profile.hpp"
 #include "cli/compare_command.hpp"
+#include "cli/sweep_command.hpp"
 #include "models/model.hpp"
 #include "models/placement/placement.hpp"
 #include "models/routing/router.hpp"
@@ -39,6 +40,7 @@ constexpr const char* USAGE =
     "       moesim import kineto TRACE.json [...]\n"
     "       moesim routers [SCENARIO] --policies P[,P...] [--steps N] [--out DIR]\n"
     "       moesim place [SCENARIO] --strategies S[,S...] [--steps N] [--out DIR]\n"
+    "       moesim sweep SWEEP.json [--jobs N] [--shard I/N] --out FILE.jsonl\n"
     "       moesim presets\n"
     "       moesim schema [--markdown]\n"
     "       moesim version\n";
@@ -128,6 +130,13 @@ int dispatch(const std::vector<std::string>& argv) {
     return run(a);
   }
   if (verb == "presets") return presets();
+  if (verb == "sweep") {
+    try {
+      return sweep_command(rest, std::cout);
+    } catch (const SweepUsageError& e) {
+      throw UsageError(e.what());
+    }
+  }
   if (verb == "schema") {
     if (rest.size() > 1 || (rest.size() == 1 && rest[0] != "--markdown")) throw UsageError("schema takes only --markdown");
     std::cout << (rest.empty() ? schema_text(scenario_schema()) : schema_markdown(scenario_schema()));

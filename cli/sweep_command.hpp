@@ -1,0 +1,22 @@
+#pragma once
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace moesim {
+
+class SweepUsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+extern const char* const SWEEP_USAGE;
+
+// `moesim sweep SWEEP.json [--jobs N] [--shard I/N] --out FILE.jsonl`: a grid of scenario
+// overrides, one JSON line per point (see the README's "Sweeps"). Lines are appended as
+// points finish, so a killed sweep resumes where it stopped; --shard takes every N-th point
+// from I (0-based); under mpirun each rank takes its own shard and rank 0 gathers the lines.
+int sweep_command(const std::vector<std::string>& args, std::ostream& out);
+
+}  // namespace moesim
