@@ -10,6 +10,7 @@
 #include "hardware/gpu.hpp"
 #include "hardware/kernel_profile.hpp"
 #include "cli/compare_command.hpp"
+#include "cli/plan_command.hpp"
 #include "cli/sweep_command.hpp"
 #include "models/model.hpp"
 #include "models/placement/placement.hpp"
@@ -40,6 +41,7 @@ constexpr const char* USAGE =
     "       moesim import kineto TRACE.json [...]\n"
     "       moesim routers [SCENARIO] --policies P[,P...] [--steps N] [--out DIR]\n"
     "       moesim place [SCENARIO] --strategies S[,S...] [--steps N] [--out DIR]\n"
+    "       moesim plan [SCENARIO] [--gpus N] [--top K] [--refine R] [--out DIR]\n"
     "       moesim sweep SWEEP.json [--jobs N] [--shard I/N] --out FILE.jsonl\n"
     "       moesim presets\n"
     "       moesim schema [--markdown]\n"
@@ -130,6 +132,13 @@ int dispatch(const std::vector<std::string>& argv) {
     return run(a);
   }
   if (verb == "presets") return presets();
+  if (verb == "plan") {
+    try {
+      return plan_command(rest, std::cout);
+    } catch (const PlanUsageError& e) {
+      throw UsageError(e.what());
+    }
+  }
   if (verb == "sweep") {
     try {
       return sweep_command(rest, std::cout);

@@ -1,0 +1,164 @@
+#include "cli/plan_command.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "sim/plan_search.hpp"
+#include "sim/progress.hpp"
+#include "sim/report_html.hpp"
+#include "sim/svg.hpp"
+#include "validation/text_table.hpp"
+
+namespace moesim {
+
+const char* const PLAN_USAGE = "moesim plan [SCENARIO] [--gpus N] [--top K] [--refine R] [--out DIR]\n";
+
+namespace {
+
+using json = nlohmann::json;
+using text::fixed;
+using text::lpad;
+using text::pad;
+
+constexpr double GIB = 1024.0 * 1024 * 1024;
+constexpr int DES_REFINE_MAX_GPUS = 256;  // above this a discrete-event step takes minutes
+
+struct Args {
+  std::string scenario;
+  std::optional<int> gpus;
+  int top = 10;
+  std::optional<int> refine;
+  std::string out_dir;
+};
+
+int whole_number(const std::string& text, const std::string& what, int min) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 9 || std::stoi(text) < min)
+    throw PlanUsageError(what + " " + text + ": expected a whole number >= " + std::to_string(min));
+  return std::stoi(text);
+}
+
+Args parse_args(const std::vector<std::string>& args) {
+  Args a;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw PlanUsageError(arg + " needs a value");
+      return args[++i];
+    };
+    if (arg == "--gpus") a.gpus = whole_number(value(), "--gpus", 1);
+    else if (arg == "--top") a.top = whole_number(value(), "--top", 1);
+    else if (arg == "--refine") a.refine = whole_number(value(), "--refine", 0);
+    else if (arg == "--out") a.out_dir = value();
+    else if (arg.rfind("--", 0) == 0) throw PlanUsageError("unknown option " + arg);
+    else if (a.scenario.empty()) a.scenario = arg;
+    else throw PlanUsageError("more than one scenario given: " + a.scenario + ", " + arg);
+  }
+  return a;
+}
+
+json candidate_json(const PlanSearch& search, size_t i) {
+  const PlanCandidate& c = search.ranked[i];
+  const ParallelPlan& p = c.plan;
+  json j = {{"rank", i + 1},
+            {"plan", {{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"ep", p.ep}, {"etp", p.etp},
+                      {"micro_batch_size", p.micro_batch_size}, {"micro_batches", p.micro_batches}}},
+            {"step_time_s", c.analytic.step_time_s},
+            {"mfu", c.analytic.mfu},
+            {"tokens_per_s", c.analytic.tokens_per_s},
+            {"memory_gib_per_gpu", c.analytic.memory.total_bytes() / GIB},
+            {"why", why_it_ranks(search, i)}};
+  if (c.des) j["des_step_time_s"] = c.des->step_time_s;
+  return j;
+}
+
+std::string plan_page(const PlanSearch& search, size_t shown, const std::string& source) {
+  svg::Canvas c("chart-plans", 720, 20 + 22 * shown + 10);
+  const double most = shown ? search.ranked[shown - 1].analytic.step_time_s : 1;
+  for (size_t i = 0; i < shown; ++i) {
+    const auto& r = search.ranked[i];
+    const double y = 10 + 22 * i;
+    c.text(200, y + 13, "#" + std::to_string(i + 1) + " " + plan_label(r.plan), "end", 10);
+    double x = 206;
+    for (size_t k = 0; k < r.analytic.breakdown_s.size(); ++k) {
+      const double w = 440 * r.analytic.breakdown_s[k].second / most;
+      c.rect(x, y, w, 16, svg::category(k), r.analytic.breakdown_s[k].first + ": " + svg::number(1e3 * r.analytic.breakdown_s[k].second, 1) + " ms");
+      x += w;
+    }
+    c.text(x + 4, y + 13, svg::number(1e3 * r.analytic.step_time_s, 1) + " ms", "start", 10);
+  }
+  std::string body = "<section><p>" + svg::escape(source) + ": " + std::to_string(search.enumerated) + " plans enumerated, " +
+                     std::to_string(search.ranked.size()) + " run and fit; the fastest " + std::to_string(shown) +
+                     " by analytic step time, split into its parts (hover for each).</p></section>\n";
+  body += "<section><h2>step time of the top plans</h2>" + c.str() + "</section>\n";
+  return html_page("moesim plan: " + source, body);
+}
+
+}  // namespace
+
+int plan_command(const std::vector<std::string>& arguments, std::ostream& out) {
+  const Args a = parse_args(arguments);
+  Scenario s = a.scenario.empty() ? default_scenario() : load_scenario_file(a.scenario);
+  if (a.gpus) {
+    if (*a.gpus % s.cluster.gpus_per_node != 0)
+      throw PlanUsageError("--gpus " + std::to_string(*a.gpus) + ": not a multiple of the " +
+                           std::to_string(s.cluster.gpus_per_node) + " GPUs per node");
+    s.cluster.nodes = *a.gpus / s.cluster.gpus_per_node;
+  }
+  PlanSearchOptions options;
+  options.refine = a.refine.value_or(s.cluster.gpus() <= DES_REFINE_MAX_GPUS ? 3 : 0);
+  ProgressLine progress("plan", 1);
+  double phase_total = -1;
+  options.progress = [&](double done, double total, const std::string& what) {
+    if (total != phase_total) {  // ranking, then refining: each phase has its own ETA
+      progress.finish();
+      progress = ProgressLine(what.rfind("des ", 0) == 0 ? "plan: refining" : "plan: ranking", total);
+      phase_total = total;
+    }
+    progress.update(done, what);
+  };
+  const PlanSearch search = search_plans(s, options);
+  progress.finish();
+
+  out << (a.scenario.empty() ? "default scenario" : a.scenario) << " on " << s.cluster.gpus() << " GPUs: "
+      << search.enumerated << " plans enumerated, " << search.ranked.size() << " run and fit in HBM (ranked with "
+      << search.routed_layers << " MoE layers routed per EP layout, " << search.routings << " layouts)\n\n";
+  const size_t shown = std::min<size_t>(a.top, search.ranked.size());
+  out << lpad("#", 3) << "  " << pad("plan", 28) << lpad("step ms", 10) << lpad("des ms", 10) << lpad("MFU %", 7)
+      << lpad("tokens/s", 11) << lpad("GiB/GPU", 9) << "  why\n";
+  for (size_t i = 0; i < shown; ++i) {
+    const PlanCandidate& c = search.ranked[i];
+    out << lpad(std::to_string(i + 1), 3) << "  " << pad(plan_label(c.plan), 28) << lpad(fixed(1e3 * c.analytic.step_time_s, 1), 10)
+        << lpad(c.des ? fixed(1e3 * c.des->step_time_s, 1) : "-", 10) << lpad(fixed(100 * c.analytic.mfu, 1), 7)
+        << lpad(fixed(c.analytic.tokens_per_s, 0), 11) << lpad(fixed(c.analytic.memory.total_bytes() / GIB, 1), 9) << "  "
+        << why_it_ranks(search, i) << "\n";
+  }
+  if (!search.rejected.empty()) {
+    out << "\nrejected:\n";
+    for (const auto& [reason, n] : search.rejected) out << lpad(std::to_string(n), 6) << "  " << reason << "\n";
+  }
+  if (options.refine == 0 && s.cluster.gpus() > DES_REFINE_MAX_GPUS)
+    out << "\n(no discrete-event refinement above " << DES_REFINE_MAX_GPUS << " GPUs unless --refine R asks for it)\n";
+  if (!a.out_dir.empty()) {
+    std::filesystem::create_directories(a.out_dir);
+    const auto path = [&](const char* name) { return (std::filesystem::path(a.out_dir) / name).string(); };
+    json plans = json::array();
+    for (size_t i = 0; i < search.ranked.size(); ++i) plans.push_back(candidate_json(search, i));
+    json rejected = json::object();
+    for (const auto& [reason, n] : search.rejected) rejected[reason] = n;
+    std::ofstream(path("plan.json")) << json{{"enumerated", search.enumerated}, {"plans", plans}, {"rejected", rejected}}.dump(2)
+                                     << "\n";
+    std::ofstream csv(path("plan.csv"));
+    csv << "rank,dp,tp,pp,ep,etp,micro_batches,step_time_s,des_step_time_s,mfu,tokens_per_s,memory_gib_per_gpu\n";
+    for (const json& p : plans)
+      csv << p["rank"] << "," << p["plan"]["dp"] << "," << p["plan"]["tp"] << "," << p["plan"]["pp"] << "," << p["plan"]["ep"]
+          << "," << p["plan"]["etp"] << "," << p["plan"]["micro_batches"] << "," << p["step_time_s"] << ","
+          << (p.contains("des_step_time_s") ? p["des_step_time_s"].dump() : "") << "," << p["mfu"] << ","
+          << p["tokens_per_s"] << "," << p["memory_gib_per_gpu"] << "\n";
+    std::ofstream(path("report.html")) << plan_page(search, shown, a.scenario.empty() ? "default scenario" : a.scenario);
+    out << "\nwrote " << path("plan.json") << "\n      " << path("plan.csv") << "\n      " << path("report.html") << "\n";
+  }
+  return 0;
+}
+
+}  // namespace moesim

@@ -1,0 +1,145 @@
+#include "sim/plan_search.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "hardware/topology.hpp"
+#include "sim/estimator.hpp"
+#include "sim/simulate.hpp"
+#include "sim/traffic.hpp"
+
+namespace moesim {
+
+namespace {
+
+// Numbers in a reason become '#', so plans rejected for the same reason count together.
+std::string reason_class(const std::string& sentence) {
+  std::string out;
+  for (char c : sentence) {
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      if (out.empty() || out.back() != '#') out += '#';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<int> divisors(int n, int at_most) {
+  std::vector<int> out;
+  for (int d = 1; d <= std::min(n, at_most); ++d)
+    if (n % d == 0) out.push_back(d);
+  return out;
+}
+
+const char* largest_memory_term(const MemoryBreakdown& m) {
+  const std::pair<const char*, double> terms[] = {{"weights", m.weights_bytes},
+                                                  {"gradients", m.gradients_bytes},
+                                                  {"optimizer state", m.optimizer_bytes},
+                                                  {"activations", m.activations_bytes},
+                                                  {"all-to-all buffers", m.a2a_buffer_bytes}};
+  return std::max_element(std::begin(terms), std::end(terms), [](auto& a, auto& b) { return a.second < b.second; })->first;
+}
+
+// The plans to try: every factorisation of the cluster with the scenario's global batch.
+std::vector<ParallelPlan> enumerate(const Scenario& s, std::map<std::string, int>& rejected) {
+  const int gpus = s.cluster.gpus();
+  const long global_sequences = long(s.plan.dp) * s.plan.micro_batch_size * s.plan.micro_batches;
+  std::vector<ParallelPlan> plans;
+  for (int tp : divisors(gpus, s.cluster.gpus_per_node))
+    for (int pp : divisors(gpus / tp, s.model.layers))
+      for (int ep : divisors(s.model.experts, gpus))
+        for (int etp : tp == 1 ? std::vector<int>{1} : std::vector<int>{1, tp}) {  // experts unsplit, or as TP
+          ParallelPlan p;
+          p.tp = tp;
+          p.pp = pp;
+          p.dp = gpus / (tp * pp);
+          p.ep = ep;
+          p.etp = etp;
+          p.seq_len = s.plan.seq_len;
+          p.micro_batch_size = 1;
+          if (global_sequences % p.dp != 0) {
+            ++rejected[reason_class("the global batch of " + std::to_string(global_sequences) +
+                                    " sequences does not split over dp=" + std::to_string(p.dp))];
+            continue;
+          }
+          p.micro_batches = int(global_sequences / p.dp);
+          if (PlanProblem problem = plan_problem(p, s.model, s.cluster)) {
+            ++rejected[reason_class(problem.sentence)];
+            continue;
+          }
+          plans.push_back(p);
+        }
+  return plans;
+}
+
+}  // namespace
+
+std::string plan_label(const ParallelPlan& p) {
+  return "DP" + std::to_string(p.dp) + " TP" + std::to_string(p.tp) + " PP" + std::to_string(p.pp) + " EP" +
+         std::to_string(p.ep) + (p.etp > 1 ? " ETP" + std::to_string(p.etp) : "") + " m" + std::to_string(p.micro_batches);
+}
+
+PlanSearch search_plans(const Scenario& base, const PlanSearchOptions& options) {
+  PlanSearch out;
+  // Rank on a sample of the routing: one micro-batch and a few MoE layers per EP layout.
+  Scenario s = base;
+  s.sim.engine = "analytic";
+  s.sim.routed_micro_batches = 1;
+  out.routed_layers = std::min(s.sim.routed_layers.value_or(4), s.model.moe_layers());
+  s.sim.routed_layers = out.routed_layers;
+  const std::vector<ParallelPlan> plans = enumerate(s, out.rejected);
+  out.enumerated = int(plans.size());
+  for (const auto& [reason, n] : out.rejected) out.enumerated += n;
+  const Topology topology(s.cluster);
+  std::map<std::tuple<int, int, int>, std::shared_ptr<const RoutedStep>> routings;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (options.progress) options.progress(double(i), double(plans.size()), plan_label(plans[i]));
+    Scenario candidate = s;
+    candidate.plan = plans[i];
+    const auto key = std::make_tuple(plans[i].ep, plans[i].etp, plans[i].tokens_per_gpu());
+    auto& routed = routings[key];
+    if (!routed) routed = std::make_shared<const RoutedStep>(route_step(candidate, topology)), ++out.routings;
+    StepResult r = estimate_step(candidate, topology, *routed);
+    if (!r.fits_memory) {
+      ++out.rejected[std::string("does not fit in HBM (largest term: ") + largest_memory_term(r.memory) + ")"];
+      continue;
+    }
+    out.ranked.push_back({plans[i], std::move(r), std::nullopt});
+  }
+  std::stable_sort(out.ranked.begin(), out.ranked.end(),
+                   [](const auto& a, const auto& b) { return a.analytic.step_time_s < b.analytic.step_time_s; });
+  for (int i = 0; i < std::min<int>(options.refine, int(out.ranked.size())); ++i) {
+    if (options.progress) options.progress(double(i), double(options.refine), "des " + plan_label(out.ranked[i].plan));
+    Scenario candidate = s;
+    candidate.plan = out.ranked[i].plan;
+    candidate.sim.engine = "des";
+    out.ranked[i].des = simulate(candidate);
+  }
+  return out;
+}
+
+std::string why_it_ranks(const PlanSearch& search, size_t i) {
+  if (search.ranked.size() < 2) return "the only plan that runs and fits";
+  const StepResult& mine = search.ranked[i].analytic;
+  const StepResult& other = search.ranked[i == 0 ? 1 : 0].analytic;
+  // The part that moves most in the direction of the gap: what a faster plan saves most on,
+  // what a slower one loses most on.
+  const double gap = mine.step_time_s - other.step_time_s;
+  std::string part;
+  double most = 0;
+  for (size_t k = 0; k < mine.breakdown_s.size() && k < other.breakdown_s.size(); ++k) {
+    const double d = mine.breakdown_s[k].second - other.breakdown_s[k].second;
+    if (d * gap > most * gap || part.empty()) most = d, part = mine.breakdown_s[k].first;
+  }
+  const double gap_ms = 1e3 * gap;
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%s #%zu by %.1f ms, mostly %s (%+.1f ms)", i == 0 ? "ahead of" : "behind",
+                i == 0 ? size_t(2) : size_t(1), std::abs(gap_ms), part.c_str(), 1e3 * most);
+  return buf;
+}
+
+}  // namespace moesim

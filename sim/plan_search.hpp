@@ -1,0 +1,44 @@
+#pragma once
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/result.hpp"
+#include "sim/scenario.hpp"
+
+namespace moesim {
+
+// Every plan (dp, tp, pp, ep, etp; micro-batches that keep the scenario's global batch) that
+// divides the cluster, ranked by the analytic estimate of its step; plans that cannot run or
+// do not fit in HBM are counted by reason. The routing of each EP layout is computed once and
+// shared by the plans that have it.
+struct PlanCandidate {
+  ParallelPlan plan;
+  StepResult analytic;
+  std::optional<StepResult> des;  // the discrete-event refinement, for the top plans
+};
+
+struct PlanSearch {
+  std::vector<PlanCandidate> ranked;        // runnable and fitting, fastest analytic step first
+  std::map<std::string, int> rejected;      // reason -> plans
+  int enumerated = 0;
+  int routings = 0;                         // distinct EP layouts routed
+  int routed_layers = 0;                    // MoE layers routed token by token per layout
+};
+
+struct PlanSearchOptions {
+  int refine = 0;                           // top plans re-run with the discrete-event engine
+  std::function<void(double done, double total, const std::string& what)> progress;
+};
+
+PlanSearch search_plans(const Scenario& scenario, const PlanSearchOptions& options);
+
+// One line on why candidate `i` ranks where it does against its neighbour (the runner-up for
+// the first, the first for the others): the step-time part that differs most.
+std::string why_it_ranks(const PlanSearch& search, size_t i);
+
+std::string plan_label(const ParallelPlan& plan);
+
+}  // namespace moesim

@@ -1,0 +1,58 @@
+// moesim plan: every plan dividing the cluster is counted, ranked by the analytic step, or
+// rejected with a reason.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "hardware/topology.hpp"
+#include "sim/estimator.hpp"
+#include "sim/plan_search.hpp"
+#include "sim/traffic.hpp"
+#include "tests/helpers.hpp"
+
+using namespace moesim;
+using namespace moesim::test;
+
+TEST_CASE("plan search ranks every runnable plan by its analytic step and counts the rest by reason", "[plan]") {
+  const Scenario s = scenario(scenario_json(R"({"dp": 16, "ep": 8, "micro_batches": 2, "seq_len": 2048})",
+                                            R"({"policy": "topk", "capacity_factor": 1.25})", R"({"alpha": 1, "seed": 2})",
+                                            R"({"preset": "olmoe-1b-7b"})", R"({"preset": "dgx-h100", "nodes": 2})"));
+  const PlanSearch search = search_plans(s, PlanSearchOptions{});
+  REQUIRE(search.ranked.size() >= 5);
+  int rejected = 0;
+  for (const auto& [reason, n] : search.rejected) rejected += n;
+  CHECK(search.enumerated == int(search.ranked.size()) + rejected);
+  for (size_t i = 0; i < search.ranked.size(); ++i) {
+    const ParallelPlan& p = search.ranked[i].plan;
+    INFO(plan_label(p));
+    CHECK(p.world() == 16);
+    CHECK(p.dp * p.micro_batches == 16 * 2);  // the global batch is kept
+    CHECK(search.ranked[i].analytic.fits_memory);
+    if (i > 0) CHECK(search.ranked[i].analytic.step_time_s >= search.ranked[i - 1].analytic.step_time_s);
+  }
+  // The ranking's step time is the analytic estimator's for that plan on the same routing sample.
+  Scenario best = s;
+  best.plan = search.ranked[0].plan;
+  best.sim.routed_micro_batches = 1;
+  best.sim.routed_layers = search.routed_layers;
+  const Topology topology(best.cluster);
+  CHECK(estimate_step(best, topology, route_step(best, topology)).step_time_s ==
+        Approx(search.ranked[0].analytic.step_time_s).epsilon(1e-12));
+  CHECK_THAT(why_it_ranks(search, 0), Catch::StartsWith("ahead of #2 by"));
+  CHECK_THAT(why_it_ranks(search, 1), Catch::StartsWith("behind #1 by"));
+}
+
+TEST_CASE("moesim plan prints the table and writes plan.json, plan.csv and report.html", "[plan][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("moesim_plan_" + std::to_string(::getpid()));
+  const CommandResult r = run_command(std::string(MOESIM_BINARY) + " plan --top 3 --refine 1 --out " + dir.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("plans enumerated") && Catch::Contains("rejected:") && Catch::Contains("why"));
+  const auto doc = nlohmann::json::parse(read_file((dir / "plan.json").string()));
+  REQUIRE(doc["plans"].size() >= 3);
+  CHECK(doc["plans"][0].contains("des_step_time_s"));
+  CHECK_FALSE(doc["plans"][1].contains("des_step_time_s"));
+  CHECK(read_file((dir / "report.html").string()).find("<svg id=\"chart-plans\"") != std::string::npos);
+  CHECK(run_command(std::string(MOESIM_BINARY) + " plan --gpus 12").exit_code == 2);  // not whole nodes of 8
+}
