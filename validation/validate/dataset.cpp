@@ -112,6 +112,7 @@ std::vector<ValidationPoint> parse_dataset_document(const std::string& text, con
     const json& m = p.at("metric");
     v.metric.name = text_at(m, "name", where + "/metric", true);
     v.metric.unit = text_at(m, "unit", where + "/metric", false);
+    v.metric.definition = text_at(m, "definition", where + "/metric", false);
     const auto value = number_at(m, "value", where + "/metric");
     if (v.op != "routing_stats" && !value) throw InputError(where + "/metric/value: missing; expected a number");
     v.metric.value = value.value_or(0);

@@ -42,6 +42,7 @@ struct Metric {
   std::string name;  // time_us, tflops, bandwidth_GBps, busbw_GBps, bandwidth_TBps, tokens_per_s_per_gpu, ...
   double value = 0;
   std::string unit;
+  std::string definition;  // how the source computed it, as written
 };
 
 struct ValidationPoint {

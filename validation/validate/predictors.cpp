@@ -10,6 +10,7 @@ Prediction predict_alltoall(const ValidationPoint&, const PredictContext&);
 Prediction predict_allreduce(const ValidationPoint&, const PredictContext&);
 Prediction predict_ep(const ValidationPoint&, const PredictContext&);
 Prediction predict_train_step(const ValidationPoint&, const PredictContext&);
+Prediction predict_routing_stats(const ValidationPoint&, const PredictContext&);
 
 const Registry<Predictor>& predictors() {
   static const auto registry = [] {
@@ -22,6 +23,7 @@ const Registry<Predictor>& predictors() {
     r.add("ep_dispatch", "EP library dispatch kernel (models/ep_comm)", predict_ep);
     r.add("ep_combine", "EP library combine kernel (models/ep_comm)", predict_ep);
     r.add("train_step", "a training step: scenario from the point, analytic engine", predict_train_step);
+    r.add("routing_stats", "expert-load statistics from the measured score source", predict_routing_stats);
     return r;
   }();
   return registry;

@@ -50,6 +50,9 @@ Args parse_args(const std::vector<std::string>& args) {
 struct Row {
   const ValidationPoint* point;
   Prediction prediction;
+  // A relative error needs a measured value other than zero (a statistic can be 0, e.g. no
+  // drops at a large capacity): such a point shows its absolute difference, outside the MAPE.
+  bool relative() const { return point->metric.value != 0; }
   double error_pct() const { return 100 * (prediction.metric - point->metric.value) / point->metric.value; }
 };
 
@@ -60,7 +63,8 @@ void print_rows(std::ostream& out, const std::vector<Row>& rows) {
   for (const Row& r : rows) {
     if (!r.prediction.supported) continue;
     out << pad(r.point->id, 58) << pad(r.point->metric.name, 22) << lpad(fixed(r.point->metric.value, 2), 11)
-        << lpad(fixed(r.prediction.metric, 2), 11) << lpad(fixed(r.error_pct(), 1), 9) << "  " << r.point->confidence << "\n";
+        << lpad(fixed(r.prediction.metric, 2), 11) << lpad(r.relative() ? fixed(r.error_pct(), 1) : "n/a", 9) << "  "
+        << r.point->confidence << (r.relative() ? "" : " (measured 0: not in the MAPE)") << "\n";
   }
 }
 
@@ -80,7 +84,7 @@ void print_summary(std::ostream& out, const std::vector<Row>& rows) {
       continue;
     }
     ++f.supported, ++all.supported;
-    if (r.point->confidence == "low") continue;
+    if (r.point->confidence == "low" || !r.relative()) continue;
     f.abs_error += std::fabs(r.error_pct()), all.abs_error += std::fabs(r.error_pct());
     ++f.in_mean, ++all.in_mean;
   }
@@ -106,7 +110,8 @@ void write_json(const std::string& dir, const std::vector<Row>& rows) {
                                 {"confidence", r.point->confidence}, {"supported", r.prediction.supported}};
     if (r.prediction.supported) {
       e["predicted"] = r.prediction.metric;
-      e["error_pct"] = r.error_pct();
+      e["error_pct"] = r.relative() ? nlohmann::ordered_json(r.error_pct()) : nlohmann::ordered_json(nullptr);
+      if (!r.relative()) e["abs_error"] = r.prediction.metric - r.point->metric.value;
       e["predicted_time_s"] = r.prediction.time_s;
       if (!r.prediction.note.empty()) e["how"] = r.prediction.note;
     } else {
