@@ -6,6 +6,7 @@
 
 #include "hardware/input_error.hpp"
 #include "models/ep_comm/ep_comm.hpp"
+#include "models/scores/measured_counts.hpp"
 #include "tests/helpers.hpp"
 #include "validation/validate/predict.hpp"
 
@@ -86,7 +87,28 @@ TEST_CASE("validate: predictors reproduce their closed forms", "[validate]") {
   // what moesim cannot simulate is said, not skipped
   CHECK_FALSE(predict(point(points, "gemm-tpu"), ctx).supported);
   CHECK_THAT(predict(point(points, "gemm-tpu"), ctx).reason, Contains("TPUv3"));
-  CHECK_THAT(predict(point(points, "routing-share"), ctx).reason, Contains("routing_stats"));
+  CHECK_THAT(predict(point(points, "routing-share"), ctx).reason, Contains("no measured expert counts"));
+}
+
+TEST_CASE("validate: routing statistics come from routing with the measured source", "[validate][routing]") {
+  // OLMoE layer 0 on c4 at capacity 1.0: the share dropped, computed straight from the counts
+  // the source is fitted to, against the predictor's routed tokens.
+  const auto points = parse_validation_dataset(R"({"schema": "moesim-validation/1", "points": [
+    {"id": "olmoe-drop", "family": "routing_stats", "source": "s", "kind": "derived", "confidence": "high", "cluster": null,
+     "op": "routing_stats", "params": {"model": "OLMoE-1B-7B", "layer": 0, "dataset": "c4", "statistic":
+     "assignment_drop_percent", "capacity_factor": 1.0}, "metric": {"name": "assignment_drop_percent", "value": 9.1,
+     "unit": "%", "definition": "top-8 assignments"}, "time_us": null}]})",
+                                               "r.json");
+  double total = 0, dropped = 0;
+  std::vector<double> counts;
+  for (const MeasuredCounts& m : measured_counts())
+    if (m.model == "olmoe-1b-7b" && m.domain == "c4" && m.layer == 0) counts = m.counts;
+  REQUIRE(counts.size() == 64);
+  for (double c : counts) total += c;
+  for (double c : counts) dropped += std::max(0.0, c - total / 64);
+  const Prediction p = predict(points[0], PredictContext{});
+  REQUIRE(p.supported);
+  CHECK(p.metric == Approx(100 * dropped / total).epsilon(0.05));
 }
 
 TEST_CASE("validate: dataset errors name the file and JSON path", "[validate]") {
