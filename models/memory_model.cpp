@@ -1,6 +1,7 @@
 // Memory per GPU. Mixed-precision Adam without a distributed optimizer keeps 18 bytes per
 // parameter: BF16 weights (2), FP32 gradients (4), FP32 master weights and two Adam moments
-// (12) (Megatron-LM docs, "Distributed Optimizer", bytes-per-parameter table).
+// (12); with it, 6 + 12/d, the 12 sharded over the d data-parallel ranks that hold the same
+// parameters (Megatron-LM docs, "Distributed Optimizer", bytes-per-parameter table).
 // Activations follow Korthikanti et al., "Reducing Activation Recomputation in Large
 // Transformer Models" (2022), per layer and token in BF16, with flash attention (no s^2
 // score tensors) and sequence parallelism (everything divided by tp): attention block 11 h
@@ -71,7 +72,10 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
       }
       per_microbatch += bytes;
     }
-    MemoryBreakdown mem{params * WEIGHT_BYTES, params * GRADIENT_BYTES, params * OPTIMIZER_BYTES,
+    const double expert_params = stage_expert_params_per_gpu(m, p, stage);
+    const double optimizer_params =
+        p.distributed_optimizer ? (params - expert_params) / p.dp + expert_params / p.edp() : params;
+    MemoryBreakdown mem{params * WEIGHT_BYTES, params * GRADIENT_BYTES, optimizer_params * OPTIMIZER_BYTES,
                         per_microbatch * in_flight, buffers};
     if (mem.total_bytes() > best.total_bytes()) best = mem;
   }

@@ -19,6 +19,10 @@ struct ParallelPlan {
   int micro_batch_size = 1;  // sequences per micro-batch per data-parallel rank
   int micro_batches = 1;     // micro-batches per step per data-parallel rank
   int seq_len = 0;           // tokens per sequence
+  // ZeRO-1 (Megatron's distributed optimizer): FP32 master weights and Adam moments sharded
+  // over the data-parallel group (dense) and the expert-data-parallel group (experts);
+  // gradients reduce-scattered and updated weights all-gathered instead of all-reduced.
+  bool distributed_optimizer = false;
 
   int world() const { return dp * tp * pp; }
   int gpus_per_stage() const { return dp * tp; }

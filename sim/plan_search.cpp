@@ -61,6 +61,7 @@ std::vector<ParallelPlan> enumerate(const Scenario& s, std::map<std::string, int
           p.etp = etp;
           p.seq_len = s.plan.seq_len;
           p.micro_batch_size = 1;
+          p.distributed_optimizer = s.plan.distributed_optimizer;
           if (global_sequences % p.dp != 0) {
             ++rejected[reason_class("the global batch of " + std::to_string(global_sequences) +
                                     " sequences does not split over dp=" + std::to_string(p.dp))];

@@ -23,6 +23,7 @@ constexpr double GRADIENT_WIRE_BYTES = 2;
 constexpr double BACKWARD_FLOP_FACTOR = 2;
 // Gradients are reduced in FP32 (as the 18 bytes/parameter memory accounting assumes).
 constexpr double GRADIENT_REDUCE_BYTES = 4;
+constexpr double WEIGHT_GATHER_BYTES = 2;  // BF16 weights all-gathered after a sharded update
 // Adam step per parameter: reads FP32 weight, gradient, two moments (16 B); writes FP32
 // weight, two moments and the BF16 copy (14 B).
 constexpr double OPTIMIZER_HBM_BYTES_PER_PARAM = 30;
@@ -205,15 +206,22 @@ class ProgramBuilder {
   void step_end(int stage) {
     const double expert = stage_expert_params_per_gpu(m_, p_, stage);
     const double dense = stage_params_per_gpu(m_, p_, stage) - expert;
+    // A ring all-reduce of g bytes moves 2 g (n-1)/n per member; the distributed optimizer's
+    // reduce-scatter of the gradients and all-gather of the BF16 weights move (g + w)(n-1)/n,
+    // which is the same ring traffic as an all-reduce of (g + w) / 2 bytes per parameter.
+    const double sync_bytes_per_param =
+        p_.distributed_optimizer ? (GRADIENT_REDUCE_BYTES + WEIGHT_GATHER_BYTES) / 2 : GRADIENT_REDUCE_BYTES;
     collective_op(stage, GroupKind::DP, Part::GRAD_SYNC, -1, -1, false, [&](Collective& c, int) {
       c.kind = CollectiveKind::ALL_REDUCE;
-      c.bytes = dense * GRADIENT_REDUCE_BYTES;
+      c.bytes = dense * sync_bytes_per_param;
     });
     collective_op(stage, GroupKind::EDP, Part::GRAD_SYNC, -1, -1, false, [&](Collective& c, int) {
         c.kind = CollectiveKind::ALL_REDUCE;
-        c.bytes = expert * GRADIENT_REDUCE_BYTES;
+        c.bytes = expert * sync_bytes_per_param;
       });
-    const double hbm_bytes = stage_params_per_gpu(m_, p_, stage) * OPTIMIZER_HBM_BYTES_PER_PARAM;
+    // The optimizer updates this GPU's shard only under ZeRO-1.
+    const double updated = p_.distributed_optimizer ? dense / p_.dp + expert / p_.edp() : dense + expert;
+    const double hbm_bytes = updated * OPTIMIZER_HBM_BYTES_PER_PARAM;
     for_each_gpu(stage, [&](int gpu, int) {
       Op op{OpKind::COMPUTE, Part::OPTIMIZER, false, -1, -1, -1, cost_.memory_bound_s(hbm_bytes), hbm_bytes};
       out_.ops[gpu].push_back(op);

@@ -45,7 +45,9 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
       {"plan",
        {{"dp", dp}, {"tp", plan_value(q, "tp")}, {"pp", plan_value(q, "pp")}, {"ep", plan_value(q, "ep")},
         {"etp", plan_value(q, "etp")}, {"micro_batch_size", mbs}, {"micro_batches", global_batch / (dp * mbs)},
-        {"seq_len", q.whole("seq_len", 1, 1 << 24)}}},
+        {"seq_len", q.whole("seq_len", 1, 1 << 24)},
+        // Megatron-Core's MoE recipes run with --use-distributed-optimizer
+        {"distributed_optimizer", true}}},
       // force-balanced routing, as the runs were: near-uniform scores, no capacity limit
       {"router", {{"policy", "topk"}, {"capacity_factor", nullptr}}},
       {"scores", {{"source", "dirichlet"}, {"alpha", 1e6}, {"seed", 0}}},

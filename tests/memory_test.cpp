@@ -1,0 +1,62 @@
+// Memory per GPU against values worked out by hand for a small model (issue 6).
+#include <catch2/catch.hpp>
+
+#include "models/memory_model.hpp"
+#include "tests/helpers.hpp"
+
+using namespace moesim;
+using namespace moesim::test;
+
+namespace {
+// 2 MoE layers, d = 1024, 8 experts of width 2048 (SwiGLU), top-2, 8 heads of 128 (no GQA
+// sharing), vocabulary 1000; DP 8 = EP 8 on one node, 1024 tokens per micro-batch.
+Scenario small() {
+  return scenario(scenario_json(
+      R"({"dp": 8, "ep": 8, "micro_batches": 1, "seq_len": 1024})", R"({"policy": "topk"})", "{}",
+      R"({"preset": "mixtral-8x7b", "layers": 2, "d_model": 1024, "d_ffn_dense": 2048, "d_ffn_expert": 2048,
+          "experts": 8, "top_k": 2, "vocab": 1000, "heads": 8, "kv_heads": 8, "head_dim": 128})"));
+}
+}  // namespace
+
+TEST_CASE("memory terms of a small model equal the hand-computed values", "[memory]") {
+  Scenario s = small();
+  const double max_rows = 300;  // the busiest GPU's expert rows in one micro-batch of one layer
+  // Parameters per GPU:
+  //   attention: d*hd*(heads + 2 kv) + heads*hd*d = 1024*128*24 + 8*128*1024 = 4,194,304 per layer
+  //   router: d * experts = 8,192 per layer; embeddings (input and output): 2 * 1000 * 1024 = 2,048,000
+  //   dense part: 2 * (4,194,304 + 8,192) + 2,048,000 = 10,452,992
+  //   experts: 8 / ep = 1 per GPU per layer, 3 * 1024 * 2048 = 6,291,456 each: 12,582,912
+  //   total: 23,035,904
+  const MemoryBreakdown m = memory_per_gpu(s.model, s.plan, max_rows);
+  CHECK(m.weights_bytes == 2.0 * 23'035'904);     // BF16
+  CHECK(m.gradients_bytes == 4.0 * 23'035'904);   // FP32
+  CHECK(m.optimizer_bytes == 12.0 * 23'035'904);  // FP32 master weights and two Adam moments
+  // Activations per layer (1024 tokens, BF16): attention block and norms 15 h per token =
+  // 1024 * 15 * 1024 = 15,728,640; the MoE input 2 h per token = 2,097,152; the busiest GPU's
+  // expert rows keep 2 h + 6 f = 14,336 bytes each: 300 * 14,336 = 4,300,800. Two layers, one
+  // micro-batch in flight: 2 * 22,126,592 = 44,253,184.
+  CHECK(m.activations_bytes == 44'253'184.0);
+  // All-to-all buffers: 300 rows x (dispatch 2 h + combine 2 h) = 300 * 4096 = 1,228,800.
+  CHECK(m.a2a_buffer_bytes == 1'228'800.0);
+
+  // ZeRO-1: the 12 optimizer bytes of the dense part over dp = 8, of the experts over edp =
+  // dp*tp / (ep*etp) = 1: 10,452,992 / 8 + 12,582,912 = 13,889,536 parameters.
+  s.plan.distributed_optimizer = true;
+  const MemoryBreakdown z = memory_per_gpu(s.model, s.plan, max_rows);
+  CHECK(z.optimizer_bytes == 12.0 * 13'889'536);
+  CHECK(z.weights_bytes == m.weights_bytes);
+  CHECK(z.gradients_bytes == m.gradients_bytes);
+}
+
+TEST_CASE("1F1B keeps pp - stage micro-batches in flight on stage 0", "[memory]") {
+  // With pp = 2 and 4 micro-batches the first stage holds min(2, 4) = 2 micro-batches of its
+  // one layer: 2 * 22,126,592; the stage holding the output layer differs only in weights.
+  Scenario s = small();
+  s.plan.dp = 4;
+  s.plan.pp = 2;
+  s.plan.ep = 4;
+  s.plan.micro_batches = 4;
+  // Expert rows change with ep = 4 (2 experts per GPU), but the term per row does not.
+  const MemoryBreakdown m = memory_per_gpu(s.model, s.plan, 300);
+  CHECK(m.activations_bytes == 2 * 22'126'592.0);
+}
