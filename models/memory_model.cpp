@@ -59,7 +59,7 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
     const double params = stage_params_per_gpu(m, p, stage);
     // 1F1B: stage s holds the activations of min(pp - s, micro_batches) micro-batches.
     const double in_flight = std::min(p.pp - stage, p.micro_batches);
-    double per_microbatch = 0, buffers = 0;
+    double per_microbatch = 0, buffers = 0, largest_layer = 0;
     for (int l = first; l < last; ++l) {
       double bytes = tokens * 15 * h;  // attention block + layer norms
       if (m.is_moe_layer(l)) {
@@ -71,12 +71,17 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
         bytes += tokens * (2 * h + ffn_hidden_bytes(m, m.d_ffn_dense));
       }
       per_microbatch += bytes;
+      largest_layer = std::max(largest_layer, bytes);
     }
+    // Full recomputation keeps each layer's input (2 h per token) of every micro-batch in
+    // flight, and the activations of the one layer being recomputed.
+    double activations = per_microbatch * in_flight;
+    if (p.recompute == "full") activations = tokens * 2 * h * (last - first) * in_flight + largest_layer;
     const double expert_params = stage_expert_params_per_gpu(m, p, stage);
     const double optimizer_params =
         p.distributed_optimizer ? (params - expert_params) / p.dp + expert_params / p.edp() : params;
     MemoryBreakdown mem{params * WEIGHT_BYTES, params * GRADIENT_BYTES, optimizer_params * OPTIMIZER_BYTES,
-                        per_microbatch * in_flight, buffers};
+                        activations, buffers};
     if (mem.total_bytes() > best.total_bytes()) best = mem;
   }
   return best;

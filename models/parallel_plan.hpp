@@ -23,6 +23,10 @@ struct ParallelPlan {
   // over the data-parallel group (dense) and the expert-data-parallel group (experts);
   // gradients reduce-scattered and updated weights all-gathered instead of all-reduced.
   bool distributed_optimizer = false;
+  // Activation recomputation: none; selective (Megatron's core-attention recompute, which the
+  // model already assumes through flash attention: no change); full (each layer keeps only its
+  // input and recomputes its forward pass during backward).
+  std::string recompute = "none";
 
   int world() const { return dp * tp * pp; }
   int gpus_per_stage() const { return dp * tp; }

@@ -161,6 +161,10 @@ const FieldTable<ParallelPlan>& plan_fields() {
       int_field("micro_batch_size", &ParallelPlan::micro_batch_size, 1, "sequences per micro-batch per DP rank"),
       int_field("micro_batches", &ParallelPlan::micro_batches, 1, "micro-batches per step per DP rank"),
       int_field("seq_len", &ParallelPlan::seq_len, 1, "tokens per sequence (default: the model's)"),
+      choice_field("recompute", &ParallelPlan::recompute,
+                   "activation recomputation: none, selective (core attention; the same as none here, as flash "
+                   "attention is assumed) or full (layer inputs kept, forward recomputed in backward)",
+                   {"none", "selective", "full"}),
       {{"distributed_optimizer", ParamKind::BOOLEAN, false,
         "ZeRO-1: optimizer state sharded over the (expert-)data-parallel group; reduce-scatter and all-gather "
         "instead of all-reduce (Megatron's --use-distributed-optimizer)"},

@@ -188,8 +188,11 @@ class ProgramBuilder {
     for (int i = 0; i < n; ++i) run_step(steps[i], stage, layer, mb, bwd);
   }
 
+  // Backward costs twice the forward FLOPs, once more with full recomputation.
+  double backward_factor() const { return BACKWARD_FLOP_FACTOR + (p_.recompute == "full" ? 1 : 0); }
+
   void run_step(Step step, int stage, int layer, int mb, bool bwd) {
-    const double f = bwd ? BACKWARD_FLOP_FACTOR : 1;
+    const double f = bwd ? backward_factor() : 1;
     switch (step) {
       case Step::ATTENTION: return compute(stage, Part::ATTENTION, layer, mb, bwd, attention_ * f);
       case Step::TP_ALLREDUCE: return tp_allreduce(stage, layer, mb, bwd);
@@ -296,7 +299,7 @@ class ProgramBuilder {
     const Work row = Work{cost_.gemm_row_s(width, m_.d_model), 2.0 * width * m_.d_model} * m_.ffn_matrices();
     // Permute before and unpermute after the expert GEMMs: read and write each row.
     const double permute_row_s = cost_.memory_bound_s(2 * 2 * m_.d_model * bytes_per_element(Dtype::BF16));
-    const double f = bwd ? BACKWARD_FLOP_FACTOR : 1;
+    const double f = bwd ? backward_factor() : 1;
     const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
       return f * (l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s);
     };

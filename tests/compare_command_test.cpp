@@ -59,7 +59,7 @@ TEST_CASE("moesim routers writes one row per policy, the same on every run", "[c
   CHECK(read_file((out / "routers.json").string()) == first);
 }
 
-TEST_CASE("moesim place: EPLB lowers the busiest GPU's rows; re-planning charges migration", "[cli][compare]") {
+TEST_CASE("moesim place: EPLB lowers the busiest GPU's rows, and re-planning charges migration", "[cli][compare]") {
   const std::string scenario = small_scenario();
   const fs::path out = fs::path(scenario).parent_path() / "place";
   const CommandResult r = run_command(MOESIM + " place " + scenario +

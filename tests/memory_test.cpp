@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/memory_model.hpp"
+#include "sim/simulate.hpp"
 #include "tests/helpers.hpp"
 
 using namespace moesim;
@@ -59,4 +60,21 @@ TEST_CASE("1F1B keeps pp - stage micro-batches in flight on stage 0", "[memory]"
   // Expert rows change with ep = 4 (2 experts per GPU), but the term per row does not.
   const MemoryBreakdown m = memory_per_gpu(s.model, s.plan, 300);
   CHECK(m.activations_bytes == 2 * 22'126'592.0);
+}
+
+TEST_CASE("full recomputation keeps layer inputs and recomputes the forward pass", "[memory]") {
+  Scenario s = small();
+  s.plan.recompute = "full";
+  // Layer inputs: 1024 tokens x 2 h = 2,097,152 bytes per layer, two layers, plus one layer's
+  // full activations (22,126,592) while it is recomputed: 26,320,896.
+  CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 26'320'896.0);
+  // The step: backward compute goes from 2x to 3x the forward, so attention (forward plus
+  // backward) takes 4/3 of its time without recomputation.
+  Scenario none = small();
+  const auto attention_s = [](const Scenario& sc) {
+    for (const auto& [part, seconds] : simulate(sc).breakdown_s)
+      if (part == "attention") return seconds;
+    return 0.0;
+  };
+  CHECK(attention_s(s) == Approx(4.0 / 3 * attention_s(none)).epsilon(1e-9));
 }

@@ -171,7 +171,7 @@ TEST_CASE("the loss-free bias lowers max/mean load over 100 steps on a skewed so
 }
 
 TEST_CASE("EPLB reproduces the published output of its README example", "[routers][placement]") {
-  std::ifstream file(std::string(MOESIM_SOURCE_DIR) + "/../shared/validation/eplb_example.json");
+  std::ifstream file(std::string(MOESIM_SOURCE_DIR) + "/tests/fixtures/eplb/readme_example.json");
   REQUIRE(file.good());
   const auto doc = nlohmann::json::parse(file);
   const auto& in = doc.at("input");

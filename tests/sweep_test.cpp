@@ -50,7 +50,7 @@ std::vector<size_t> points_of(const fs::path& file) {
 
 }  // namespace
 
-TEST_CASE("sweep shards are disjoint and cover the grid; infeasible points are lines with the reason", "[sweep]") {
+TEST_CASE("sweep shards are disjoint and cover the grid, and infeasible points are lines with the reason", "[sweep]") {
   const fs::path dir = write_sweep("shards");
   std::multiset<size_t> all;
   for (int i = 0; i < 3; ++i) {
