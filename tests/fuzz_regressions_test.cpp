@@ -17,7 +17,7 @@ namespace {
 // Runs `target` on every file of the target's corpus and regressions; returns how many.
 size_t replay(const std::string& name, const std::function<void(const std::string&)>& target) {
   size_t inputs = 0;
-  for (const std::string dir : {"tests/fuzz/corpus/" + name, "tests/fuzz/regressions/" + name}) {
+  for (const std::string& dir : {"tests/fuzz/corpus/" + name, "tests/fuzz/regressions/" + name}) {
     const fs::path path = fs::path(MOESIM_SOURCE_DIR) / dir;
     if (!fs::exists(path)) continue;
     for (const auto& entry : fs::directory_iterator(path)) {
