@@ -46,14 +46,18 @@ double ModelSpec::active_params() const {
          moe * ((top_k + shared_experts) * expert_params() + double(d_model) * experts) + embedding_params();
 }
 
-double ModelSpec::attention_flops_per_token(int seq_len) const {
+double ModelSpec::attention_projection_flops_per_token() const { return 2 * attention_params(); }
+
+double ModelSpec::attention_core_flops_per_token(int seq_len) const {
   const AttentionSpec& a = attention;
-  const double projections = 2 * attention_params();
   const double qk_dim = a.kind == AttentionKind::MLA ? a.qk_nope_head_dim + a.qk_rope_head_dim : a.head_dim;
   const double v_dim = a.kind == AttentionKind::MLA ? a.v_head_dim : a.head_dim;
   // Scores and weighted values: 2 FLOPs per multiply-add over on average s/2 keys (causal).
-  const double core = 2.0 * a.heads * (qk_dim + v_dim) * (seq_len / 2.0);
-  return projections + core;
+  return 2.0 * a.heads * (qk_dim + v_dim) * (seq_len / 2.0);
+}
+
+double ModelSpec::attention_flops_per_token(int seq_len) const {
+  return attention_projection_flops_per_token() + attention_core_flops_per_token(seq_len);
 }
 
 namespace {

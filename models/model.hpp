@@ -57,6 +57,9 @@ struct ModelSpec {
   double active_params() const;  // per token
   // Forward FLOPs per token of one layer's attention at sequence length s (causal).
   double attention_flops_per_token(int seq_len) const;
+  // Of which the projections (GEMMs) and the core (scores and weighted values).
+  double attention_projection_flops_per_token() const;
+  double attention_core_flops_per_token(int seq_len) const;
   // Bytes per token sent by dispatch: values plus, for FP8, one FP32 scale per 128 values
   // (DeepEP's layout: 7168 + 56 x 4 = 7392 B for DeepSeek-V3).
   double dispatch_bytes_per_token() const;

@@ -44,7 +44,8 @@ enum class GroupKind { TP, EP, DP, EDP };
 class ProgramBuilder {
  public:
   ProgramBuilder(const Scenario& s, const RoutedStep& routed, ProgramScope scope)
-      : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(s.cluster, s.model.compute_dtype) {
+      : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(s.cluster, s.model.compute_dtype),
+        bf16_cost_(s.cluster, Dtype::BF16) {
     tokens_full_ = double(p_.micro_batch_size) * p_.seq_len;
     gps_ = p_.gpus_per_stage();
     columns_ = scope == ProgramScope::ALL_GPUS ? gps_ : 1;
@@ -357,9 +358,13 @@ class ProgramBuilder {
   size_t moe_index(int layer) const { return moe_index_[layer]; }
   int first_layer(int stage) const { return p_.first_layer(stage, m_.layers); }
   Work gemm(double m, double n, double k) const { return {cost_.gemm_s(m, n, k), 2.0 * m * n * k}; }
+  // The projections run at the model's compute dtype; the core (softmax(QK^T)V) stays in
+  // BF16 even in FP8 recipes (Transformer Engine and DeepSeek-V3 keep attention in BF16).
   Work attention() const {
-    const double flops = m_.attention_flops_per_token(p_.seq_len) * tokens_full_ / p_.tp;
-    return {cost_.flops_s(flops), flops};
+    const double rows = tokens_full_ / p_.tp;
+    const double projections = m_.attention_projection_flops_per_token() * rows;
+    const double core = m_.attention_core_flops_per_token(p_.seq_len) * rows;
+    return {cost_.flops_s(projections) + bf16_cost_.flops_s(core), projections + core};
   }
   Work ffn(double rows, double width) const { return gemm(rows, width, m_.d_model) * m_.ffn_matrices(); }
   // The gate runs on this GPU's tokens after the TP split (with the router's extra mixing
@@ -379,6 +384,7 @@ class ProgramBuilder {
   const ParallelPlan& p_;
   const RoutedStep& routed_;
   CostModel cost_;
+  CostModel bf16_cost_;  // attention's core
   double tokens_full_ = 0;
   int gps_ = 1;
   int columns_ = 1;  // GPUs of each stage in the program: the first columns_ of it

@@ -99,3 +99,20 @@ TEST_CASE("memory: a plan that does not fit is reported and more sharding fits",
   CHECK(simulate(small).fits_memory);
 }
 
+
+TEST_CASE("FP8 runs attention's projections in FP8 and its core in BF16", "[estimator]") {
+  // With r = FP8 peak / BF16 peak (H100: 1978.9 / 989.4), attention time goes from (P + C) / R
+  // to P / rR + C / R.
+  Scenario bf16 = scenario(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 1, "seq_len": 4096})"));
+  Scenario fp8 = bf16;
+  fp8.model.compute_dtype = Dtype::FP8;
+  const double p = bf16.model.attention_projection_flops_per_token();
+  const double c = bf16.model.attention_core_flops_per_token(4096);
+  const auto attention_s = [](const Scenario& s) {
+    for (const auto& [part, seconds] : simulate(s).breakdown_s)
+      if (part == "attention") return seconds;
+    return 0.0;
+  };
+  const double r = bf16.cluster.gpu.peak_fp8_flops / bf16.cluster.gpu.peak_bf16_flops;
+  CHECK(attention_s(fp8) / attention_s(bf16) == Approx((p / r + c) / (p + c)).epsilon(1e-9));
+}
