@@ -62,28 +62,25 @@ Args parse_args(const Kind& kind, const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     const auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw CompareUsageError(arg + " needs a value");
+      if (i + 1 >= args.size()) throw CommandUsageError(arg + " needs a value");
       return args[++i];
     };
     if (arg == kind.option) {
       for (const std::string& choice : split(value(), ','))
         if (!choice.empty()) a.choices.push_back(choice);
     } else if (arg == "--steps") {
-      const std::string v = value();
-      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || std::stoi(v) < 1)
-        throw CompareUsageError("--steps " + v + ": expected a whole number >= 1");
-      a.steps = std::stoi(v);
+      a.steps = whole_number(value(), "--steps", 1);
     } else if (arg == "--out") {
       a.out_dir = value();
     } else if (arg.rfind("--", 0) == 0) {
-      throw CompareUsageError("unknown option " + arg);
+      throw CommandUsageError("unknown option " + arg);
     } else if (a.scenario.empty()) {
       a.scenario = arg;
     } else {
-      throw CompareUsageError("more than one scenario given: " + a.scenario + ", " + arg);
+      throw CommandUsageError("more than one scenario given: " + a.scenario + ", " + arg);
     }
   }
-  if (a.choices.empty()) throw CompareUsageError(std::string(kind.option) + " is required");
+  if (a.choices.empty()) throw CommandUsageError(std::string(kind.option) + " is required");
   return a;
 }
 
@@ -95,7 +92,7 @@ json choice_section(const Kind& kind, const std::string& choice) {
   for (size_t i = 1; i < parts.size(); ++i) {
     const size_t eq = parts[i].find('=');
     if (eq == std::string::npos || eq == 0)
-      throw CompareUsageError(std::string(kind.option) + " " + choice + ": '" + parts[i] + "' is not key=value");
+      throw CommandUsageError(std::string(kind.option) + " " + choice + ": '" + parts[i] + "' is not key=value");
     const std::string key = parts[i].substr(0, eq), text = parts[i].substr(eq + 1);
     json value = json::parse(text, nullptr, false);
     section[key] = value.is_discarded() || value.is_object() || value.is_array() ? json(text) : value;

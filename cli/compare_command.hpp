@@ -1,15 +1,11 @@
 #pragma once
 #include <ostream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace moesim {
+#include "cli/usage.hpp"
 
-class CompareUsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace moesim {
 
 // `moesim routers [SCENARIO] --policies a,b,... [--steps N] [--out DIR]` and
 // `moesim place [SCENARIO] --strategies a,b,... [--steps N] [--out DIR]`: the scenario once

@@ -135,14 +135,14 @@ int dispatch(const std::vector<std::string>& argv) {
   if (verb == "plan") {
     try {
       return plan_command(rest, std::cout);
-    } catch (const PlanUsageError& e) {
+    } catch (const CommandUsageError& e) {
       throw UsageError(e.what());
     }
   }
   if (verb == "sweep") {
     try {
       return sweep_command(rest, std::cout);
-    } catch (const SweepUsageError& e) {
+    } catch (const CommandUsageError& e) {
       throw UsageError(e.what());
     }
   }
@@ -155,7 +155,7 @@ int dispatch(const std::vector<std::string>& argv) {
     const CompareWhat what = verb == "routers" ? CompareWhat::ROUTERS : CompareWhat::PLACEMENTS;
     try {
       return compare_command(what, rest, std::cout);
-    } catch (const CompareUsageError& e) {
+    } catch (const CommandUsageError& e) {
       throw UsageError(e.what());
     }
   }

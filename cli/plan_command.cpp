@@ -32,27 +32,21 @@ struct Args {
   std::string out_dir;
 };
 
-int whole_number(const std::string& text, const std::string& what, int min) {
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 9 || std::stoi(text) < min)
-    throw PlanUsageError(what + " " + text + ": expected a whole number >= " + std::to_string(min));
-  return std::stoi(text);
-}
-
 Args parse_args(const std::vector<std::string>& args) {
   Args a;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     const auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw PlanUsageError(arg + " needs a value");
+      if (i + 1 >= args.size()) throw CommandUsageError(arg + " needs a value");
       return args[++i];
     };
     if (arg == "--gpus") a.gpus = whole_number(value(), "--gpus", 1);
     else if (arg == "--top") a.top = whole_number(value(), "--top", 1);
     else if (arg == "--refine") a.refine = whole_number(value(), "--refine", 0);
     else if (arg == "--out") a.out_dir = value();
-    else if (arg.rfind("--", 0) == 0) throw PlanUsageError("unknown option " + arg);
+    else if (arg.rfind("--", 0) == 0) throw CommandUsageError("unknown option " + arg);
     else if (a.scenario.empty()) a.scenario = arg;
-    else throw PlanUsageError("more than one scenario given: " + a.scenario + ", " + arg);
+    else throw CommandUsageError("more than one scenario given: " + a.scenario + ", " + arg);
   }
   return a;
 }
@@ -101,7 +95,7 @@ int plan_command(const std::vector<std::string>& arguments, std::ostream& out) {
   Scenario s = a.scenario.empty() ? default_scenario() : load_scenario_file(a.scenario);
   if (a.gpus) {
     if (*a.gpus % s.cluster.gpus_per_node != 0)
-      throw PlanUsageError("--gpus " + std::to_string(*a.gpus) + ": not a multiple of the " +
+      throw CommandUsageError("--gpus " + std::to_string(*a.gpus) + ": not a multiple of the " +
                            std::to_string(s.cluster.gpus_per_node) + " GPUs per node");
     s.cluster.nodes = *a.gpus / s.cluster.gpus_per_node;
   }

@@ -1,15 +1,11 @@
 #pragma once
 #include <ostream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace moesim {
+#include "cli/usage.hpp"
 
-class PlanUsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace moesim {
 
 extern const char* const PLAN_USAGE;
 

@@ -37,35 +37,29 @@ struct Args {
   std::string out;
 };
 
-int whole_number(const std::string& text, const std::string& what, int min) {
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 9 || std::stoi(text) < min)
-    throw SweepUsageError(what + " " + text + ": expected a whole number >= " + std::to_string(min));
-  return std::stoi(text);
-}
-
 Args parse_args(const std::vector<std::string>& args) {
   Args a;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     const auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw SweepUsageError(arg + " needs a value");
+      if (i + 1 >= args.size()) throw CommandUsageError(arg + " needs a value");
       return args[++i];
     };
     if (arg == "--jobs") a.jobs = whole_number(value(), "--jobs", 1);
     else if (arg == "--shard") {
       const std::string v = value();
       const size_t slash = v.find('/');
-      if (slash == std::string::npos) throw SweepUsageError("--shard " + v + ": expected I/N, e.g. 0/4");
+      if (slash == std::string::npos) throw CommandUsageError("--shard " + v + ": expected I/N, e.g. 0/4");
       a.shard = whole_number(v.substr(0, slash), "--shard I", 0);
       a.shards = whole_number(v.substr(slash + 1), "--shard N", 1);
-      if (a.shard >= a.shards) throw SweepUsageError("--shard " + v + ": I counts from 0 and must be below N");
+      if (a.shard >= a.shards) throw CommandUsageError("--shard " + v + ": I counts from 0 and must be below N");
     } else if (arg == "--out") a.out = value();
-    else if (arg.rfind("--", 0) == 0) throw SweepUsageError("unknown option " + arg);
+    else if (arg.rfind("--", 0) == 0) throw CommandUsageError("unknown option " + arg);
     else if (a.sweep.empty()) a.sweep = arg;
-    else throw SweepUsageError("more than one sweep file given: " + a.sweep + ", " + arg);
+    else throw CommandUsageError("more than one sweep file given: " + a.sweep + ", " + arg);
   }
-  if (a.sweep.empty()) throw SweepUsageError("a sweep file is required");
-  if (a.out.empty()) throw SweepUsageError("--out FILE.jsonl is required");
+  if (a.sweep.empty()) throw CommandUsageError("a sweep file is required");
+  if (a.out.empty()) throw CommandUsageError("--out FILE.jsonl is required");
   return a;
 }
 
@@ -221,10 +215,10 @@ size_t count_lines(const std::string& path) {
   return n;
 }
 
-// Runs `todo` over `jobs` forked workers (striped), appending to `path`; shows progress.
-void run_points(const Sweep& s, const std::vector<size_t>& todo, int jobs, const std::string& path) {
-  if (todo.empty()) return;
-  jobs = std::min<int>(jobs, int(todo.size()));
+// Runs the `pending` points on `jobs` forked workers (striped), appending to `path`; shows progress.
+void run_points(const Sweep& s, const std::vector<size_t>& pending, int jobs, const std::string& path) {
+  if (pending.empty()) return;
+  jobs = std::min<int>(jobs, int(pending.size()));
   const size_t before = count_lines(path);
   std::vector<pid_t> workers;
   std::cout.flush();  // what is buffered is written once, not once per worker
@@ -236,7 +230,7 @@ void run_points(const Sweep& s, const std::vector<size_t>& todo, int jobs, const
       prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed sweep takes its workers with it
       int status = 0;
       try {
-        for (size_t i = w; i < todo.size(); i += jobs) append_line(path, run_point(s, todo[i]));
+        for (size_t i = w; i < pending.size(); i += jobs) append_line(path, run_point(s, pending[i]));
       } catch (const std::exception& e) {
         std::fprintf(stderr, "moesim sweep: worker %d: %s\n", w, e.what());
         status = 4;
@@ -246,7 +240,7 @@ void run_points(const Sweep& s, const std::vector<size_t>& todo, int jobs, const
     }
     workers.push_back(pid);
   }
-  ProgressLine progress("sweep", double(todo.size()));
+  ProgressLine progress("sweep", double(pending.size()));
   int failed = 0;
   for (size_t running = workers.size(); running > 0;) {
     int status = 0;
@@ -308,16 +302,16 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out) {
   std::set<size_t> done = finished_points(sweep, a.out);
   if (rank != 0)
     for (size_t p : finished_points(sweep, file)) done.insert(p);
-  std::vector<size_t> todo;
+  std::vector<size_t> pending;
   size_t mine = 0;
   for (size_t i = shard; i < sweep.points(); i += shards) {
     ++mine;
-    if (!done.count(i)) todo.push_back(i);
+    if (!done.count(i)) pending.push_back(i);
   }
   if (rank == 0)
     out << sweep.source << ": " << sweep.points() << " points; this " << (size > 1 ? "rank" : "run") << " takes " << mine
-        << ", " << (mine - todo.size()) << " already in " << a.out << "\n";
-  run_points(sweep, todo, a.jobs, file);
+        << ", " << (mine - pending.size()) << " already in " << a.out << "\n";
+  run_points(sweep, pending, a.jobs, file);
   if (rank != 0) {
     std::ofstream(file + ".done") << "done\n";
     return 0;
