@@ -55,7 +55,7 @@ json candidate_json(const PlanSearch& search, size_t i) {
   const PlanCandidate& c = search.ranked[i];
   const ParallelPlan& p = c.plan;
   json j = {{"rank", i + 1},
-            {"plan", {{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"ep", p.ep}, {"etp", p.etp},
+            {"plan", {{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"vp", p.vp}, {"ep", p.ep}, {"etp", p.etp},
                       {"micro_batch_size", p.micro_batch_size}, {"micro_batches", p.micro_batches}}},
             {"step_time_s", c.analytic.step_time_s},
             {"mfu", c.analytic.mfu},

@@ -24,6 +24,12 @@ double CostModel::gemm_s(double m, double n, double k) const {
   return cluster_.gemm_overhead_s + std::max(compute_s, operand_s);
 }
 
+double CostModel::attention_core_s(double forward_flops, bool backward) const {
+  const double peak = cluster_.gpu.peak_bf16_flops;
+  return backward ? 2.5 * forward_flops / (peak * cluster_.attention_backward_efficiency)
+                  : forward_flops / (peak * cluster_.attention_forward_efficiency);
+}
+
 double CostModel::bandwidth_Bps(LinkScope scope) const {
   return scope == LinkScope::INTRA_NODE ? cluster_.nvlink_Bps : cluster_.nic_Bps;
 }

@@ -26,6 +26,9 @@ class CostModel {
   double gemm_row_s(double n, double k) const { return 2.0 * n * k / flops_per_s_; }
   // FLOPs that run at GEMM speed without tile effects (large attention kernels).
   double flops_s(double flops) const { return flops / flops_per_s_; }
+  // Fused attention's core (softmax(QK^T)V, BF16 even in FP8 recipes) of `forward_flops`:
+  // its forward, or its backward, which does 2.5x the forward's FLOPs at its own efficiency.
+  double attention_core_s(double forward_flops, bool backward) const;
   // HBM time of bytes moved by a streaming kernel (element-wise ops, permutations, the
   // optimizer step), without the launch overhead: callers sum it over rows.
   double memory_bound_s(double bytes) const { return bytes / hbm_Bps_; }

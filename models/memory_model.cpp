@@ -20,30 +20,33 @@ constexpr double WEIGHT_BYTES = 2, GRADIENT_BYTES = 4, OPTIMIZER_BYTES = 12;
 
 double ffn_hidden_bytes(const ModelSpec& m, double width) { return (m.gated_ffn ? 6.0 : 4.0) * width; }
 
-struct StageLayers {
-  int first, last;  // [first, last)
-};
-StageLayers stage_layers(const ModelSpec& m, const ParallelPlan& p, int stage) {
-  return {p.first_layer(stage, m.layers), p.first_layer(stage + 1, m.layers)};
+// Micro-batches whose activations a stage holds at its peak, in whole-stage units. 1F1B:
+// stage s runs pp - s forwards before its first backward. Interleaved (Narayanan et al.,
+// "Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM", 2021,
+// and Megatron-Core's schedule): 2 (pp - s - 1) + (vp - 1) pp warm-up chunks plus the
+// steady state's one, each chunk 1/vp of the stage.
+double micro_batches_in_flight(const ParallelPlan& p, int stage) {
+  const double chunks = 2.0 * (p.pp - stage - 1) + double(p.vp - 1) * p.pp + 1;
+  return p.vp == 1 ? std::min(p.pp - stage, p.micro_batches)
+                   : std::min(chunks, double(p.micro_batches) * p.vp) / p.vp;
 }
 }  // namespace
 
 double stage_expert_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int stage) {
-  auto [first, last] = stage_layers(m, p, stage);
   double params = 0;
-  for (int l = first; l < last; ++l)
+  p.for_each_stage_layer(stage, m.layers, [&](int l) {
     if (m.is_moe_layer(l)) params += double(m.experts) / p.ep * m.expert_params() / p.etp;
+  });
   return params;
 }
 
 double stage_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int stage) {
-  auto [first, last] = stage_layers(m, p, stage);
   double dense = 0;
-  for (int l = first; l < last; ++l) {
+  p.for_each_stage_layer(stage, m.layers, [&](int l) {
     dense += m.attention_params();
     dense += m.is_moe_layer(l) ? m.shared_experts * m.expert_params() + double(m.d_model) * m.experts
                                : m.dense_ffn_params();
-  }
+  });
   // Input embedding on the first stage, output layer on the last.
   if (stage == 0) dense += m.embedding_params() / 2;
   if (stage == p.pp - 1) dense += m.embedding_params() / 2;
@@ -55,12 +58,12 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
   const double h = m.d_model;
   const double tokens = double(p.micro_batch_size) * p.seq_len / p.tp;
   for (int stage = 0; stage < p.pp; ++stage) {
-    auto [first, last] = stage_layers(m, p, stage);
     const double params = stage_params_per_gpu(m, p, stage);
-    // 1F1B: stage s holds the activations of min(pp - s, micro_batches) micro-batches.
-    const double in_flight = std::min(p.pp - stage, p.micro_batches);
+    const double in_flight = micro_batches_in_flight(p, stage);
     double per_microbatch = 0, buffers = 0, largest_layer = 0;
-    for (int l = first; l < last; ++l) {
+    int stage_layers = 0;
+    p.for_each_stage_layer(stage, m.layers, [&](int l) {
+      ++stage_layers;
       double bytes = tokens * 15 * h;  // attention block + layer norms
       if (m.is_moe_layer(l)) {
         bytes += tokens * (2 * h + m.shared_experts * ffn_hidden_bytes(m, m.d_ffn_expert));
@@ -72,11 +75,11 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
       }
       per_microbatch += bytes;
       largest_layer = std::max(largest_layer, bytes);
-    }
+    });
     // Full recomputation keeps each layer's input (2 h per token) of every micro-batch in
     // flight, and the activations of the one layer being recomputed.
     double activations = per_microbatch * in_flight;
-    if (p.recompute == "full") activations = tokens * 2 * h * (last - first) * in_flight + largest_layer;
+    if (p.recompute == "full") activations = tokens * 2 * h * stage_layers * in_flight + largest_layer;
     const double expert_params = stage_expert_params_per_gpu(m, p, stage);
     const double optimizer_params =
         p.distributed_optimizer ? (params - expert_params) / p.dp + expert_params / p.edp() : params;

@@ -18,6 +18,13 @@ PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const Cluste
   if (m.d_ffn_expert % p.etp != 0) return does_not_divide("etp", "etp", p.etp, "expert d_ffn", m.d_ffn_expert);
   if (p.pp > m.layers)
     return {"pp", "pp=" + std::to_string(p.pp) + " exceeds the model's " + std::to_string(m.layers) + " layers"};
+  if (p.vp > 1 && p.pp == 1) return {"vp", "vp=" + std::to_string(p.vp) + " needs pp > 1 (interleaving splits pipeline stages)"};
+  if (p.virtual_stages() > m.layers)
+    return {"vp", "pp*vp=" + std::to_string(p.virtual_stages()) + " exceeds the model's " + std::to_string(m.layers) +
+                      " layers"};
+  // Megatron's interleaved schedule runs micro-batches in groups of pp.
+  if (p.vp > 1 && p.micro_batches % p.pp != 0)
+    return does_not_divide("micro_batches", "pp", p.pp, "micro_batches (interleaved schedule)", p.micro_batches);
   if (long(p.micro_batch_size) * p.seq_len % p.tp != 0)
     return does_not_divide("tp", "tp", p.tp, "tokens per micro-batch (micro_batch_size*seq_len)",
                            long(p.micro_batch_size) * p.seq_len);

@@ -14,6 +14,9 @@ struct ParallelPlan {
   int dp = 1;
   int tp = 1;
   int pp = 1;
+  // Model chunks per pipeline stage (Megatron's interleaved 1F1B): the layers are cut into
+  // pp * vp virtual stages; virtual stage j runs on pipeline stage j % pp.
+  int vp = 1;
   int ep = 1;
   int etp = 1;
   int micro_batch_size = 1;  // sequences per micro-batch per data-parallel rank
@@ -36,8 +39,16 @@ struct ParallelPlan {
   // before dispatch, as Megatron-Core does with sequence parallelism.
   int tokens_per_gpu() const { return micro_batch_size * seq_len / tp; }
   double tokens_per_step() const { return double(dp) * micro_batch_size * micro_batches * seq_len; }
-  // The first stage's share of the layers: stage s holds layers [first_layer(s), first_layer(s+1)).
-  int first_layer(int stage, int layers) const { return stage * layers / pp; }
+  int virtual_stages() const { return pp * vp; }
+  // Virtual stage j holds layers [first_layer(j), first_layer(j+1)); pipeline stage s holds
+  // virtual stages s, s + pp, ..., s + (vp-1) pp.
+  int first_layer(int virtual_stage, int layers) const { return virtual_stage * layers / virtual_stages(); }
+  // Calls f(layer) for every layer that pipeline stage `stage` holds, in forward order.
+  template <class F>
+  void for_each_stage_layer(int stage, int layers, F f) const {
+    for (int chunk = 0; chunk < vp; ++chunk)
+      for (int l = first_layer(chunk * pp + stage, layers); l < first_layer(chunk * pp + stage + 1, layers); ++l) f(l);
+  }
 };
 
 // Why a plan cannot run: the plan key at fault ("" for the plan as a whole) and one sentence.

@@ -44,43 +44,59 @@ const char* largest_memory_term(const MemoryBreakdown& m) {
   return std::max_element(std::begin(terms), std::end(terms), [](auto& a, auto& b) { return a.second < b.second; })->first;
 }
 
+// Model chunks per stage to try: 1, and with pp > 1 every vp that cuts the layers into
+// equal virtual stages (as Megatron requires without a custom layout).
+std::vector<int> interleavings(int pp, int layers) {
+  std::vector<int> out{1};
+  for (int vp = 2; pp > 1 && pp * vp <= layers; ++vp)
+    if (layers % (pp * vp) == 0) out.push_back(vp);
+  return out;
+}
+
+// A plan of the given degrees over the whole cluster, the scenario's sequence length and
+// optimizer, and micro-batches of one sequence.
+ParallelPlan plan_of(const Scenario& s, int tp, int pp, int vp, int ep, int etp) {
+  ParallelPlan p;
+  p.tp = tp, p.pp = pp, p.vp = vp, p.ep = ep, p.etp = etp;
+  p.dp = s.cluster.gpus() / (tp * pp);
+  p.seq_len = s.plan.seq_len;
+  p.micro_batch_size = 1;
+  p.distributed_optimizer = s.plan.distributed_optimizer;
+  return p;
+}
+
 // The plans to try: every factorisation of the cluster with the scenario's global batch.
 std::vector<ParallelPlan> enumerate(const Scenario& s, std::map<std::string, int>& rejected) {
   const int gpus = s.cluster.gpus();
   const long global_sequences = long(s.plan.dp) * s.plan.micro_batch_size * s.plan.micro_batches;
   std::vector<ParallelPlan> plans;
+  const auto consider = [&](ParallelPlan p) {
+    if (global_sequences % p.dp != 0) {
+      ++rejected[reason_class("the global batch of " + std::to_string(global_sequences) +
+                              " sequences does not split over dp=" + std::to_string(p.dp))];
+      return;
+    }
+    p.micro_batches = int(global_sequences / p.dp);
+    if (PlanProblem problem = plan_problem(p, s.model, s.cluster)) {
+      ++rejected[reason_class(problem.sentence)];
+      return;
+    }
+    plans.push_back(p);
+  };
   for (int tp : divisors(gpus, s.cluster.gpus_per_node))
     for (int pp : divisors(gpus / tp, s.model.layers))
-      for (int ep : divisors(s.model.experts, gpus))
-        for (int etp : tp == 1 ? std::vector<int>{1} : std::vector<int>{1, tp}) {  // experts unsplit, or as TP
-          ParallelPlan p;
-          p.tp = tp;
-          p.pp = pp;
-          p.dp = gpus / (tp * pp);
-          p.ep = ep;
-          p.etp = etp;
-          p.seq_len = s.plan.seq_len;
-          p.micro_batch_size = 1;
-          p.distributed_optimizer = s.plan.distributed_optimizer;
-          if (global_sequences % p.dp != 0) {
-            ++rejected[reason_class("the global batch of " + std::to_string(global_sequences) +
-                                    " sequences does not split over dp=" + std::to_string(p.dp))];
-            continue;
-          }
-          p.micro_batches = int(global_sequences / p.dp);
-          if (PlanProblem problem = plan_problem(p, s.model, s.cluster)) {
-            ++rejected[reason_class(problem.sentence)];
-            continue;
-          }
-          plans.push_back(p);
-        }
+      for (int vp : interleavings(pp, s.model.layers))
+        for (int ep : divisors(s.model.experts, gpus))
+          for (int etp : tp == 1 ? std::vector<int>{1} : std::vector<int>{1, tp})  // experts unsplit, or as TP
+            consider(plan_of(s, tp, pp, vp, ep, etp));
   return plans;
 }
 
 }  // namespace
 
 std::string plan_label(const ParallelPlan& p) {
-  return "DP" + std::to_string(p.dp) + " TP" + std::to_string(p.tp) + " PP" + std::to_string(p.pp) + " EP" +
+  return "DP" + std::to_string(p.dp) + " TP" + std::to_string(p.tp) + " PP" + std::to_string(p.pp) +
+         (p.vp > 1 ? " VP" + std::to_string(p.vp) : "") + " EP" +
          std::to_string(p.ep) + (p.etp > 1 ? " ETP" + std::to_string(p.etp) : "") + " m" + std::to_string(p.micro_batches);
 }
 

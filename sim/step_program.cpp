@@ -29,6 +29,11 @@ constexpr double WEIGHT_GATHER_BYTES = 2;  // BF16 weights all-gathered after a 
 constexpr double OPTIMIZER_HBM_BYTES_PER_PARAM = 30;
 // Activations and their gradients travel in BF16 even when GEMMs run in FP8.
 constexpr double ACTIVATION_WIRE_BYTES = 2;
+constexpr double BF16_BYTES = 2;
+// Casting one value to FP8 reads it in BF16 and writes one byte.
+constexpr double FP8_CAST_BYTES = 3;
+// The router's softmax (or sigmoid) and top-k selection after its gate GEMM.
+constexpr int ROUTER_KERNELS = 2;
 
 // Duration and FLOPs of a kernel.
 struct Work {
@@ -44,8 +49,7 @@ enum class GroupKind { TP, EP, DP, EDP };
 class ProgramBuilder {
  public:
   ProgramBuilder(const Scenario& s, const RoutedStep& routed, ProgramScope scope)
-      : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(s.cluster, s.model.compute_dtype),
-        bf16_cost_(s.cluster, Dtype::BF16) {
+      : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(s.cluster, s.model.compute_dtype) {
     tokens_full_ = double(p_.micro_batch_size) * p_.seq_len;
     gps_ = p_.gpus_per_stage();
     columns_ = scope == ProgramScope::ALL_GPUS ? gps_ : 1;
@@ -56,9 +60,10 @@ class ProgramBuilder {
       for (int q = 0; q < columns_; ++q) out_.gpus.push_back(stage * gps_ + q);
     for (int layer = 0, moe = 0; layer < m_.layers; ++layer) moe_index_.push_back(moe += m_.is_moe_layer(layer) ? 1 : 0);
     for (size_t& index : moe_index_) --index;  // index among MoE layers (valid for MoE layers)
-    attention_ = attention();
-    dense_ffn_ = ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp);
-    gate_and_shared_ = gate() + shared_experts();
+    attention_ = attention(false) + block_elementwise(true);
+    attention_backward_ = attention(true) + block_elementwise(true) * BACKWARD_FLOP_FACTOR;
+    dense_ffn_ = ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp) + block_elementwise(false);
+    gate_and_shared_ = gate() + shared_experts() + block_elementwise(false);
     build_groups();
     build_messages();
   }
@@ -115,22 +120,25 @@ class ProgramBuilder {
     }
   }
 
-  // Message (direction, stage boundary, micro-batch, stage-local index q < columns_):
-  // activations go forward from stage s to s+1, gradients backward from s+1 to s.
+  // Message (direction, virtual-stage boundary, micro-batch, stage-local index q < columns_):
+  // activations go forward from virtual stage j to j+1, gradients backward from j+1 to j.
+  // Virtual stage j runs on pipeline stage j % pp, so with interleaving the last stage
+  // sends to the first.
   int message_index(bool backward, int boundary, int micro_batch, int q) const {
-    return ((int(backward) * std::max(p_.pp - 1, 1) + boundary) * p_.micro_batches + micro_batch) * columns_ + q;
+    const int boundaries = std::max(p_.virtual_stages() - 1, 1);
+    return ((int(backward) * boundaries + boundary) * p_.micro_batches + micro_batch) * columns_ + q;
   }
 
   void build_messages() {
     if (p_.pp == 1) return;
     // Each TP rank sends its 1/tp share of the activations (Megatron's scatter-gather).
     const double bytes = tokens_full_ * m_.d_model * ACTIVATION_WIRE_BYTES / p_.tp;
-    out_.messages.resize(size_t(2) * (p_.pp - 1) * p_.micro_batches * columns_);
+    out_.messages.resize(size_t(2) * (p_.virtual_stages() - 1) * p_.micro_batches * columns_);
     for (int backward = 0; backward < 2; ++backward)
-      for (int boundary = 0; boundary + 1 < p_.pp; ++boundary)
+      for (int boundary = 0; boundary + 1 < p_.virtual_stages(); ++boundary)
         for (int mb = 0; mb < p_.micro_batches; ++mb)
           for (int q = 0; q < columns_; ++q) {
-            const int low = boundary * gps_ + q, high = low + gps_;
+            const int low = (boundary % p_.pp) * gps_ + q, high = ((boundary + 1) % p_.pp) * gps_ + q;
             out_.messages[message_index(backward, boundary, mb, q)] =
                 backward ? Message{high, low, bytes} : Message{low, high, bytes};
           }
@@ -145,30 +153,42 @@ class ProgramBuilder {
   }
 
   // ---- per-stage op sequences ---------------------------------------------------------
+  // 1F1B (Megatron-Core's order, interleaved when vp > 1): warm-up forwards, then one
+  // forward and one backward in turn, then the remaining backwards. A unit is one model
+  // chunk of one micro-batch; the k-th unit of a direction is micro-batch
+  // (k / (pp vp)) pp + k % pp of chunk (k / pp) % vp (backward: the chunks in reverse).
   void build_stage(int stage) {
-    // 1F1B: warm-up forwards, then one forward and one backward in turn, then the rest.
-    const int warmup = std::min(p_.pp - stage - 1, p_.micro_batches);
-    for (int mb = 0; mb < warmup; ++mb) forward(stage, mb);
-    for (int i = 0; i + warmup < p_.micro_batches; ++i) {
-      forward(stage, i + warmup);
-      backward(stage, i);
+    const int units = p_.micro_batches * p_.vp;
+    const int warmup = std::min(units, p_.vp == 1 ? p_.pp - stage - 1 : 2 * (p_.pp - stage - 1) + (p_.vp - 1) * p_.pp);
+    for (int k = 0; k < warmup; ++k) forward(stage, k);
+    for (int k = 0; k + warmup < units; ++k) {
+      forward(stage, k + warmup);
+      backward(stage, k);
     }
-    for (int mb = p_.micro_batches - warmup; mb < p_.micro_batches; ++mb) backward(stage, mb);
+    for (int k = units - warmup; k < units; ++k) backward(stage, k);
     step_end(stage);
   }
 
-  void forward(int stage, int mb) {
-    if (stage > 0) message_op(OpKind::RECV, stage, mb, false, stage - 1);
-    for (int layer = first_layer(stage); layer < first_layer(stage + 1); ++layer) layer_ops(stage, layer, mb, false);
-    if (stage == p_.pp - 1) compute(stage, Part::DENSE_FFN, -1, mb, false, output_layer());
-    if (stage + 1 < p_.pp) message_op(OpKind::SEND, stage, mb, false, stage);
+  int unit_micro_batch(int k) const { return k / p_.virtual_stages() * p_.pp + k % p_.pp; }
+  int unit_chunk(int k, bool bwd) const {
+    const int chunk = k % p_.virtual_stages() / p_.pp;
+    return bwd ? p_.vp - 1 - chunk : chunk;
   }
 
-  void backward(int stage, int mb) {
-    if (stage + 1 < p_.pp) message_op(OpKind::RECV, stage, mb, true, stage);
-    if (stage == p_.pp - 1) compute(stage, Part::DENSE_FFN, -1, mb, true, output_layer() * BACKWARD_FLOP_FACTOR);
-    for (int layer = first_layer(stage + 1) - 1; layer >= first_layer(stage); --layer) layer_ops(stage, layer, mb, true);
-    if (stage > 0) message_op(OpKind::SEND, stage, mb, true, stage - 1);
+  void forward(int stage, int k) {
+    const int mb = unit_micro_batch(k), j = unit_chunk(k, false) * p_.pp + stage, last = p_.virtual_stages() - 1;
+    if (j > 0) message_op(OpKind::RECV, stage, mb, false, j - 1);
+    for (int layer = first_layer(j); layer < first_layer(j + 1); ++layer) layer_ops(stage, layer, mb, false);
+    if (j == last) compute(stage, Part::DENSE_FFN, -1, mb, false, output_layer());
+    if (j < last) message_op(OpKind::SEND, stage, mb, false, j);
+  }
+
+  void backward(int stage, int k) {
+    const int mb = unit_micro_batch(k), j = unit_chunk(k, true) * p_.pp + stage, last = p_.virtual_stages() - 1;
+    if (j < last) message_op(OpKind::RECV, stage, mb, true, j);
+    if (j == last) compute(stage, Part::DENSE_FFN, -1, mb, true, output_layer() * BACKWARD_FLOP_FACTOR);
+    for (int layer = first_layer(j + 1) - 1; layer >= first_layer(j); --layer) layer_ops(stage, layer, mb, true);
+    if (j > 0) message_op(OpKind::SEND, stage, mb, true, j - 1);
   }
 
   // One layer for one micro-batch; backward runs the forward sequence in reverse.
@@ -190,12 +210,14 @@ class ProgramBuilder {
   }
 
   // Backward costs twice the forward FLOPs, once more with full recomputation.
-  double backward_factor() const { return BACKWARD_FLOP_FACTOR + (p_.recompute == "full" ? 1 : 0); }
+  double backward_factor() const { return BACKWARD_FLOP_FACTOR + (recomputes() ? 1 : 0); }
+  bool recomputes() const { return p_.recompute == "full"; }
+  Work attention_backward() const { return recomputes() ? attention_backward_ + attention_ : attention_backward_; }
 
   void run_step(Step step, int stage, int layer, int mb, bool bwd) {
     const double f = bwd ? backward_factor() : 1;
     switch (step) {
-      case Step::ATTENTION: return compute(stage, Part::ATTENTION, layer, mb, bwd, attention_ * f);
+      case Step::ATTENTION: return compute(stage, Part::ATTENTION, layer, mb, bwd, bwd ? attention_backward() : attention_);
       case Step::TP_ALLREDUCE: return tp_allreduce(stage, layer, mb, bwd);
       case Step::DENSE_FFN: return compute(stage, Part::DENSE_FFN, layer, mb, bwd, dense_ffn_ * f);
       case Step::GATE_AND_SHARED: return compute(stage, Part::DENSE_FFN, layer, mb, bwd, gate_and_shared_ * f);
@@ -298,11 +320,17 @@ class ProgramBuilder {
     // the operand-streaming bound of an expert with few rows are left out here.
     const double width = double(m_.d_ffn_expert) / p_.etp;
     const Work row = Work{cost_.gemm_row_s(width, m_.d_model), 2.0 * width * m_.d_model} * m_.ffn_matrices();
-    // Permute before and unpermute after the expert GEMMs: read and write each row.
-    const double permute_row_s = cost_.memory_bound_s(2 * 2 * m_.d_model * bytes_per_element(Dtype::BF16));
+    // Permute before and unpermute after the expert GEMMs (read and write each row), and the
+    // activation and FP8 casts of each row.
+    const double permute_row_s = cost_.memory_bound_s(2 * 2 * m_.d_model * bytes_per_element(Dtype::BF16)) +
+                                 ffn_row_elementwise_s(width);
+    // Per layer: one grouped GEMM launch per matrix, the permute and unpermute kernels and the
+    // row-wise ones (launch overheads only: their bytes are in the rows).
+    const double launches_s = m_.ffn_matrices() * s_.cluster.gemm_overhead_s +
+                              (2 + row_kernels()) * s_.cluster.kernel_overhead_s;
     const double f = bwd ? backward_factor() : 1;
     const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
-      return f * (l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s);
+      return f * (launches_s + l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s);
     };
     if (columns_ < p_.ep_group_gpus()) note_absent_lag(stage, load(layer, mb, 0), f, seconds_of);
     for_each_gpu(stage, [&](int gpu, int q) {
@@ -356,23 +384,52 @@ class ProgramBuilder {
     return l.micro_batches[StepProgram::routed_sample(mb, replica, int(l.micro_batches.size()))];
   }
   size_t moe_index(int layer) const { return moe_index_[layer]; }
-  int first_layer(int stage) const { return p_.first_layer(stage, m_.layers); }
+  int first_layer(int virtual_stage) const { return p_.first_layer(virtual_stage, m_.layers); }
   Work gemm(double m, double n, double k) const { return {cost_.gemm_s(m, n, k), 2.0 * m * n * k}; }
   // The projections run at the model's compute dtype; the core (softmax(QK^T)V) stays in
   // BF16 even in FP8 recipes (Transformer Engine and DeepSeek-V3 keep attention in BF16).
-  Work attention() const {
+  // The backward does twice the projections' FLOPs; the core's is priced by its own kernel.
+  Work attention(bool backward) const {
     const double rows = tokens_full_ / p_.tp;
     const double projections = m_.attention_projection_flops_per_token() * rows;
     const double core = m_.attention_core_flops_per_token(p_.seq_len) * rows;
-    return {cost_.flops_s(projections) + bf16_cost_.flops_s(core), projections + core};
+    const double f = backward ? BACKWARD_FLOP_FACTOR : 1;
+    return {f * cost_.flops_s(projections) + cost_.attention_core_s(core, backward), f * (projections + core)};
   }
-  Work ffn(double rows, double width) const { return gemm(rows, width, m_.d_model) * m_.ffn_matrices(); }
+  // Element-wise kernels around the GEMMs, forward; their backward reads the saved input and
+  // the incoming gradient and writes the outgoing one: taken as twice the bytes and launches.
+  // Per block (attention, or FFN/MoE) on this GPU's rows after the sequence split: the layer
+  // norm (read and write h BF16 values per token) and the residual add (read two, write one);
+  // with FP8, the attention block also casts its two GEMM inputs (read 2 B, write 1 B each).
+  Work block_elementwise(bool attention_block) const {
+    const double rows = tokens_full_ / p_.tp, h = m_.d_model;
+    const bool cast = attention_block && fp8();
+    const double bytes = rows * h * (2 * BF16_BYTES + 3 * BF16_BYTES + (cast ? 2 * FP8_CAST_BYTES : 0));
+    return launches(2 + (cast ? 2 : 0)) + Work{cost_.memory_bound_s(bytes), 0};
+  }
+  Work launches(int kernels) const { return {kernels * s_.cluster.kernel_overhead_s, 0}; }
+  // Per FFN row of hidden width `width`: the activation (SwiGLU reads 2 width values and
+  // writes width; GELU reads and writes width), and with FP8 the casts of the row's input (h)
+  // and hidden (width) values. Bytes only: row_kernels() launches run them for all rows.
+  double ffn_row_elementwise_s(double width) const {
+    const double activation = (m_.gated_ffn ? 3 : 2) * width * BF16_BYTES;
+    const double casts = fp8() ? (m_.d_model + width) * FP8_CAST_BYTES : 0;
+    return cost_.memory_bound_s(activation + casts);
+  }
+  int row_kernels() const { return 1 + (fp8() ? 2 : 0); }
+  bool fp8() const { return m_.compute_dtype == Dtype::FP8; }
+  // An FFN's GEMMs and the element-wise work of its rows (none for an FFN of no width).
+  Work ffn(double rows, double width) const {
+    if (width <= 0) return {};
+    return gemm(rows, width, m_.d_model) * m_.ffn_matrices() + launches(row_kernels()) +
+           Work{rows * ffn_row_elementwise_s(width), 0};
+  }
   // The gate runs on this GPU's tokens after the TP split (with the router's extra mixing
   // GEMMs, Soft MoE's); shared experts on the full micro-batch, split over TP like a dense FFN.
   Work gate() const {
     const RouterCost& rc = routed_.router_cost;
     const Work logits = gemm(p_.tokens_per_gpu(), rc.gate_columns > 0 ? rc.gate_columns : m_.experts, m_.d_model);
-    return logits * (1.0 + rc.mixing_gemms);
+    return logits * (1.0 + rc.mixing_gemms) + launches(ROUTER_KERNELS);
   }
   Work shared_experts() const {
     return m_.shared_experts ? ffn(tokens_full_, double(m_.shared_experts) * m_.d_ffn_expert / p_.tp) : Work{};
@@ -384,13 +441,13 @@ class ProgramBuilder {
   const ParallelPlan& p_;
   const RoutedStep& routed_;
   CostModel cost_;
-  CostModel bf16_cost_;  // attention's core
   double tokens_full_ = 0;
   int gps_ = 1;
   int columns_ = 1;  // GPUs of each stage in the program: the first columns_ of it
   std::unordered_map<const MicroBatchLoad*, Spread> spread_of_load_;
   std::vector<size_t> moe_index_;  // per layer: its index among the MoE layers
   Work attention_, dense_ffn_, gate_and_shared_;  // per layer and micro-batch, forward
+  Work attention_backward_;                      // without recomputation
   std::array<std::vector<int>, 4> first_group_;  // per GroupKind, per stage: first group index
   std::vector<Collective> pending_lag_ = std::vector<Collective>(p_.pp);  // per stage, for the next EP collective
   std::vector<char> has_pending_lag_ = std::vector<char>(p_.pp, 0);

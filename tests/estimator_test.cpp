@@ -63,28 +63,48 @@ TEST_CASE("skewed routing shows up as straggler wait and even routing almost non
   CHECK(skewed > 5 * even);
 }
 
+namespace {
+// The pipeline bubble as a share of the steady compute and communication of the critical
+// GPU, and of the step, for pp = 4 and `vp` model chunks per stage.
+struct Bubble {
+  double of_steady, of_step;
+};
+Bubble pipeline_bubble(int micro_batches, int vp) {
+  const Scenario s = scenario(scenario_json(R"({"dp": 2, "pp": 4, "ep": 2, "seq_len": 1024, "vp": )" +
+                                                std::to_string(vp) + R"(, "micro_batches": )" +
+                                                std::to_string(micro_batches) + "}",
+                                            R"({"capacity_factor": null})", R"({"alpha": 1e6, "noise": 1e3})",
+                                            // Equal stages: a tiny output layer, so that the last stage is no
+                                            // slower than the others.
+                                            R"({"preset": "mixtral-8x7b", "vocab": 8})",
+                                            // Free links: pipeline messages take no time, so only the
+                                            // schedule's bubble remains.
+                                            R"({"preset": "dgx-h100", "nodes": 1, "nvlink_GBps": 1e9, "nvlink_latency_us": 0})"));
+  const StepResult r = simulate(s);
+  double bubble = 0, steady = 0;
+  for (const auto& [name, seconds] : r.breakdown_s) {
+    if (name == "pipeline_bubble") bubble = seconds;
+    else if (name != "grad_sync" && name != "optimizer") steady += seconds;
+  }
+  return {bubble / steady, bubble / r.step_time_s};
+}
+}  // namespace
+
 TEST_CASE("1F1B bubble: (pp - 1) stage times and more micro-batches amortise it", "[estimator]") {
-  const auto bubble_share = [](int micro_batches) {
-    const Scenario s = scenario(scenario_json(
-        R"({"dp": 2, "pp": 4, "ep": 2, "seq_len": 1024, "micro_batches": )" + std::to_string(micro_batches) + "}",
-        R"({"capacity_factor": null})", R"({"alpha": 1e6, "noise": 1e3})",
-        // Equal stages: a tiny output layer, so that the last stage is no slower than the others.
-        R"({"preset": "mixtral-8x7b", "vocab": 8})",
-        // Free links: pipeline messages take no time, so only the schedule's bubble remains.
-        R"({"preset": "dgx-h100", "nodes": 1, "nvlink_GBps": 1e9, "nvlink_latency_us": 0})"));
-    const StepResult r = simulate(s);
-    double bubble = 0, steady = 0;
-    for (const auto& [name, seconds] : r.breakdown_s) {
-      if (name == "pipeline_bubble") bubble = seconds;
-      else if (name != "grad_sync" && name != "optimizer") steady += seconds;
-    }
-    // Near-uniform routing: bubble / steady = (pp - 1) / micro_batches. Sampling noise still
-    // gives a GPU an extra GEMM tile in some micro-batches, which the pipeline turns into
-    // small waits: 5 % tolerance.
-    CHECK(bubble / steady == Approx(3.0 / micro_batches).epsilon(0.05));
-    return bubble / r.step_time_s;
-  };
-  CHECK(bubble_share(16) < bubble_share(4));
+  // Near-uniform routing: bubble / steady = (pp - 1) / micro_batches. Sampling noise still
+  // gives a GPU an extra GEMM tile in some micro-batches, which the pipeline turns into
+  // small waits: 5 % tolerance.
+  CHECK(pipeline_bubble(4, 1).of_steady == Approx(3.0 / 4).epsilon(0.05));
+  CHECK(pipeline_bubble(16, 1).of_steady == Approx(3.0 / 16).epsilon(0.05));
+  CHECK(pipeline_bubble(16, 1).of_step < pipeline_bubble(4, 1).of_step);
+}
+
+TEST_CASE("interleaved 1F1B: the bubble is (pp - 1) / (vp x micro_batches) of the ideal", "[estimator]") {
+  // Narayanan et al. 2021, Sec. 2.2.2: each stage's idle time shrinks from (p - 1)(t_f + t_b)
+  // to (p - 1)(t_f + t_b) / v when each stage holds v chunks of L / (p v) layers.
+  CHECK(pipeline_bubble(8, 2).of_steady == Approx(3.0 / (2 * 8)).epsilon(0.05));
+  CHECK(pipeline_bubble(8, 4).of_steady == Approx(3.0 / (4 * 8)).epsilon(0.05));
+  CHECK(pipeline_bubble(8, 4).of_step < pipeline_bubble(8, 1).of_step);
 }
 
 TEST_CASE("memory: a plan that does not fit is reported and more sharding fits", "[estimator]") {
@@ -101,18 +121,25 @@ TEST_CASE("memory: a plan that does not fit is reported and more sharding fits",
 
 
 TEST_CASE("FP8 runs attention's projections in FP8 and its core in BF16", "[estimator]") {
-  // With r = FP8 peak / BF16 peak (H100: 1978.9 / 989.4), attention time goes from (P + C) / R
-  // to P / rR + C / R.
+  // With element-wise kernels made free (HBM without limit, no launch cost), attention per
+  // token and layer costs 3 P / R for the projections (forward and twice in backward) and
+  // C / B (1 / e_f + 2.5 / e_b) for the fused core, where R is the GEMM rate (g x peak of the
+  // compute dtype), B the BF16 peak, e_f and e_b the core's forward and backward efficiencies.
+  // FP8 divides R by r = FP8 peak / BF16 peak (H100: 1978.9 / 989.4), not the core's term.
   Scenario bf16 = scenario(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 1, "seq_len": 4096})"));
+  bf16.cluster.gpu.hbm_Bps = 1e30;
+  bf16.cluster.kernel_overhead_s = bf16.cluster.gemm_overhead_s = 0;
   Scenario fp8 = bf16;
   fp8.model.compute_dtype = Dtype::FP8;
+  const ClusterSpec& c = bf16.cluster;
   const double p = bf16.model.attention_projection_flops_per_token();
-  const double c = bf16.model.attention_core_flops_per_token(4096);
+  const double core = bf16.model.attention_core_flops_per_token(4096);
   const auto attention_s = [](const Scenario& s) {
     for (const auto& [part, seconds] : simulate(s).breakdown_s)
       if (part == "attention") return seconds;
     return 0.0;
   };
-  const double r = bf16.cluster.gpu.peak_fp8_flops / bf16.cluster.gpu.peak_bf16_flops;
-  CHECK(attention_s(fp8) / attention_s(bf16) == Approx((p / r + c) / (p + c)).epsilon(1e-9));
+  const double r = c.gpu.peak_fp8_flops / c.gpu.peak_bf16_flops, g = c.gemm_efficiency;
+  const double core_term = core * (1 / c.attention_forward_efficiency + 2.5 / c.attention_backward_efficiency);
+  CHECK(attention_s(fp8) / attention_s(bf16) == Approx((3 * p / (r * g) + core_term) / (3 * p / g + core_term)).epsilon(1e-9));
 }

@@ -68,13 +68,23 @@ TEST_CASE("full recomputation keeps layer inputs and recomputes the forward pass
   // Layer inputs: 1024 tokens x 2 h = 2,097,152 bytes per layer, two layers, plus one layer's
   // full activations (22,126,592) while it is recomputed: 26,320,896.
   CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 26'320'896.0);
-  // The step: backward compute goes from 2x to 3x the forward, so attention (forward plus
-  // backward) takes 4/3 of its time without recomputation.
-  Scenario none = small();
+  // The step: the backward runs the forward once more. With element-wise kernels made free,
+  // attention per token and layer goes from 3 P / R + C / B (1 / e_f + 2.5 / e_b) to
+  // 4 P / R + C / B (2 / e_f + 2.5 / e_b) (projections P at the GEMM rate R = g x peak, the
+  // fused core C at the BF16 peak B times its forward and backward efficiencies).
+  s.cluster.gpu.hbm_Bps = 1e30;
+  s.cluster.kernel_overhead_s = s.cluster.gemm_overhead_s = 0;
+  Scenario none = s;
+  none.plan.recompute = "none";
   const auto attention_s = [](const Scenario& sc) {
     for (const auto& [part, seconds] : simulate(sc).breakdown_s)
       if (part == "attention") return seconds;
     return 0.0;
   };
-  CHECK(attention_s(s) == Approx(4.0 / 3 * attention_s(none)).epsilon(1e-9));
+  const ClusterSpec& c = s.cluster;
+  const double p = s.model.attention_projection_flops_per_token() / c.gemm_efficiency;
+  const double core = s.model.attention_core_flops_per_token(1024);
+  const double e_f = c.attention_forward_efficiency, e_b = c.attention_backward_efficiency;
+  CHECK(attention_s(s) / attention_s(none) ==
+        Approx((4 * p + core * (2 / e_f + 2.5 / e_b)) / (3 * p + core * (1 / e_f + 2.5 / e_b))).epsilon(1e-9));
 }

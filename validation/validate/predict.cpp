@@ -49,7 +49,7 @@ Prediction in_metric(const ValidationPoint& p, double time_s, double work, std::
   Prediction out{true, "", time_s, 0, std::move(note)};
   const std::string& m = p.metric.name;
   if (m == "time_us") out.metric = time_s * 1e6;
-  else if (m == "tflops") out.metric = work / time_s / 1e12;
+  else if (m == "tflops" || m == "tflops_per_gpu") out.metric = work / time_s / 1e12;
   else if (m == "bandwidth_GBps" || m == "busbw_GBps") out.metric = work / time_s / 1e9;
   else if (m == "bandwidth_TBps") out.metric = work / time_s / 1e12;
   else if (m == "tokens_per_s_per_gpu") out.metric = work / time_s;
