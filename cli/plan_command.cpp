@@ -88,6 +88,23 @@ std::string plan_page(const PlanSearch& search, size_t shown, const std::string&
   return html_page("moesim plan: " + source, body);
 }
 
+bool same_layout(const ParallelPlan& a, const ParallelPlan& b) {
+  return a.dp == b.dp && a.tp == b.tp && a.pp == b.pp && a.vp == b.vp && a.ep == b.ep && a.etp == b.etp;
+}
+
+// Where the scenario's own plan (often the one a team runs today) ranks, and against #1 why.
+void print_scenario_plan_rank(const PlanSearch& search, const ParallelPlan& own, size_t shown, std::ostream& out) {
+  for (size_t i = 0; i < search.ranked.size(); ++i) {
+    if (!same_layout(search.ranked[i].plan, own)) continue;
+    out << "\nthe scenario's plan, " << plan_label(search.ranked[i].plan) << ", ranks #" << i + 1 << " of "
+        << search.ranked.size();
+    if (i >= shown) out << ": " << why_it_ranks(search, i);
+    out << "\n";
+    return;
+  }
+  out << "\nthe scenario's plan (" << plan_label(own) << ") is not among those that run and fit (see rejected)\n";
+}
+
 }  // namespace
 
 int plan_command(const std::vector<std::string>& arguments, std::ostream& out) {
@@ -127,6 +144,7 @@ int plan_command(const std::vector<std::string>& arguments, std::ostream& out) {
         << lpad(fixed(c.analytic.tokens_per_s, 0), 11) << lpad(fixed(c.analytic.memory.total_bytes() / GIB, 1), 9) << "  "
         << why_it_ranks(search, i) << "\n";
   }
+  print_scenario_plan_rank(search, s.plan, shown, out);
   if (!search.rejected.empty()) {
     out << "\nrejected:\n";
     for (const auto& [reason, n] : search.rejected) out << lpad(std::to_string(n), 6) << "  " << reason << "\n";

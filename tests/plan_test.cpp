@@ -49,6 +49,8 @@ TEST_CASE("moesim plan prints the table and writes plan.json, plan.csv and repor
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("plans enumerated") && Catch::Contains("rejected:") && Catch::Contains("why"));
+  // The default scenario's own plan (DP4 TP2 PP2 EP8) is named with its rank.
+  CHECK_THAT(r.output, Catch::Matches("(.|\n)*the scenario's plan, DP4 TP2 PP2 EP8 m8, ranks #[0-9]+ of [0-9]+(.|\n)*"));
   const auto doc = nlohmann::json::parse(read_file((dir / "plan.json").string()));
   REQUIRE(doc["plans"].size() >= 3);
   CHECK(doc["plans"][0].contains("des_step_time_s"));
