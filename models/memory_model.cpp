@@ -32,25 +32,30 @@ double micro_batches_in_flight(const ParallelPlan& p, int stage) {
 }
 }  // namespace
 
+double layer_expert_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int layer) {
+  return m.is_moe_layer(layer) ? double(m.experts) / p.ep * m.expert_params() / p.etp : 0;
+}
+
+double layer_dense_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int layer) {
+  const double ffn = m.is_moe_layer(layer) ? m.shared_experts * m.expert_params() + double(m.d_model) * m.experts
+                                           : m.dense_ffn_params();
+  return (m.attention_params() + ffn) / p.tp;
+}
+
 double stage_expert_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int stage) {
   double params = 0;
-  p.for_each_stage_layer(stage, m.layers, [&](int l) {
-    if (m.is_moe_layer(l)) params += double(m.experts) / p.ep * m.expert_params() / p.etp;
-  });
+  p.for_each_stage_layer(stage, m.layers, [&](int l) { params += layer_expert_params_per_gpu(m, p, l); });
   return params;
 }
 
 double stage_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int stage) {
-  double dense = 0;
-  p.for_each_stage_layer(stage, m.layers, [&](int l) {
-    dense += m.attention_params();
-    dense += m.is_moe_layer(l) ? m.shared_experts * m.expert_params() + double(m.d_model) * m.experts
-                               : m.dense_ffn_params();
-  });
+  double params = 0;
+  p.for_each_stage_layer(stage, m.layers,
+                         [&](int l) { params += layer_dense_params_per_gpu(m, p, l) + layer_expert_params_per_gpu(m, p, l); });
   // Input embedding on the first stage, output layer on the last.
-  if (stage == 0) dense += m.embedding_params() / 2;
-  if (stage == p.pp - 1) dense += m.embedding_params() / 2;
-  return dense / p.tp + stage_expert_params_per_gpu(m, p, stage);
+  if (stage == 0) params += m.embedding_params() / 2 / p.tp;
+  if (stage == p.pp - 1) params += m.embedding_params() / 2 / p.tp;
+  return params;
 }
 
 MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double max_expert_rows) {

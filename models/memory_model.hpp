@@ -17,6 +17,10 @@ struct MemoryBreakdown {
   }
 };
 
+// Parameters of one layer held by one GPU: dense ones (synchronised over the data-parallel
+// group) and expert ones (over the expert-data-parallel group).
+double layer_dense_params_per_gpu(const ModelSpec& model, const ParallelPlan& plan, int layer);
+double layer_expert_params_per_gpu(const ModelSpec& model, const ParallelPlan& plan, int layer);
 // Parameters held by one GPU of pipeline stage `stage`.
 double stage_params_per_gpu(const ModelSpec& model, const ParallelPlan& plan, int stage);
 // Of which expert parameters (synchronised over the expert-data-parallel group).

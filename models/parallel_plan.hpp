@@ -30,6 +30,11 @@ struct ParallelPlan {
   // model already assumes through flash attention: no change); full (each layer keeps only its
   // input and recomputes its forward pass during backward).
   std::string recompute = "none";
+  // Each layer's gradients are reduced on a communication stream as soon as its last
+  // micro-batch's backward has produced them, while the backward goes on (Megatron's
+  // --overlap-grad-reduce); with the distributed optimizer the updated weights' all-gather is
+  // taken as hidden in the next step's forward (--overlap-param-gather).
+  bool overlap_grad_reduce = false;
 
   int world() const { return dp * tp * pp; }
   int gpus_per_stage() const { return dp * tp; }

@@ -49,6 +49,9 @@ class ProgramWalker {
     batch_arrival_.assign(program.batches.size(), -1);
     batch_waiters_.resize(program.batches.size());
     ready_.assign(program.gpus.rbegin(), program.gpus.rend());
+    async_end_.assign(program.collectives.size(), -1);
+    async_waiters_.resize(program.collectives.size());
+    group_stream_free_.assign(program.groups.size(), 0);
   }
 
   EngineRun run() && {
@@ -98,6 +101,19 @@ class ProgramWalker {
           ++next_op_[gpu];
           if (!arrive(gpu, index, op.ref)) return;
           continue;
+        case OpKind::COLLECTIVE_START:
+          start_async(gpu, index, op.ref);
+          break;
+        case OpKind::COLLECTIVE_WAIT: {
+          const double end = async_end_[op.ref];
+          if (end < 0) {
+            async_waiters_[op.ref].push_back(gpu);
+            return;
+          }
+          recorder_.record(gpu, index, program_.collectives[op.ref].part, clock, std::max(clock, end));
+          clock = std::max(clock, end);
+          break;
+        }
       }
       ++next_op_[gpu];
     }
@@ -114,6 +130,23 @@ class ProgramWalker {
     batch_arrival_[batch] = batch_post_time_[batch] + transfer;
     for (int waiter : batch_waiters_[batch]) ready_.push_back(waiter);
     batch_waiters_[batch].clear();
+  }
+
+  // A collective on the communication stream runs from its last member's start; the
+  // members go on computing meanwhile.
+  void start_async(int gpu, int op, int collective) {
+    auto& arrivals = arrivals_[collective];
+    arrivals.push_back({gpu, op, clock_[gpu]});
+    const Collective& c = program_.collectives[collective];
+    if (int(arrivals.size()) < c.participants) return;
+    // A group's collectives on the stream run one after another.
+    double start = group_stream_free_[c.group];
+    for (const auto& a : arrivals) start = std::max(start, a.time_s);
+    async_end_[collective] = group_stream_free_[c.group] = start + times_.collective_s(c);
+    for (int waiter : async_waiters_[collective]) ready_.push_back(waiter);
+    async_waiters_[collective].clear();
+    arrivals.clear();
+    arrivals.shrink_to_fit();
   }
 
   // Returns whether the collective completed (then all its members' clocks moved on).
@@ -148,6 +181,9 @@ class ProgramWalker {
   std::vector<double> batch_arrival_;
   std::vector<std::vector<int>> batch_waiters_;
   std::vector<int> ready_;
+  std::vector<double> async_end_;  // per collective on the communication stream: when it ends
+  std::vector<std::vector<int>> async_waiters_;
+  std::vector<double> group_stream_free_;  // per group: when its last stream collective ends
 };
 
 }  // namespace

@@ -53,8 +53,8 @@ std::vector<int> interleavings(int pp, int layers) {
   return out;
 }
 
-// A plan of the given degrees over the whole cluster, the scenario's sequence length and
-// optimizer, and micro-batches of one sequence.
+// A plan of the given degrees over the whole cluster, the scenario's sequence length,
+// optimizer, overlap and recomputation, and micro-batches of one sequence.
 ParallelPlan plan_of(const Scenario& s, int tp, int pp, int vp, int ep, int etp) {
   ParallelPlan p;
   p.tp = tp, p.pp = pp, p.vp = vp, p.ep = ep, p.etp = etp;
@@ -62,6 +62,8 @@ ParallelPlan plan_of(const Scenario& s, int tp, int pp, int vp, int ep, int etp)
   p.seq_len = s.plan.seq_len;
   p.micro_batch_size = 1;
   p.distributed_optimizer = s.plan.distributed_optimizer;
+  p.overlap_grad_reduce = s.plan.overlap_grad_reduce;
+  p.recompute = s.plan.recompute;
   return p;
 }
 

@@ -177,6 +177,12 @@ const FieldTable<ParallelPlan>& plan_fields() {
         "instead of all-reduce (Megatron's --use-distributed-optimizer)"},
        [](ParallelPlan& p, const ParamValue& v) { p.distributed_optimizer = std::get<bool>(v); },
        [](const ParallelPlan& p) { return ParamValue(p.distributed_optimizer); }},
+      {{"overlap_grad_reduce", ParamKind::BOOLEAN, false,
+        "reduce each layer's gradients on a communication stream during the last micro-batch's backward "
+        "(Megatron's --overlap-grad-reduce; with distributed_optimizer the weight all-gather is taken as hidden in "
+        "the next forward, --overlap-param-gather)"},
+       [](ParallelPlan& p, const ParamValue& v) { p.overlap_grad_reduce = std::get<bool>(v); },
+       [](const ParallelPlan& p) { return ParamValue(p.overlap_grad_reduce); }},
   };
   return fields;
 }

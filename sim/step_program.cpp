@@ -187,7 +187,10 @@ class ProgramBuilder {
     const int mb = unit_micro_batch(k), j = unit_chunk(k, true) * p_.pp + stage, last = p_.virtual_stages() - 1;
     if (j < last) message_op(OpKind::RECV, stage, mb, true, j);
     if (j == last) compute(stage, Part::DENSE_FFN, -1, mb, true, output_layer() * BACKWARD_FLOP_FACTOR);
-    for (int layer = first_layer(j + 1) - 1; layer >= first_layer(j); --layer) layer_ops(stage, layer, mb, true);
+    for (int layer = first_layer(j + 1) - 1; layer >= first_layer(j); --layer) {
+      layer_ops(stage, layer, mb, true);
+      maybe_start_layer_sync(stage, layer, mb);
+    }
     if (j > 0) message_op(OpKind::SEND, stage, mb, true, j - 1);
   }
 
@@ -229,28 +232,67 @@ class ProgramBuilder {
     }
   }
 
+  // Ring traffic per parameter of the gradient sync, as an all-reduce of that many bytes. A
+  // ring all-reduce of g bytes moves 2 g (n-1)/n per member; the distributed optimizer's
+  // reduce-scatter of the gradients and all-gather of the BF16 weights move (g + w)(n-1)/n,
+  // the same as an all-reduce of (g + w) / 2; with the gather hidden, g / 2.
+  double sync_bytes_per_param(bool gather_hidden) const {
+    if (!p_.distributed_optimizer) return GRADIENT_REDUCE_BYTES;
+    return (GRADIENT_REDUCE_BYTES + (gather_hidden ? 0 : WEIGHT_GATHER_BYTES)) / 2;
+  }
+
+  void grad_sync(int stage, double dense, double expert, OpKind kind, int layer) {
+    const bool overlapped = kind == OpKind::COLLECTIVE_START;
+    const double per_param = sync_bytes_per_param(overlapped);
+    const auto sync = [&](GroupKind group, double params) {
+      return collective_op(stage, group, Part::GRAD_SYNC, layer, -1, overlapped, [&](Collective& c, int) {
+        c.kind = CollectiveKind::ALL_REDUCE;
+        c.bytes = params * per_param;
+      }, kind);
+    };
+    // Layers without experts have nothing to reduce over the expert-data-parallel group.
+    const int first_dense = sync(GroupKind::DP, dense), first_expert = expert > 0 ? sync(GroupKind::EDP, expert) : -1;
+    if (overlapped) started_syncs_[stage].push_back({first_dense, first_expert});
+  }
+
+  // With overlap, each layer's gradients leave once its last micro-batch's backward is done.
+  void maybe_start_layer_sync(int stage, int layer, int mb) {
+    if (!p_.overlap_grad_reduce || mb != p_.micro_batches - 1) return;
+    grad_sync(stage, layer_dense_params_per_gpu(m_, p_, layer), layer_expert_params_per_gpu(m_, p_, layer),
+              OpKind::COLLECTIVE_START, layer);
+  }
+
   void step_end(int stage) {
     const double expert = stage_expert_params_per_gpu(m_, p_, stage);
     const double dense = stage_params_per_gpu(m_, p_, stage) - expert;
-    // A ring all-reduce of g bytes moves 2 g (n-1)/n per member; the distributed optimizer's
-    // reduce-scatter of the gradients and all-gather of the BF16 weights move (g + w)(n-1)/n,
-    // which is the same ring traffic as an all-reduce of (g + w) / 2 bytes per parameter.
-    const double sync_bytes_per_param =
-        p_.distributed_optimizer ? (GRADIENT_REDUCE_BYTES + WEIGHT_GATHER_BYTES) / 2 : GRADIENT_REDUCE_BYTES;
-    collective_op(stage, GroupKind::DP, Part::GRAD_SYNC, -1, -1, false, [&](Collective& c, int) {
-      c.kind = CollectiveKind::ALL_REDUCE;
-      c.bytes = dense * sync_bytes_per_param;
-    });
-    collective_op(stage, GroupKind::EDP, Part::GRAD_SYNC, -1, -1, false, [&](Collective& c, int) {
-        c.kind = CollectiveKind::ALL_REDUCE;
-        c.bytes = expert * sync_bytes_per_param;
-      });
+    if (p_.overlap_grad_reduce) {
+      // Wait for the layers' syncs; the embedding and output layer follow in one blocking sync.
+      double started_dense = 0;
+      p_.for_each_stage_layer(stage, m_.layers, [&](int l) { started_dense += layer_dense_params_per_gpu(m_, p_, l); });
+      for (const auto [first_dense, first_expert] : started_syncs_[stage]) {
+        wait_ops(stage, first_dense, GroupKind::DP);
+        if (first_expert >= 0) wait_ops(stage, first_expert, GroupKind::EDP);
+      }
+      if (dense - started_dense > 0) grad_sync(stage, dense - started_dense, 0, OpKind::COLLECTIVE, -1);
+    } else {
+      grad_sync(stage, dense, expert, OpKind::COLLECTIVE, -1);
+    }
     // The optimizer updates this GPU's shard only under ZeRO-1.
     const double updated = p_.distributed_optimizer ? dense / p_.dp + expert / p_.edp() : dense + expert;
     const double hbm_bytes = updated * OPTIMIZER_HBM_BYTES_PER_PARAM;
     for_each_gpu(stage, [&](int gpu, int) {
       Op op{OpKind::COMPUTE, Part::OPTIMIZER, false, -1, -1, -1, cost_.memory_bound_s(hbm_bytes), hbm_bytes};
       out_.ops[gpu].push_back(op);
+    });
+  }
+
+  // Each GPU of the stage waits for its group's collective among those from `first` on.
+  void wait_ops(int stage, int first, GroupKind kind) {
+    const bool all = columns_ == gps_;
+    for_each_gpu(stage, [&](int gpu, int q) {
+      const int index = first + (all ? group_of_local(kind, q) : 0);
+      const Collective& c = out_.collectives[index];
+      out_.ops[gpu].push_back(Op{OpKind::COLLECTIVE_WAIT, c.part, c.backward, c.layer, -1, index, 0, 0});
     });
   }
 
@@ -274,9 +316,11 @@ class ProgramBuilder {
   }
 
   // One collective per group of the stage that has GPUs in the program; `fill` sets its
-  // kind and sizes.
+  // kind and sizes. Returns the index of the first; op_kind COLLECTIVE_START puts it on the
+  // communication stream.
   template <class Fill>
-  void collective_op(int stage, GroupKind kind, Part part, int layer, int mb, bool bwd, Fill fill) {
+  int collective_op(int stage, GroupKind kind, Part part, int layer, int mb, bool bwd, Fill fill,
+                    OpKind op_kind = OpKind::COLLECTIVE) {
     const bool all = columns_ == gps_;
     const int count = all ? gps_ / group_size(kind) : 1;
     const int first_collective = int(out_.collectives.size());
@@ -292,8 +336,9 @@ class ProgramBuilder {
     }
     for_each_gpu(stage, [&](int gpu, int q) {
       const int index = first_collective + (all ? group_of_local(kind, q) : 0);
-      out_.ops[gpu].push_back(Op{OpKind::COLLECTIVE, part, bwd, int16_t(layer), mb, index, 0, 0});
+      out_.ops[gpu].push_back(Op{op_kind, part, bwd, int16_t(layer), mb, index, 0, 0});
     });
+    return first_collective;
   }
 
   void tp_allreduce(int stage, int layer, int mb, bool bwd) {
@@ -451,6 +496,8 @@ class ProgramBuilder {
   std::array<std::vector<int>, 4> first_group_;  // per GroupKind, per stage: first group index
   std::vector<Collective> pending_lag_ = std::vector<Collective>(p_.pp);  // per stage, for the next EP collective
   std::vector<char> has_pending_lag_ = std::vector<char>(p_.pp, 0);
+  // Per stage: the first DP and EDP collectives of each layer's overlapped gradient sync.
+  std::vector<std::vector<std::pair<int, int>>> started_syncs_ = std::vector<std::vector<std::pair<int, int>>>(p_.pp);
   StepProgram out_;
 };
 

@@ -24,6 +24,10 @@ enum class OpKind : uint8_t {
   COLLECTIVE,  // wait for every member, then move the collective's bytes
   SEND,        // post a pipeline message and go on
   RECV,        // wait until a pipeline message has arrived
+  // A collective on a communication stream: START arrives and goes on (the collective runs
+  // once every member has started it); WAIT blocks until it has finished.
+  COLLECTIVE_START,
+  COLLECTIVE_WAIT,
 };
 
 struct Op {
@@ -32,7 +36,7 @@ struct Op {
   bool backward = false;
   int16_t layer = -1;        // -1: once per step (gradient sync, optimizer)
   int32_t micro_batch = -1;
-  int32_t ref = -1;          // COLLECTIVE: index into collectives; SEND/RECV: into messages
+  int32_t ref = -1;          // COLLECTIVE*: index into collectives; SEND/RECV: into messages
   double seconds = 0;        // COMPUTE: duration from the cost model
   double amount = 0;         // COMPUTE: FLOPs or HBM bytes; SEND/RECV: bytes
 };

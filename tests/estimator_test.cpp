@@ -4,6 +4,8 @@
 #include <numeric>
 
 #include "hardware/topology.hpp"
+#include "models/cost_model.hpp"
+#include "models/memory_model.hpp"
 #include "sim/estimator.hpp"
 #include "sim/result_json.hpp"
 #include "sim/simulate.hpp"
@@ -142,4 +144,33 @@ TEST_CASE("FP8 runs attention's projections in FP8 and its core in BF16", "[esti
   const double r = c.gpu.peak_fp8_flops / c.gpu.peak_bf16_flops, g = c.gemm_efficiency;
   const double core_term = core * (1 / c.attention_forward_efficiency + 2.5 / c.attention_backward_efficiency);
   CHECK(attention_s(fp8) / attention_s(bf16) == Approx((3 * p / (r * g) + core_term) / (3 * p / g + core_term)).epsilon(1e-9));
+}
+
+TEST_CASE("overlapped gradient reduce: only the first layer's sync and the embedding's are exposed", "[estimator]") {
+  // One stage, DP 16 over two nodes (EDP 2), a fast NIC so that each layer's sync finishes
+  // during the next layer's backward. The syncs of layer 0 (the last backward) start when the
+  // backward ends: the step waits max(dense, expert) for them, then the embedding's blocking
+  // all-reduce.
+  Scenario s = scenario(scenario_json(R"({"dp": 16, "ep": 8, "micro_batches": 4, "seq_len": 2048})",
+                                      R"({"capacity_factor": null})", R"({"alpha": 1e6, "noise": 1e3})",
+                                      R"({"preset": "olmoe-1b-7b"})",
+                                      R"({"preset": "dgx-h100", "nodes": 2, "nic_GBps": 1000})"));
+  const auto grad_sync_s = [](const StepResult& r) {
+    for (const auto& [part, seconds] : r.breakdown_s)
+      if (part == "grad_sync") return seconds;
+    return 0.0;
+  };
+  const StepResult blocking = simulate(s);
+  s.plan.overlap_grad_reduce = true;
+  const StepResult overlapped = simulate(s);
+  const CostModel cost(s.cluster, s.model.compute_dtype);
+  const double gradient_bytes = 4;  // FP32, no distributed optimizer
+  const double dense0 = cost.ring_allreduce_s(gradient_bytes * layer_dense_params_per_gpu(s.model, s.plan, 0), 16,
+                                              LinkScope::INTER_NODE);
+  const double expert0 = cost.ring_allreduce_s(gradient_bytes * layer_expert_params_per_gpu(s.model, s.plan, 0), 2,
+                                               LinkScope::INTER_NODE);
+  const double embedding = cost.ring_allreduce_s(gradient_bytes * s.model.embedding_params(), 16, LinkScope::INTER_NODE);
+  CHECK(grad_sync_s(overlapped) == Approx(std::max(dense0, expert0) + embedding).epsilon(1e-6));
+  CHECK(grad_sync_s(overlapped) < grad_sync_s(blocking));
+  CHECK(blocking.step_time_s - overlapped.step_time_s == Approx(grad_sync_s(blocking) - grad_sync_s(overlapped)).epsilon(1e-6));
 }

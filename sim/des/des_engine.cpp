@@ -122,6 +122,8 @@ class DesSimulation {
   struct CollectiveState {
     std::vector<TimelineRecorder::Arrival> arrivals;
     sg4::SemaphorePtr done;
+    bool finished = false;  // communication-stream collectives: it has ended
+    int waiting = 0;        // members blocked in its wait
   };
   struct BatchState {
     int posted = 0;
@@ -137,6 +139,8 @@ class DesSimulation {
         case OpKind::SEND: send(op); break;
         case OpKind::RECV: recv(gpu, int(i), op); break;
         case OpKind::COLLECTIVE: collective(gpu, int(i), op); break;
+        case OpKind::COLLECTIVE_START: start_async(gpu, int(i), op); break;
+        case OpKind::COLLECTIVE_WAIT: wait_async(gpu, int(i), op); break;
       }
       op_done(1);
       ++i;
@@ -212,6 +216,33 @@ class DesSimulation {
     const size_t waiting = state.arrivals.size() - 1;
     state = CollectiveState{};
     for (size_t i = 0; i < waiting; ++i) done->release();
+  }
+
+  // A collective on the communication stream: the last member to start it hands it to a
+  // courier actor and goes on, as the others did; waiting members block until it ends.
+  void start_async(int gpu, int index, const Op& op) {
+    CollectiveState& state = collectives_[op.ref];
+    state.arrivals.push_back({gpu, index, Platform::now_s()});
+    if (!state.done) state.done = sg4::Semaphore::create(0);
+    if (int(state.arrivals.size()) < program_.collectives[op.ref].participants) return;
+    const int ref = op.ref;
+    sg4::Actor::create("async_collective", platform_.host(gpu), [this, ref] {
+      execute(prepared(program_.collectives[ref]));
+      CollectiveState& s = collectives_[ref];
+      s.finished = true;
+      for (int i = 0; i < s.waiting; ++i) s.done->release();
+    });
+  }
+
+  void wait_async(int gpu, int index, const Op& op) {
+    CollectiveState& state = collectives_[op.ref];
+    const double t = Platform::now_s();
+    if (!state.finished) {
+      ++state.waiting;
+      auto done = state.done;
+      done->acquire();
+    }
+    recorder_.record(gpu, index, program_.collectives[op.ref].part, t, Platform::now_s());
   }
 
   std::vector<Phase> phases(const Collective& c) const {

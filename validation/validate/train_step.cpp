@@ -53,8 +53,9 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
        {{"dp", dp}, {"tp", plan_value(q, "tp")}, {"pp", plan_value(q, "pp")}, {"vp", plan_value(q, "vp")}, {"ep", plan_value(q, "ep")},
         {"etp", plan_value(q, "etp")}, {"micro_batch_size", mbs}, {"micro_batches", global_batch / (dp * mbs)},
         {"seq_len", q.whole("seq_len", 1, 1 << 24)},
-        // Megatron-Core's MoE recipes run with --use-distributed-optimizer
-        {"distributed_optimizer", true}}},
+        // Megatron-Core's MoE recipes run with --use-distributed-optimizer, --overlap-grad-reduce
+        // and --overlap-param-gather
+        {"distributed_optimizer", true}, {"overlap_grad_reduce", true}}},
       // dropless: no capacity limit
       {"router", {{"policy", "topk"}, {"capacity_factor", nullptr}}},
       {"scores", scores_of(q.text("routing"), model)},
@@ -74,7 +75,7 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   // tokens/s per GPU, or model TFLOP/s per GPU (moesim's FLOP count: 3 x forward, causal
   // attention halved, which may differ from the publisher's formula by a few per cent).
   const double work = (p.metric.name == "tflops_per_gpu" ? r.model_flops_per_step : scenario.plan.tokens_per_step()) / gpus;
-  return in_metric(p, r.step_time_s, work, "analytic engine, 1F1B, no overlap");
+  return in_metric(p, r.step_time_s, work, "analytic engine, 1F1B (interleaved when vp > 1), gradient reduce overlapped");
 }
 
 }  // namespace moesim::validation
