@@ -33,13 +33,12 @@ double micro_batches_in_flight(const ParallelPlan& p, int stage) {
 }  // namespace
 
 double layer_expert_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int layer) {
-  return m.is_moe_layer(layer) ? double(m.experts) / p.ep * m.expert_params() / p.etp : 0;
+  return m.is_moe_layer(layer) ? double(m.experts) / p.ep * m.expert_shape(layer).params() / p.etp : 0;
 }
 
 double layer_dense_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int layer) {
-  const double ffn = m.is_moe_layer(layer) ? m.shared_experts * m.expert_params() + double(m.d_model) * m.experts
-                                           : m.dense_ffn_params();
-  return (m.attention_params() + ffn) / p.tp;
+  const double ffn = m.is_moe_layer(layer) ? m.shared_experts * m.expert_params() : m.dense_ffn_params();
+  return (m.mixing_params(layer) + m.router_params(layer) + m.re_represent_params(layer) + ffn) / p.tp;
 }
 
 double stage_expert_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int stage) {
@@ -69,10 +68,11 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
     int stage_layers = 0;
     p.for_each_stage_layer(stage, m.layers, [&](int l) {
       ++stage_layers;
-      double bytes = tokens * 15 * h;  // attention block + layer norms
+      double bytes = tokens * (m.has_mixing_block(l) ? 15 : 4) * h;  // attention block + layer norms
       if (m.is_moe_layer(l)) {
+        const ModelSpec::ExpertShape e = m.expert_shape(l);
         bytes += tokens * (2 * h + m.shared_experts * ffn_hidden_bytes(m, m.d_ffn_expert));
-        bytes += max_expert_rows * (2 * h + ffn_hidden_bytes(m, double(m.d_ffn_expert) / p.etp));
+        bytes += max_expert_rows * (2 * e.item_width + (e.matrices == 3 ? 6.0 : 4.0) * e.hidden / p.etp);
         buffers = std::max(buffers, max_expert_rows * (m.dispatch_bytes_per_token() + m.combine_bytes_per_token()));
       } else {
         // TP splits the hidden width and SP the input rows: per GPU, (s b / tp) rows of full width.

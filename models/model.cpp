@@ -8,6 +8,45 @@ bool ModelSpec::is_moe_layer(int layer) const {
   return (layer - first_dense_layers + 1) % moe_layer_interval == 0;
 }
 
+bool ModelSpec::is_token_moe_layer(int layer) const {
+  if (token_moe_channels <= 0 || !is_moe_layer(layer)) return false;
+  int index = 0;
+  for (int l = 0; l < layer; ++l) index += is_moe_layer(l);
+  return index % 2 == 0;
+}
+
+ModelSpec::ExpertShape ModelSpec::expert_shape(int layer) const {
+  if (!is_token_moe_layer(layer)) return {1, d_model, d_ffn_expert, ffn_matrices()};
+  // token_moe_channels channel vectors of default_seq_len values per sample of that many patches.
+  return {double(token_moe_channels) / default_seq_len, default_seq_len, token_mixing_hidden, 2};
+}
+
+bool ModelSpec::has_mixing_block(int layer) const { return !(token_moe_channels > 0 && is_moe_layer(layer)); }
+
+double ModelSpec::mixing_params(int layer) const {
+  if (!has_mixing_block(layer)) return 0;
+  return token_mixing_hidden > 0 ? 2.0 * default_seq_len * token_mixing_hidden : attention_params();
+}
+
+// The token MLP runs once per channel per sample: 2 matrices of seq x hidden, 2 FLOPs per
+// multiply-add, over d_model channels of default_seq_len patches: 4 d_model hidden per patch.
+double ModelSpec::mixing_projection_flops_per_token(int layer) const {
+  if (!has_mixing_block(layer)) return 0;
+  return token_mixing_hidden > 0 ? 4.0 * d_model * token_mixing_hidden : attention_projection_flops_per_token();
+}
+
+double ModelSpec::mixing_core_flops_per_token(int layer, int seq_len) const {
+  return has_mixing_block(layer) && token_mixing_hidden == 0 ? attention_core_flops_per_token(seq_len) : 0;
+}
+
+double ModelSpec::router_params(int layer) const {
+  return is_moe_layer(layer) ? double(expert_shape(layer).item_width) * experts : 0;
+}
+
+double ModelSpec::re_represent_params(int layer) const {
+  return is_token_moe_layer(layer) ? 2.0 * d_model * token_moe_channels : 0;
+}
+
 int ModelSpec::moe_layers() const {
   int n = 0;
   for (int l = 0; l < layers; ++l) n += is_moe_layer(l);
@@ -32,18 +71,21 @@ double ModelSpec::dense_ffn_params() const { return ffn_matrices() * double(d_mo
 double ModelSpec::embedding_params() const { return 2.0 * vocab * d_model; }  // input + output, untied
 
 double ModelSpec::total_params() const {
-  const int moe = moe_layers();
-  const int dense = layers - moe;
-  const double router = double(d_model) * experts;
-  return layers * attention_params() + dense * dense_ffn_params() +
-         moe * ((experts + shared_experts) * expert_params() + router) + embedding_params();
+  double params = embedding_params();
+  for (int l = 0; l < layers; ++l) {
+    params += mixing_params(l) + router_params(l) + re_represent_params(l);
+    params += is_moe_layer(l) ? experts * expert_shape(l).params() + shared_experts * expert_params() : dense_ffn_params();
+  }
+  return params;
 }
 
 double ModelSpec::active_params() const {
-  const int moe = moe_layers();
-  const int dense = layers - moe;
-  return layers * attention_params() + dense * dense_ffn_params() +
-         moe * ((top_k + shared_experts) * expert_params() + double(d_model) * experts) + embedding_params();
+  double params = embedding_params();
+  for (int l = 0; l < layers; ++l) {
+    params += mixing_params(l) + router_params(l) + re_represent_params(l);
+    params += is_moe_layer(l) ? top_k * expert_shape(l).params() + shared_experts * expert_params() : dense_ffn_params();
+  }
+  return params;
 }
 
 double ModelSpec::attention_projection_flops_per_token() const { return 2 * attention_params(); }

@@ -41,11 +41,40 @@ struct ModelSpec {
   bool gated_ffn = true;        // SwiGLU (3 matrices) vs GELU/ReLU MLP (2 matrices)
   int default_seq_len = 0;      // tokens per sample if the plan does not say (vision: patches + class token)
   AttentionSpec attention;
+  // All-MLP vision models (MLP-Mixer, Tolstikhin et al. 2021) mix tokens with an MLP across
+  // the patches instead of attention: per channel, patches -> token_mixing_hidden -> patches
+  // (GELU), with default_seq_len patches. 0: attention.
+  int token_mixing_hidden = 0;
+  // Sparse-MLP (Lou et al. 2021): MoE layers come in pairs, a token-mixing MoE whose items are
+  // channel vectors over the patches, then a channel-mixing MoE over patch vectors; neither
+  // has a token-mixing block of its own. A re-represent layer before the token-mixing MoE
+  // maps the d_model channels of each patch to token_moe_channels (halving the routed items
+  // at d_model / 2) and one after it maps them back. 0: every MoE layer routes tokens.
+  int token_moe_channels = 0;
   Dtype compute_dtype = Dtype::BF16;
   Dtype dispatch_dtype = Dtype::BF16;
   Dtype combine_dtype = Dtype::BF16;
 
   bool is_moe_layer(int layer) const;
+  // Sparse-MLP: the first of each pair of MoE layers mixes tokens.
+  bool is_token_moe_layer(int layer) const;
+  // What one expert of a MoE layer takes and computes.
+  struct ExpertShape {
+    double items_per_token = 1;  // routed items per token (patch)
+    int item_width = 0;          // values per item
+    int hidden = 0;              // hidden width
+    int matrices = 0;            // weight matrices (gated: 3, plain MLP: 2)
+    double params() const { return double(matrices) * item_width * hidden; }
+  };
+  ExpertShape expert_shape(int layer) const;
+  // Per layer: its token-mixing block (attention, the all-MLP token MLP, or none), its
+  // router and Sparse-MLP's re-represent layers; FLOPs per token, forward.
+  bool has_mixing_block(int layer) const;
+  double mixing_params(int layer) const;
+  double mixing_projection_flops_per_token(int layer) const;
+  double mixing_core_flops_per_token(int layer, int seq_len) const;
+  double router_params(int layer) const;
+  double re_represent_params(int layer) const;
   int moe_layers() const;
   int ffn_matrices() const { return gated_ffn ? 3 : 2; }
   // Parameter counts (weights only; norms and biases are below 0.1 % and left out).

@@ -117,6 +117,45 @@ ModelSpec switch_base_128() {
   return m;
 }
 
+ModelSpec mixer_b16() {
+  // MLP-Mixer-B/16 (Tolstikhin et al., "MLP-Mixer: An all-MLP Architecture for Vision", 2021,
+  // Table 1): 12 layers, patch 16 (224x224 -> S = 196 patches), hidden C = 768, token-mixing
+  // MLP width D_S = 384, channel-mixing MLP width D_C = 3072, GELU. moesim has no dense layer
+  // kind beside MoE ones: each block's channel MLP is one expert that every patch takes
+  // (no choice, no all-to-all at ep = 1), which costs what the dense MLP costs.
+  ModelSpec m;
+  m.name = "mixer-b16";
+  m.layers = 12;
+  m.d_model = 768;
+  m.d_ffn_dense = 3072;
+  m.d_ffn_expert = 3072;
+  m.experts = 1;
+  m.top_k = 1;
+  m.vocab = 1000;
+  m.gated_ffn = false;
+  m.default_seq_len = 196;
+  m.token_mixing_hidden = 384;
+  return m;
+}
+
+ModelSpec sparse_mlp_b16() {
+  // Sparse-MLP (Lou et al., "Sparse-MLP: A Fully-MLP Architecture with Conditional
+  // Computation", 2021) on the Mixer-B/16 shape above: Sparse blocks replace the last Mixer
+  // blocks; each has a token-mixing MoE (experts mix along the patches, one channel vector
+  // of S = 196 values per item, hidden D_S = 384) and a channel-mixing MoE (one patch vector
+  // of C = 768 per item, hidden D_C = 3072). Its re-represent layers halve the routed channel
+  // vectors (C -> C/2 = 384 per image) before the token-mixing MoE and restore them after.
+  // The split (8 Mixer + 4 Sparse blocks), 16 experts and top-1 are this preset's choice, not
+  // the paper's table: moesim gives both MoE kinds one expert count.
+  ModelSpec m = mixer_b16();
+  m.name = "sparse-mlp-b16";
+  m.first_dense_layers = 8;
+  m.layers = 8 + 2 * 4;  // a Sparse block is two moesim layers: token-mixing MoE, channel-mixing MoE
+  m.experts = 16;
+  m.token_moe_channels = 384;
+  return m;
+}
+
 ModelSpec vmoe_b16() {
   // V-MoE-B/16 (Riquelme et al., "Scaling Vision with Sparse Mixture of Experts", NeurIPS 2021,
   // Sec. 3 and Table 8): ViT-B/16 backbone (12 layers, hidden 768, MLP 3072, 12 heads), MoE in
@@ -190,6 +229,10 @@ Registry<ModelSpec> make_model_presets() {
         switch_base_128());
   r.add("vmoe-b16", "V-MoE-B/16: ViT-B/16 with 32 experts every other layer, top-2, tokens = patches",
         vmoe_b16());
+  r.add("mixer-b16", "MLP-Mixer-B/16: 12 all-MLP blocks, token MLP over 196 patches; dense (one expert per block)",
+        mixer_b16());
+  r.add("sparse-mlp-b16", "Sparse-MLP on Mixer-B/16: 8 Mixer blocks, then 4 Sparse blocks (token- and channel-mixing "
+        "MoE, 16 experts, top-1)", sparse_mlp_b16());
   return r;
 }
 }  // namespace

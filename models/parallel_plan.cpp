@@ -28,6 +28,12 @@ PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const Cluste
   if (long(p.micro_batch_size) * p.seq_len % p.tp != 0)
     return does_not_divide("tp", "tp", p.tp, "tokens per micro-batch (micro_batch_size*seq_len)",
                            long(p.micro_batch_size) * p.seq_len);
+  // The token MLP's weights are patches x hidden: an all-MLP model runs at its own patch count.
+  if (m.token_mixing_hidden > 0 && p.seq_len != m.default_seq_len)
+    return {"seq_len", "seq_len=" + std::to_string(p.seq_len) + " but the all-MLP model mixes exactly " +
+                           std::to_string(m.default_seq_len) + " patches"};
+  if (m.token_moe_channels > 0 && p.tp > 1)
+    return {"tp", "tp=" + std::to_string(p.tp) + ": token-mixing MoE layers route whole samples' channel vectors; use tp=1"};
   if (m.compute_dtype == Dtype::FP8 && c.gpu.peak_fp8_flops <= 0)
     return {"", "compute_dtype fp8 but GPU " + c.gpu.name + " has no FP8 tensor cores"};
   return {};

@@ -174,6 +174,11 @@ void validate_model(const Reader& r, const ModelSpec& m) {
           "fewer than layers=" + std::to_string(m.layers));
   fail_if(m.moe_layers() == 0, "moe_layer_interval", m.moe_layer_interval, "an interval that leaves at least one MoE layer");
   fail_if(m.vocab <= 0, "vocab", m.vocab, "an integer >= 1");
+  fail_if(m.token_moe_channels > 0 && (m.token_mixing_hidden <= 0 || m.default_seq_len <= 0), "token_moe_channels",
+          m.token_moe_channels, "0 unless token_mixing_hidden and default_seq_len (the patches) are set");
+  fail_if(m.token_mixing_hidden > 0 && m.default_seq_len <= 0, "token_mixing_hidden", m.token_mixing_hidden,
+          "0 unless default_seq_len (the patches the token MLP mixes) is set");
+  if (m.token_mixing_hidden > 0) return;  // all-MLP: no attention to check
   const AttentionSpec& a = m.attention;
   fail_if(a.heads <= 0, "heads", a.heads, "an integer >= 1");
   if (a.kind == AttentionKind::GQA) {

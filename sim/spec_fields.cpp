@@ -114,6 +114,13 @@ const FieldTable<ModelSpec>& model_fields() {
       int_field("d_model", &ModelSpec::d_model, 1, "hidden size"),
       int_field("d_ffn_dense", &ModelSpec::d_ffn_dense, 1, "FFN width of dense layers"),
       int_field("d_ffn_expert", &ModelSpec::d_ffn_expert, 1, "FFN width of one expert"),
+      int_field("token_mixing_hidden", &ModelSpec::token_mixing_hidden, 0,
+                "all-MLP models (MLP-Mixer): hidden width of the token-mixing MLP across default_seq_len patches, "
+                "in place of attention (0 = attention)"),
+      int_field("token_moe_channels", &ModelSpec::token_moe_channels, 0,
+                "Sparse-MLP: MoE layers alternate token-mixing MoE (items: this many channel vectors per sample "
+                "after the re-represent layer, each of default_seq_len values; expert hidden token_mixing_hidden) "
+                "and channel-mixing MoE (0 = every MoE layer routes tokens)"),
       int_field("experts", &ModelSpec::experts, 1, "routed experts per MoE layer"),
       int_field("top_k", &ModelSpec::top_k, 1, "experts per token"),
       int_field("shared_experts", &ModelSpec::shared_experts, 0, "always-on experts per MoE layer"),

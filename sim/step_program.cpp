@@ -63,7 +63,8 @@ class ProgramBuilder {
     attention_ = attention(false) + block_elementwise(true);
     attention_backward_ = attention(true) + block_elementwise(true) * BACKWARD_FLOP_FACTOR;
     dense_ffn_ = ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp) + block_elementwise(false);
-    gate_and_shared_ = gate() + shared_experts() + block_elementwise(false);
+    for (bool token_moe : {false, true})
+      gate_and_shared_[token_moe] = gate(token_moe) + shared_experts() + block_elementwise(false);
     build_groups();
     build_messages();
   }
@@ -200,8 +201,10 @@ class ProgramBuilder {
   void layer_ops(int stage, int layer, int mb, bool bwd) {
     Step steps[8];
     int n = 0;
-    steps[n++] = Step::ATTENTION;
-    if (p_.tp > 1) steps[n++] = Step::TP_ALLREDUCE;
+    if (m_.has_mixing_block(layer)) {
+      steps[n++] = Step::ATTENTION;
+      if (p_.tp > 1) steps[n++] = Step::TP_ALLREDUCE;
+    }
     if (m_.is_moe_layer(layer)) {
       for (Step step : {Step::GATE_AND_SHARED, Step::DISPATCH, Step::EXPERTS, Step::COMBINE}) steps[n++] = step;
     } else {
@@ -223,7 +226,8 @@ class ProgramBuilder {
       case Step::ATTENTION: return compute(stage, Part::ATTENTION, layer, mb, bwd, bwd ? attention_backward() : attention_);
       case Step::TP_ALLREDUCE: return tp_allreduce(stage, layer, mb, bwd);
       case Step::DENSE_FFN: return compute(stage, Part::DENSE_FFN, layer, mb, bwd, dense_ffn_ * f);
-      case Step::GATE_AND_SHARED: return compute(stage, Part::DENSE_FFN, layer, mb, bwd, gate_and_shared_ * f);
+      case Step::GATE_AND_SHARED:
+        return compute(stage, Part::DENSE_FFN, layer, mb, bwd, gate_and_shared_[m_.is_token_moe_layer(layer)] * f);
       // Dispatch moves tokens to experts; its backward moves their gradients back. Combine
       // returns expert outputs; its backward sends output gradients to the experts again.
       case Step::DISPATCH: return all_to_all(stage, layer, mb, bwd, Part::DISPATCH, bwd);
@@ -349,8 +353,10 @@ class ProgramBuilder {
   }
 
   void all_to_all(int stage, int layer, int mb, bool bwd, Part part, bool reverse) {
-    const double bytes = bwd ? GRADIENT_WIRE_BYTES * m_.d_model
-                             : (part == Part::DISPATCH ? m_.dispatch_bytes_per_token() : m_.combine_bytes_per_token());
+    // Per copy of an item of item_width values (a token: d_model).
+    const double token_bytes = bwd ? GRADIENT_WIRE_BYTES * m_.d_model
+                                   : (part == Part::DISPATCH ? m_.dispatch_bytes_per_token() : m_.combine_bytes_per_token());
+    const double bytes = token_bytes * m_.expert_shape(layer).item_width / m_.d_model;
     collective_op(stage, GroupKind::EP, part, layer, mb, bwd, [&](Collective& c, int replica) {
       c.kind = CollectiveKind::ALL_TO_ALL;
       c.load = &load(layer, mb, replica);
@@ -363,15 +369,16 @@ class ProgramBuilder {
     // A GPU's expert GEMMs cost its experts' tile-padded rows times the tensor-core time of
     // one row: the load keeps padded rows per rank, not per expert, so launch overheads and
     // the operand-streaming bound of an expert with few rows are left out here.
-    const double width = double(m_.d_ffn_expert) / p_.etp;
-    const Work row = Work{cost_.gemm_row_s(width, m_.d_model), 2.0 * width * m_.d_model} * m_.ffn_matrices();
+    const ModelSpec::ExpertShape e = m_.expert_shape(layer);
+    const double width = double(e.hidden) / p_.etp;
+    const Work row = Work{cost_.gemm_row_s(width, e.item_width), 2.0 * width * e.item_width} * e.matrices;
     // Permute before and unpermute after the expert GEMMs (read and write each row), and the
     // activation and FP8 casts of each row.
-    const double permute_row_s = cost_.memory_bound_s(2 * 2 * m_.d_model * bytes_per_element(Dtype::BF16)) +
-                                 ffn_row_elementwise_s(width);
+    const double permute_row_s = cost_.memory_bound_s(2 * 2 * e.item_width * bytes_per_element(Dtype::BF16)) +
+                                 ffn_row_elementwise_s(e.item_width, width, e.matrices);
     // Per layer: one grouped GEMM launch per matrix, the permute and unpermute kernels and the
     // row-wise ones (launch overheads only: their bytes are in the rows).
-    const double launches_s = m_.ffn_matrices() * s_.cluster.gemm_overhead_s +
+    const double launches_s = e.matrices * s_.cluster.gemm_overhead_s +
                               (2 + row_kernels()) * s_.cluster.kernel_overhead_s;
     const double f = bwd ? backward_factor() : 1;
     const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
@@ -436,8 +443,9 @@ class ProgramBuilder {
   // The backward does twice the projections' FLOPs; the core's is priced by its own kernel.
   Work attention(bool backward) const {
     const double rows = tokens_full_ / p_.tp;
-    const double projections = m_.attention_projection_flops_per_token() * rows;
-    const double core = m_.attention_core_flops_per_token(p_.seq_len) * rows;
+    // Every layer that has a token-mixing block has the same one: the first layer's.
+    const double projections = m_.mixing_projection_flops_per_token(0) * rows;
+    const double core = m_.mixing_core_flops_per_token(0, p_.seq_len) * rows;
     const double f = backward ? BACKWARD_FLOP_FACTOR : 1;
     return {f * cost_.flops_s(projections) + cost_.attention_core_s(core, backward), f * (projections + core)};
   }
@@ -453,12 +461,12 @@ class ProgramBuilder {
     return launches(2 + (cast ? 2 : 0)) + Work{cost_.memory_bound_s(bytes), 0};
   }
   Work launches(int kernels) const { return {kernels * s_.cluster.kernel_overhead_s, 0}; }
-  // Per FFN row of hidden width `width`: the activation (SwiGLU reads 2 width values and
-  // writes width; GELU reads and writes width), and with FP8 the casts of the row's input (h)
-  // and hidden (width) values. Bytes only: row_kernels() launches run them for all rows.
-  double ffn_row_elementwise_s(double width) const {
-    const double activation = (m_.gated_ffn ? 3 : 2) * width * BF16_BYTES;
-    const double casts = fp8() ? (m_.d_model + width) * FP8_CAST_BYTES : 0;
+  // Per FFN row of `input` values and hidden width `width`: the activation (SwiGLU reads 2
+  // width values and writes width; GELU reads and writes width), and with FP8 the casts of the
+  // row's input and hidden values. Bytes only: row_kernels() launches run them for all rows.
+  double ffn_row_elementwise_s(double input, double width, int matrices) const {
+    const double activation = (matrices == 3 ? 3 : 2) * width * BF16_BYTES;
+    const double casts = fp8() ? (input + width) * FP8_CAST_BYTES : 0;
     return cost_.memory_bound_s(activation + casts);
   }
   int row_kernels() const { return 1 + (fp8() ? 2 : 0); }
@@ -467,14 +475,26 @@ class ProgramBuilder {
   Work ffn(double rows, double width) const {
     if (width <= 0) return {};
     return gemm(rows, width, m_.d_model) * m_.ffn_matrices() + launches(row_kernels()) +
-           Work{rows * ffn_row_elementwise_s(width), 0};
+           Work{rows * ffn_row_elementwise_s(m_.d_model, width, m_.ffn_matrices()), 0};
   }
-  // The gate runs on this GPU's tokens after the TP split (with the router's extra mixing
+  // The gate runs on this GPU's items after the TP split (with the router's extra mixing
   // GEMMs, Soft MoE's); shared experts on the full micro-batch, split over TP like a dense FFN.
-  Work gate() const {
+  // A token-mixing MoE layer (Sparse-MLP) gates channel vectors, between its re-represent
+  // layers (d_model -> token_moe_channels -> d_model per token).
+  Work gate(bool token_moe) const {
     const RouterCost& rc = routed_.router_cost;
-    const Work logits = gemm(p_.tokens_per_gpu(), rc.gate_columns > 0 ? rc.gate_columns : m_.experts, m_.d_model);
-    return logits * (1.0 + rc.mixing_gemms) + launches(ROUTER_KERNELS);
+    const int layer = token_moe ? first_token_moe_layer() : 0;
+    if (layer < 0) return {};
+    const ModelSpec::ExpertShape e = m_.expert_shape(layer);
+    const double items = p_.tokens_per_gpu() * e.items_per_token;
+    const Work logits = gemm(items, rc.gate_columns > 0 ? rc.gate_columns : m_.experts, e.item_width);
+    const Work re_represent = token_moe ? gemm(p_.tokens_per_gpu(), m_.token_moe_channels, m_.d_model) * 2 : Work{};
+    return logits * (1.0 + rc.mixing_gemms) + re_represent + launches(ROUTER_KERNELS);
+  }
+  int first_token_moe_layer() const {
+    for (int l = 0; l < m_.layers; ++l)
+      if (m_.is_token_moe_layer(l)) return l;
+    return -1;
   }
   Work shared_experts() const {
     return m_.shared_experts ? ffn(tokens_full_, double(m_.shared_experts) * m_.d_ffn_expert / p_.tp) : Work{};
@@ -491,7 +511,8 @@ class ProgramBuilder {
   int columns_ = 1;  // GPUs of each stage in the program: the first columns_ of it
   std::unordered_map<const MicroBatchLoad*, Spread> spread_of_load_;
   std::vector<size_t> moe_index_;  // per layer: its index among the MoE layers
-  Work attention_, dense_ffn_, gate_and_shared_;  // per layer and micro-batch, forward
+  Work attention_, dense_ffn_;                     // per layer and micro-batch, forward
+  Work gate_and_shared_[2];                       // of channel- and token-mixing MoE layers
   Work attention_backward_;                      // without recomputation
   std::array<std::vector<int>, 4> first_group_;  // per GroupKind, per stage: first group index
   std::vector<Collective> pending_lag_ = std::vector<Collective>(p_.pp);  // per stage, for the next EP collective

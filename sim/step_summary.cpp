@@ -8,17 +8,22 @@ namespace moesim {
 namespace {
 
 // Bytes on the wire per copy over one step: dispatch and combine forward, and the BF16
-// gradients of both backward (as the step program sends them).
-double copy_bytes_per_step(const ModelSpec& m) {
-  return m.dispatch_bytes_per_token() + m.combine_bytes_per_token() + 2 * 2.0 * m.d_model;
+// gradients of both backward (as the step program sends them), for items of `width` values.
+double copy_bytes_per_step(const ModelSpec& m, int width) {
+  return (m.dispatch_bytes_per_token() + m.combine_bytes_per_token() + 2 * 2.0 * m.d_model) * width / m.d_model;
 }
 
 double forward_flops_per_token(const ModelSpec& m, const ParallelPlan& p) {
   double flops = 2.0 * m.d_model * m.vocab;  // output layer
   for (int l = 0; l < m.layers; ++l) {
-    flops += m.attention_flops_per_token(p.seq_len);
-    flops += m.is_moe_layer(l) ? 2.0 * ((m.top_k + m.shared_experts) * m.expert_params() + double(m.d_model) * m.experts)
-                               : 2.0 * m.dense_ffn_params();
+    flops += m.mixing_projection_flops_per_token(l) + m.mixing_core_flops_per_token(l, p.seq_len);
+    if (!m.is_moe_layer(l)) {
+      flops += 2.0 * m.dense_ffn_params();
+      continue;
+    }
+    const ModelSpec::ExpertShape e = m.expert_shape(l);
+    flops += 2.0 * (e.items_per_token * (m.top_k * e.params() + m.router_params(l)) + m.re_represent_params(l) +
+                    m.shared_experts * m.expert_params());
   }
   return flops;
 }
@@ -53,8 +58,9 @@ void fill_load_and_memory(StepResult& r, const Scenario& s, const RoutedStep& ro
       r.tokens_routed += mb.routed * scale;
       r.tokens_dropped += mb.dropped * scale;
       r.tokens_unrouted += mb.unrouted_tokens * scale;
-      r.a2a_intra_node_bytes += mb.intra_copies * copy_bytes_per_step(m) * mb.row_fraction * scale;
-      r.a2a_inter_node_bytes += mb.inter_copies * copy_bytes_per_step(m) * mb.row_fraction * scale;
+      const double copy_bytes = copy_bytes_per_step(m, m.expert_shape(layer.layer).item_width);
+      r.a2a_intra_node_bytes += mb.intra_copies * copy_bytes * mb.row_fraction * scale;
+      r.a2a_inter_node_bytes += mb.inter_copies * copy_bytes * mb.row_fraction * scale;
       const double most = *std::max_element(mb.rank_rows.begin(), mb.rank_rows.end());
       const double total = std::accumulate(mb.rank_rows.begin(), mb.rank_rows.end(), 0.0);
       max_rows = std::max(max_rows, most);

@@ -160,6 +160,12 @@ void StepRouter::charge_migration(const Placement& before, const Placement& afte
   }
 }
 
+// Items a GPU routes per micro-batch in a layer: its tokens, or for a token-mixing MoE layer
+// the channel vectors of its samples.
+int StepRouter::items_per_gpu(int layer) const {
+  return int(std::lround(s_.plan.tokens_per_gpu() * s_.model.expert_shape(layer).items_per_token));
+}
+
 // Expert loads and co-activations: from the previous step when there is one, else from
 // routing one micro-batch of this layer that the step does not use (step index -1).
 LayerStatistics StepRouter::layer_statistics(int step, int layer) {
@@ -169,7 +175,7 @@ LayerStatistics StepRouter::layer_statistics(int step, int layer) {
   stats.coactivation.assign(size_t(experts) * experts, 0);
   const int sample_step = step > 0 ? step - 1 : -1;
   for (int src = 0; src < group_.size(); ++src) {
-    router_->route(*scores_, {layer, 0, group_.gpu[src], sample_step}, s_.plan.tokens_per_gpu(), routing_);
+    router_->route(*scores_, {layer, 0, group_.gpu[src], sample_step}, items_per_gpu(layer), routing_);
     for (int item = 0; item < routing_.items(); ++item)
       for (int i = routing_.first[item]; i < routing_.first[item + 1]; ++i) {
         stats.expert_load[routing_.expert[i]] += 1;
@@ -193,7 +199,7 @@ MicroBatchLoad StepRouter::route_micro_batch(int step, int layer, int micro_batc
   load.leaf_down.assign(g.leaves.size(), 0);
   load.pair_copies.assign(size_t(g.size()) * g.size(), 0);
   for (int src = 0; src < g.size(); ++src) {
-    router_->route(*scores_, {layer, micro_batch, g.gpu[src], step}, s_.plan.tokens_per_gpu(), routing_);
+    router_->route(*scores_, {layer, micro_batch, g.gpu[src], step}, items_per_gpu(layer), routing_);
     for (int e = 0; e < s_.model.experts; ++e) load.expert_tokens[e] += routing_.expert_tokens[e];
     load.requested += routing_.requested;
     load.routed += routing_.routed;

@@ -95,6 +95,7 @@ class StepRouter {
   MicroBatchLoad route_micro_batch(int step, int layer, int micro_batch, const Placement& placement);
   const Placement& placement_for(int step, int layer);
   void charge_migration(const Placement& before, const Placement& after);
+  int items_per_gpu(int layer) const;
   LayerStatistics layer_statistics(int step, int layer);
   void count_copies(int src, const GroupRouting& routing, const Placement& placement, MicroBatchLoad& load);
   void add_copy(int src, int dst, MicroBatchLoad& load) const;
