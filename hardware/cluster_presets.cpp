@@ -37,6 +37,9 @@ Registry<ClusterSpec> make_cluster_presets() {
   // NVIDIA HGX H200 datasheet: 8x H200 on NVSwitch; ConnectX-7 400 Gb/s per GPU.
   r.add("hgx-h200", "HGX H200: 8x H200 on NVSwitch, one 400 Gb/s NIC per GPU, rail-optimized",
         node_of("hgx-h200", "h200", 50));
+  // HGX H20 servers: 8x H20 on NVSwitch, one 400 Gb/s NIC per GPU as in the HGX H100 design.
+  r.add("hgx-h20", "HGX H20: 8x H20 on NVSwitch, one 400 Gb/s NIC per GPU, rail-optimized",
+        node_of("hgx-h20", "h20", 50));
   // NVIDIA DGX A100 datasheet: 8x A100 80 GB, 8x ConnectX-6 200 Gb/s (25 GB/s) for compute.
   r.add("dgx-a100", "DGX A100: 8x A100-80G on NVSwitch, one 200 Gb/s NIC per GPU, rail-optimized",
         node_of("dgx-a100", "a100-80g", 25));

@@ -24,6 +24,11 @@ Registry<GpuSpec> make_gpu_presets() {
   // NVLink 900 GB/s bidirectional.
   r.add("h200", "NVIDIA H200 SXM 141 GB (NVLink 4, 450 GB/s per direction)",
         {"h200", 989.4 * T, 1978.9 * T, 141 * GB, 4800 * GB, 450 * GB, 132});
+  // NVIDIA H20 (Hopper for the China market; product brief as widely reported): BF16 148 TFLOPS,
+  // FP8 296 TFLOPS dense, 96 GB HBM3 at 4.0 TB/s, NVLink 900 GB/s bidirectional; 78 SMs
+  // (reported by third parties, not in the brief).
+  r.add("h20", "NVIDIA H20 96 GB (NVLink 4, 450 GB/s per direction; 148 BF16 TFLOPS)",
+        {"h20", 148 * T, 296 * T, 96 * GB, 4000 * GB, 450 * GB, 78});
   // NVIDIA A100 Tensor Core GPU datasheet (SXM 80 GB): BF16 312 TFLOPS, no FP8,
   // HBM2e 2,039 GB/s, NVLink 600 GB/s bidirectional.
   r.add("a100-80g", "NVIDIA A100 SXM 80 GB (NVLink 3, 300 GB/s per direction; no FP8)",

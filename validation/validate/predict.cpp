@@ -17,7 +17,7 @@ std::string lower(std::string s) {
 // The cluster preset of each GPU name the dataset uses.
 const char* cluster_preset_of(const std::string& gpu) {
   static const std::vector<std::pair<std::string, const char*>> presets = {
-      {"h100", "dgx-h100"}, {"h800", "hgx-h800"}, {"h200", "hgx-h200"}, {"a100", "dgx-a100"}, {"b200", "dgx-b200"},
+      {"h100", "dgx-h100"}, {"h800", "hgx-h800"}, {"h200", "hgx-h200"}, {"h20", "hgx-h20"}, {"a100", "dgx-a100"}, {"b200", "dgx-b200"},
       {"mi300x", "mi300x-node"}};
   for (const auto& [name, preset] : presets)
     if (lower(gpu) == name) return preset;
