@@ -132,16 +132,25 @@ class ProgramWalker {
     batch_waiters_[batch].clear();
   }
 
+  // Notes gpu's arrival at a collective; true once every member in the program has arrived.
+  bool all_arrived(int gpu, int op, int collective) {
+    arrivals_[collective].push_back({gpu, op, clock_[gpu]});
+    return int(arrivals_[collective].size()) >= program_.collectives[collective].participants;
+  }
+
+  static double latest_arrival_s(const std::vector<TimelineRecorder::Arrival>& arrivals, double not_before_s) {
+    for (const auto& a : arrivals) not_before_s = std::max(not_before_s, a.time_s);
+    return not_before_s;
+  }
+
   // A collective on the communication stream runs from its last member's start; the
   // members go on computing meanwhile.
   void start_async(int gpu, int op, int collective) {
+    if (!all_arrived(gpu, op, collective)) return;
     auto& arrivals = arrivals_[collective];
-    arrivals.push_back({gpu, op, clock_[gpu]});
     const Collective& c = program_.collectives[collective];
-    if (int(arrivals.size()) < c.participants) return;
     // A group's collectives on the stream run one after another.
-    double start = group_stream_free_[c.group];
-    for (const auto& a : arrivals) start = std::max(start, a.time_s);
+    const double start = latest_arrival_s(arrivals, group_stream_free_[c.group]);
     async_end_[collective] = group_stream_free_[c.group] = start + times_.collective_s(c);
     for (int waiter : async_waiters_[collective]) ready_.push_back(waiter);
     async_waiters_[collective].clear();
@@ -151,13 +160,10 @@ class ProgramWalker {
 
   // Returns whether the collective completed (then all its members' clocks moved on).
   bool arrive(int gpu, int op, int collective) {
+    if (!all_arrived(gpu, op, collective)) return false;
     auto& arrivals = arrivals_[collective];
-    arrivals.push_back({gpu, op, clock_[gpu]});
     const Collective& c = program_.collectives[collective];
-    if (int(arrivals.size()) < c.participants) return false;
-    double start = 0;
-    for (const auto& a : arrivals) start = std::max(start, a.time_s);
-    start += c.absent_lag_s;
+    const double start = latest_arrival_s(arrivals, 0) + c.absent_lag_s;
     const double end = start + times_.collective_s(c);
     recorder_.collective_started(collective, arrivals, start);
     for (const auto& a : arrivals) {
