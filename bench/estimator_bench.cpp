@@ -7,6 +7,7 @@
 #include "hardware/topology.hpp"
 #include "sim/estimator.hpp"
 #include "sim/scenario.hpp"
+#include "sim/step_summary.hpp"
 #include "sim/traffic.hpp"
 
 namespace {
@@ -59,6 +60,23 @@ void BM_EstimatePlan(benchmark::State& state) {
   state.counters["plans_per_s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_EstimatePlan)->Unit(benchmark::kMicrosecond);
+
+// The same plans walked op by op (every unit of every micro-batch built), as `moesim run`
+// does with the analytic engine: the baseline of the ratio in BENCHMARKS.md.
+void BM_EstimatePlanEveryOp(benchmark::State& state) {
+  Fixture& f = fixture();
+  Scenario s = f.scenario;
+  size_t i = 0;
+  for (auto _ : state) {
+    s.plan = f.plans[i++ % f.plans.size()];
+    const StepProgram program = build_step_program(s, f.routed, ProgramScope::ONE_GPU_PER_STAGE);
+    EngineRun run = run_analytic(s, f.topology, program, std::vector<char>(program.ops.size(), 0));
+    StepResult r = summarize_step(s, f.routed, run.timelines, std::move(run.stragglers));
+    benchmark::DoNotOptimize(r.step_time_s);
+  }
+  state.counters["plans_per_s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_EstimatePlanEveryOp)->Unit(benchmark::kMicrosecond);
 
 void BM_RouteStep(benchmark::State& state) {
   Fixture& f = fixture();

@@ -45,8 +45,9 @@ std::string write_chrome_trace(const std::string& dir, const StepProgram& progra
   bool first = true;
   const auto sep = [&] { std::fputs(first ? "" : ",\n", f), first = false; };
   int last_node = -1;
-  for (int gpu : program.gpus) {
-    if (!timelines[gpu].traced) continue;
+  for (const GpuTimeline& timeline : timelines) {
+    if (!timeline.traced) continue;
+    const int gpu = timeline.gpu;
     const int node = cluster.node_of(gpu);
     if (node != last_node) {
       sep();
@@ -55,7 +56,7 @@ std::string write_chrome_trace(const std::string& dir, const StepProgram& progra
     }
     sep();
     std::fprintf(f, R"({"ph": "M", "name": "thread_name", "pid": %d, "tid": %d, "args": {"name": "GPU %d"}})", node, gpu, gpu);
-    for (const Span& s : timelines[gpu].spans) {
+    for (const Span& s : timeline.spans) {
       const Op& op = program.ops[gpu][s.op];
       sep();
       std::fprintf(f, R"({"ph": "X", "pid": %d, "tid": %d, "ts": %.3f, "dur": %.3f, "name": "%s", "cat": "%s", "args": {)",

@@ -47,11 +47,23 @@ class ProgramWalker {
     batch_posted_.assign(program.batches.size(), 0);
     batch_post_time_.assign(program.batches.size(), 0);
     batch_arrival_.assign(program.batches.size(), -1);
-    batch_waiters_.resize(program.batches.size());
+    batch_waiters_.assign(program.batches.size(), NO_GPU);
     ready_.assign(program.gpus.rbegin(), program.gpus.rend());
     async_end_.assign(program.collectives.size(), -1);
-    async_waiters_.resize(program.collectives.size());
+    async_waiters_.assign(program.collectives.size(), NO_GPU);
+    next_waiter_.assign(program.ops.size(), NO_GPU);
     group_stream_free_.assign(program.groups.size(), 0);
+    unit_totals_.resize(program.units.size());
+    if (!program.schedule.unit.empty()) prepare_schedule(times);
+  }
+
+  void prepare_schedule(const AnalyticTimes& times) {
+    const StepProgram::UnitSchedule& sched = program_.schedule;
+    schedule_position_.assign(size_t(sched.order.pp), 0);
+    unit_end_.assign(end_slot(true, 0, 0) * 2, -1);
+    unit_end_waiters_.assign(unit_end_.size(), NO_GPU);
+    for (int m : sched.forward_message) forward_message_s_.push_back(times.message_s(program_.messages[m]));
+    for (int m : sched.backward_message) backward_message_s_.push_back(times.message_s(program_.messages[m]));
   }
 
   EngineRun run() && {
@@ -64,6 +76,7 @@ class ProgramWalker {
       if (next_op_[gpu] < program_.ops[gpu].size())
         throw std::logic_error("step program deadlocks: GPU " + std::to_string(gpu) + " waits forever at op " +
                                std::to_string(next_op_[gpu]));
+    record_units();
     EngineRun out;
     out.stragglers = recorder_.stragglers();
     out.timelines = std::move(recorder_).timelines();
@@ -90,7 +103,7 @@ class ProgramWalker {
           const int batch = program_.batch_of_message[op.ref];
           const double arrival = batch_arrival_[batch];
           if (arrival < 0) {
-            batch_waiters_[batch].push_back(gpu);
+            wait_in(batch_waiters_[batch], gpu);
             return;
           }
           recorder_.record(gpu, index, Part::PIPELINE_BUBBLE, clock, std::max(clock, arrival));
@@ -107,16 +120,133 @@ class ProgramWalker {
         case OpKind::COLLECTIVE_WAIT: {
           const double end = async_end_[op.ref];
           if (end < 0) {
-            async_waiters_[op.ref].push_back(gpu);
+            wait_in(async_waiters_[op.ref], gpu);
             return;
           }
           recorder_.record(gpu, index, program_.collectives[op.ref].part, clock, std::max(clock, end));
           clock = std::max(clock, end);
           break;
         }
+        case OpKind::SCHEDULE:
+          if (!run_schedule(gpu, index, op.ref)) return;
+          break;
       }
       ++next_op_[gpu];
     }
+  }
+
+  // ---- STAGE_UNITS programs -------------------------------------------------------------
+  // Runs the stage's units in the pipeline order from where it stopped; false when a unit's
+  // input has not been sent yet. An input arrives the message time after the neighbouring
+  // stage's unit ended, as a RECV after its SEND would.
+  bool run_schedule(int gpu, int op, int stage) {
+    const StepProgram::UnitSchedule& sched = program_.schedule;
+    const int last = sched.order.pp * sched.order.vp - 1;
+    double& clock = clock_[gpu];
+    for (int& i = schedule_position_[stage]; i < sched.order.units_per_stage(); ++i) {
+      const PipelineOrder::Unit u = sched.order.at(stage, i);
+      const int j = u.virtual_stage;
+      if (u.backward ? j < last : j > 0) {
+        const size_t input = end_slot(u.backward, u.backward ? j + 1 : j - 1, u.micro_batch);
+        if (unit_end_[input] < 0) {
+          wait_in(unit_end_waiters_[input], gpu);
+          return false;
+        }
+        const double arrival = unit_end_[input] + (u.backward ? backward_message_s_[j] : forward_message_s_[j - 1]);
+        if (arrival > clock) {
+          recorder_.record(gpu, op, Part::PIPELINE_BUBBLE, clock, arrival);
+          clock = arrival;
+        }
+      }
+      run_unit(gpu, sched.unit_of(u));
+      const size_t done = end_slot(u.backward, j, u.micro_batch);
+      unit_end_[done] = clock;
+      wake(unit_end_waiters_[done]);
+    }
+    return true;
+  }
+
+  size_t end_slot(bool backward, int virtual_stage, int micro_batch) const {
+    const PipelineOrder& order = program_.schedule.order;
+    return (size_t(backward) * order.pp * order.vp + size_t(virtual_stage)) * order.micro_batches + size_t(micro_batch);
+  }
+
+  // A unit's ops run back to back on one GPU: its computes, and collectives whose only
+  // member in the program is that GPU, each starting after the group's absent lag (as
+  // arrive() times them). Summed once per unit and counted; a unit that starts collectives
+  // on the stream runs op by op, as advance() would run it.
+  struct UnitTotal {
+    bool summed = false, in_order = false;
+    double seconds = 0;
+    PartSeconds part_s{};
+    std::vector<const Collective*> combines;  // whose stragglers the recorder notes
+    int gpu = -1, runs = 0;                   // a unit runs on one GPU only: its stage's
+  };
+
+  void run_unit(int gpu, int unit) {
+    UnitTotal& total = unit_total(unit);
+    if (!total.in_order) {
+      clock_[gpu] += total.seconds;
+      total.gpu = gpu;
+      ++total.runs;
+      return;
+    }
+    const std::vector<Op>& ops = program_.units[unit];
+    for (int index = 0; index < int(ops.size()); ++index) {
+      const Op& op = ops[index];
+      if (op.kind == OpKind::COMPUTE) {
+        recorder_.record(gpu, index, op.part, clock_[gpu], clock_[gpu] + op.seconds);
+        clock_[gpu] += op.seconds;
+      } else if (op.kind == OpKind::COLLECTIVE_START) {
+        start_async(gpu, index, op.ref);
+      } else if (!arrive(gpu, index, op.ref)) {
+        throw std::logic_error("a unit's collective waits for a GPU outside it");
+      }
+    }
+  }
+
+  UnitTotal& unit_total(int unit) {
+    UnitTotal& total = unit_totals_[unit];
+    if (total.summed) return total;
+    total.summed = true;
+    for (const Op& op : program_.units[unit]) {
+      if (op.kind == OpKind::COMPUTE) {
+        total.part_s[size_t(op.part)] += op.seconds;
+        continue;
+      }
+      const Collective& c = program_.collectives[op.ref];
+      if (op.kind == OpKind::COLLECTIVE_START) total.in_order = true;
+      if (c.participants != 1) throw std::logic_error("a unit holds only computes and collectives of one GPU");
+      total.part_s[size_t(Part::STRAGGLER_WAIT)] += c.absent_lag_s;
+      total.part_s[size_t(c.part)] += times_.collective_s(c);
+      if (c.absent_straggler_gpu >= 0) total.combines.push_back(&c);
+    }
+    for (double seconds : total.part_s) total.seconds += seconds;
+    return total;
+  }
+
+  // Units add up once the walk is done: their runs times their parts, and their combines'
+  // stragglers once per run.
+  void record_units() {
+    for (const UnitTotal& unit : unit_totals_) {
+      if (unit.runs == 0) continue;
+      PartSeconds part_s;
+      for (size_t part = 0; part < PART_COUNT; ++part) part_s[part] = unit.runs * unit.part_s[part];
+      recorder_.record_unit(unit.gpu, part_s, clock_[unit.gpu]);
+      for (const Collective* c : unit.combines)
+        recorder_.note_straggler(*c, c->absent_straggler_gpu, c->absent_straggler_lateness_s, unit.runs);
+    }
+  }
+
+  // A blocked GPU waits for one thing: the GPUs waiting for the same thing form a list
+  // through next_waiter_, from its head.
+  void wait_in(int& head, int gpu) {
+    next_waiter_[gpu] = head;
+    head = gpu;
+  }
+  void wake(int& head) {
+    for (int gpu = head; gpu != NO_GPU; gpu = next_waiter_[gpu]) ready_.push_back(gpu);
+    head = NO_GPU;
   }
 
   // The last sender of a batch sends it; its messages arrive together.
@@ -128,8 +258,7 @@ class ProgramWalker {
     for (int m = b.first_message; m < b.first_message + b.messages; ++m)
       transfer = std::max(transfer, times_.message_s(program_.messages[m]));
     batch_arrival_[batch] = batch_post_time_[batch] + transfer;
-    for (int waiter : batch_waiters_[batch]) ready_.push_back(waiter);
-    batch_waiters_[batch].clear();
+    wake(batch_waiters_[batch]);
   }
 
   // Notes gpu's arrival at a collective; true once every member in the program has arrived.
@@ -152,8 +281,7 @@ class ProgramWalker {
     // A group's collectives on the stream run one after another.
     const double start = latest_arrival_s(arrivals, group_stream_free_[c.group]);
     async_end_[collective] = group_stream_free_[c.group] = start + times_.collective_s(c);
-    for (int waiter : async_waiters_[collective]) ready_.push_back(waiter);
-    async_waiters_[collective].clear();
+    wake(async_waiters_[collective]);
     arrivals.clear();
     arrivals.shrink_to_fit();
   }
@@ -185,11 +313,19 @@ class ProgramWalker {
   std::vector<int> batch_posted_;
   std::vector<double> batch_post_time_;
   std::vector<double> batch_arrival_;
-  std::vector<std::vector<int>> batch_waiters_;
+  static constexpr int NO_GPU = -1;
+  std::vector<int> batch_waiters_;  // per message batch: the first GPU waiting for it
+  std::vector<int> next_waiter_;    // per GPU: the next GPU waiting for the same thing
   std::vector<int> ready_;
   std::vector<double> async_end_;  // per collective on the communication stream: when it ends
-  std::vector<std::vector<int>> async_waiters_;
+  std::vector<int> async_waiters_;  // per collective on the stream: the first GPU waiting for it
   std::vector<double> group_stream_free_;  // per group: when its last stream collective ends
+  // STAGE_UNITS programs
+  std::vector<UnitTotal> unit_totals_;        // per unit
+  std::vector<int> schedule_position_;        // per stage: its next unit in the order
+  std::vector<double> unit_end_;              // per end_slot: when that unit ended, -1 before
+  std::vector<int> unit_end_waiters_;         // per end_slot: the first GPU waiting for it
+  std::vector<double> forward_message_s_, backward_message_s_;  // per virtual-stage boundary
 };
 
 }  // namespace
@@ -201,7 +337,7 @@ EngineRun run_analytic(const Scenario& scenario, const Topology&, const StepProg
 }
 
 StepResult estimate_step(const Scenario& scenario, const Topology& topology, const RoutedStep& routed) {
-  const StepProgram program = build_step_program(scenario, routed, ProgramScope::ONE_GPU_PER_STAGE);
+  const StepProgram program = build_step_program(scenario, routed, ProgramScope::STAGE_UNITS);
   EngineRun run = run_analytic(scenario, topology, program, std::vector<char>(program.ops.size(), 0));
   return summarize_step(scenario, routed, run.timelines, std::move(run.stragglers));
 }

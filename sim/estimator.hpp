@@ -12,7 +12,7 @@ namespace moesim {
 
 // What an engine observed while timing a step program.
 struct EngineRun {
-  std::vector<GpuTimeline> timelines;  // per GPU id
+  std::vector<GpuTimeline> timelines;  // per GPU of the program, in program.gpus order
   std::vector<LayerStraggler> stragglers;
   std::vector<LinkUsage> links;
   long peak_rss_bytes = 0;  // memory high-water mark of the process that ran the engine (des)
@@ -25,8 +25,9 @@ struct EngineRun {
 EngineRun run_analytic(const Scenario& scenario, const Topology& topology, const StepProgram& program,
                        const std::vector<char>& traced);
 
-// Build the one-GPU-per-stage program from a routed step, walk it, summarise: ~2 ms per
-// DeepSeek-V3 plan on 2048 GPUs (BENCHMARKS.md), for ranking many plans.
+// Build the one-GPU-per-stage program of units from a routed step, walk it, summarise, for
+// ranking many plans (plans per second in BENCHMARKS.md). Same figures as run_analytic on
+// the ONE_GPU_PER_STAGE program, up to the rounding of sums taken in another order.
 StepResult estimate_step(const Scenario& scenario, const Topology& topology, const RoutedStep& routed);
 
 }  // namespace moesim

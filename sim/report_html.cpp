@@ -239,10 +239,11 @@ std::string timeline_chart(const Simulation& sim, const RoutedStep& routed, std:
   const int layer = routed.layers.front().layer;
   std::vector<std::pair<int, std::vector<Span>>> rows;
   double t0 = 1e300, t1 = -1e300;
-  for (int gpu : sim.program.gpus) {
-    if (gpu >= sim.program.gpus_per_stage * (1 + 0) || !sim.timelines[gpu].traced) continue;
+  for (const GpuTimeline& timeline : sim.timelines) {
+    const int gpu = timeline.gpu;
+    if (gpu >= sim.program.gpus_per_stage || !timeline.traced) continue;
     std::vector<Span> spans;
-    for (const Span& sp : sim.timelines[gpu].spans) {
+    for (const Span& sp : timeline.spans) {
       const Op& op = sim.program.ops[gpu][sp.op];
       if (op.layer != layer || op.micro_batch != 0 || op.backward) continue;
       spans.push_back(sp);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <unordered_map>
 
 #include "models/cost_model.hpp"
@@ -53,6 +54,19 @@ class ProgramBuilder {
     tokens_full_ = double(p_.micro_batch_size) * p_.seq_len;
     gps_ = p_.gpus_per_stage();
     columns_ = scope == ProgramScope::ALL_GPUS ? gps_ : 1;
+    folds_units_ = scope == ProgramScope::STAGE_UNITS;
+    order_ = PipelineOrder{p_.pp, p_.vp, p_.micro_batches};
+    if (folds_units_) {
+      StepProgram::UnitSchedule& sched = out_.schedule;
+      sched.order = order_;
+      sched.samples = routed_sample_period();
+      sched.unit.assign(size_t(p_.virtual_stages()) * 2 * sched.samples, -1);
+      sched.last_backward.assign(size_t(p_.virtual_stages()), -1);
+      // Each layer's units: at most two TP all-reduces, a dispatch and a combine per
+      // direction and sample, and the gradient syncs of a layer and of the step.
+      out_.collectives.reserve(size_t(m_.layers) * (8 * std::min(sched.samples, p_.micro_batches) + 2) + 4 * size_t(p_.pp));
+      out_.units.reserve(sched.unit.size() + sched.last_backward.size());
+    }
     out_.ops.resize(p_.world());
     out_.stages = p_.pp;
     out_.gpus_per_stage = gps_;
@@ -109,7 +123,8 @@ class ProgramBuilder {
 
   void build_groups() {
     for (GroupKind kind : {GroupKind::TP, GroupKind::EP, GroupKind::DP, GroupKind::EDP}) {
-      const int n = group_size(kind), count = gps_ / n;
+      // Outside ALL_GPUS a stage's collectives all run in its first group of each kind.
+      const int n = group_size(kind), count = columns_ == gps_ ? gps_ / n : 1;
       for (int stage = 0; stage < p_.pp; ++stage) {
         first_group_[size_t(kind)].push_back(int(out_.groups.size()));
         for (int g = 0; g < count; ++g) {
@@ -124,25 +139,32 @@ class ProgramBuilder {
   // Message (direction, virtual-stage boundary, micro-batch, stage-local index q < columns_):
   // activations go forward from virtual stage j to j+1, gradients backward from j+1 to j.
   // Virtual stage j runs on pipeline stage j % pp, so with interleaving the last stage
-  // sends to the first.
+  // sends to the first. STAGE_UNITS keeps one message per direction and boundary, the same
+  // for every micro-batch.
+  int message_micro_batches() const { return folds_units_ ? 1 : p_.micro_batches; }
   int message_index(bool backward, int boundary, int micro_batch, int q) const {
     const int boundaries = std::max(p_.virtual_stages() - 1, 1);
-    return ((int(backward) * boundaries + boundary) * p_.micro_batches + micro_batch) * columns_ + q;
+    return ((int(backward) * boundaries + boundary) * message_micro_batches() + micro_batch) * columns_ + q;
   }
 
   void build_messages() {
     if (p_.pp == 1) return;
     // Each TP rank sends its 1/tp share of the activations (Megatron's scatter-gather).
     const double bytes = tokens_full_ * m_.d_model * ACTIVATION_WIRE_BYTES / p_.tp;
-    out_.messages.resize(size_t(2) * (p_.virtual_stages() - 1) * p_.micro_batches * columns_);
+    out_.messages.resize(size_t(2) * (p_.virtual_stages() - 1) * message_micro_batches() * columns_);
     for (int backward = 0; backward < 2; ++backward)
       for (int boundary = 0; boundary + 1 < p_.virtual_stages(); ++boundary)
-        for (int mb = 0; mb < p_.micro_batches; ++mb)
+        for (int mb = 0; mb < message_micro_batches(); ++mb)
           for (int q = 0; q < columns_; ++q) {
             const int low = (boundary % p_.pp) * gps_ + q, high = ((boundary + 1) % p_.pp) * gps_ + q;
             out_.messages[message_index(backward, boundary, mb, q)] =
                 backward ? Message{high, low, bytes} : Message{low, high, bytes};
           }
+    if (folds_units_)
+      for (int boundary = 0; boundary + 1 < p_.virtual_stages(); ++boundary) {
+        out_.schedule.forward_message.push_back(message_index(false, boundary, 0, 0));
+        out_.schedule.backward_message.push_back(message_index(true, boundary, 0, 0));
+      }
     // q is innermost, so the messages of one EP group of a stage are consecutive; every
     // message built has its sender in the program.
     const int batch_size = std::min(p_.ep_group_gpus(), columns_);
@@ -154,45 +176,81 @@ class ProgramBuilder {
   }
 
   // ---- per-stage op sequences ---------------------------------------------------------
-  // 1F1B (Megatron-Core's order, interleaved when vp > 1): warm-up forwards, then one
-  // forward and one backward in turn, then the remaining backwards. A unit is one model
-  // chunk of one micro-batch; the k-th unit of a direction is micro-batch
-  // (k / (pp vp)) pp + k % pp of chunk (k / pp) % vp (backward: the chunks in reverse).
   void build_stage(int stage) {
-    const int units = p_.micro_batches * p_.vp;
-    const int warmup = std::min(units, p_.vp == 1 ? p_.pp - stage - 1 : 2 * (p_.pp - stage - 1) + (p_.vp - 1) * p_.pp);
-    for (int k = 0; k < warmup; ++k) forward(stage, k);
-    for (int k = 0; k + warmup < units; ++k) {
-      forward(stage, k + warmup);
-      backward(stage, k);
+    if (folds_units_) {
+      build_stage_units(stage);
+    } else {
+      for (int i = 0; i < order_.units_per_stage(); ++i) {
+        const PipelineOrder::Unit u = order_.at(stage, i);
+        u.backward ? backward(stage, u) : forward(stage, u);
+      }
     }
-    for (int k = units - warmup; k < units; ++k) backward(stage, k);
     step_end(stage);
   }
 
-  int unit_micro_batch(int k) const { return k / p_.virtual_stages() * p_.pp + k % p_.pp; }
-  int unit_chunk(int k, bool bwd) const {
-    const int chunk = k % p_.virtual_stages() / p_.pp;
-    return bwd ? p_.vp - 1 - chunk : chunk;
+  void forward(int stage, const PipelineOrder::Unit& u) {
+    const int j = u.virtual_stage;
+    if (j > 0) message_op(OpKind::RECV, stage, u.micro_batch, false, j - 1);
+    forward_body(stage, j, u.micro_batch);
+    if (j < p_.virtual_stages() - 1) message_op(OpKind::SEND, stage, u.micro_batch, false, j);
   }
 
-  void forward(int stage, int k) {
-    const int mb = unit_micro_batch(k), j = unit_chunk(k, false) * p_.pp + stage, last = p_.virtual_stages() - 1;
-    if (j > 0) message_op(OpKind::RECV, stage, mb, false, j - 1);
+  void backward(int stage, const PipelineOrder::Unit& u) {
+    const int j = u.virtual_stage;
+    if (j < p_.virtual_stages() - 1) message_op(OpKind::RECV, stage, u.micro_batch, true, j);
+    backward_body(stage, j, u.micro_batch, u.micro_batch == p_.micro_batches - 1);
+    if (j > 0) message_op(OpKind::SEND, stage, u.micro_batch, true, j - 1);
+  }
+
+  void forward_body(int stage, int j, int mb) {
     for (int layer = first_layer(j); layer < first_layer(j + 1); ++layer) layer_ops(stage, layer, mb, false);
-    if (j == last) compute(stage, Part::DENSE_FFN, -1, mb, false, output_layer());
-    if (j < last) message_op(OpKind::SEND, stage, mb, false, j);
+    if (j == p_.virtual_stages() - 1) compute(stage, Part::DENSE_FFN, -1, mb, false, output_layer());
   }
 
-  void backward(int stage, int k) {
-    const int mb = unit_micro_batch(k), j = unit_chunk(k, true) * p_.pp + stage, last = p_.virtual_stages() - 1;
-    if (j < last) message_op(OpKind::RECV, stage, mb, true, j);
-    if (j == last) compute(stage, Part::DENSE_FFN, -1, mb, true, output_layer() * BACKWARD_FLOP_FACTOR);
+  // With overlap, each layer's gradients leave once the step's last backward through it is done.
+  void backward_body(int stage, int j, int mb, bool last_of_step) {
+    if (j == p_.virtual_stages() - 1) compute(stage, Part::DENSE_FFN, -1, mb, true, output_layer() * BACKWARD_FLOP_FACTOR);
     for (int layer = first_layer(j + 1) - 1; layer >= first_layer(j); --layer) {
       layer_ops(stage, layer, mb, true);
-      maybe_start_layer_sync(stage, layer, mb);
+      if (last_of_step && p_.overlap_grad_reduce) start_layer_sync(stage, layer);
     }
-    if (j > 0) message_op(OpKind::SEND, stage, mb, true, j - 1);
+  }
+
+  // STAGE_UNITS: each distinct unit of the stage's chunks once (per direction and routed
+  // sample, and the last backward apart when it starts gradient syncs), then one SCHEDULE op.
+  void build_stage_units(int stage) {
+    StepProgram::UnitSchedule& sched = out_.schedule;
+    const int samples = sched.samples;
+    for (int chunk = 0; chunk < p_.vp; ++chunk) {
+      const int j = chunk * p_.pp + stage;
+      for (int mb = 0; mb < std::min(samples, p_.micro_batches); ++mb) {
+        sched.unit[size_t((j * 2 + 0) * samples + mb)] = keep_unit(stage, [&] { forward_body(stage, j, mb); });
+        sched.unit[size_t((j * 2 + 1) * samples + mb)] = keep_unit(stage, [&] { backward_body(stage, j, mb, false); });
+      }
+      if (p_.overlap_grad_reduce)
+        sched.last_backward[size_t(j)] = keep_unit(stage, [&] { backward_body(stage, j, p_.micro_batches - 1, true); });
+    }
+    for_each_gpu(stage, [&](int gpu, int) { out_.ops[gpu].push_back(Op{OpKind::SCHEDULE, Part::PIPELINE_BUBBLE, false, -1, -1, stage, 0, 0}); });
+  }
+
+  // Emits ops into a new unit in place of the stage's list; returns the unit's index.
+  template <class Emit>
+  int keep_unit(int stage, Emit emit) {
+    std::vector<Op>& ops = out_.ops[stage * gps_];
+    std::vector<Op> stage_ops = std::move(ops);
+    ops = std::vector<Op>();
+    emit();
+    out_.units.push_back(std::move(ops));
+    ops = std::move(stage_ops);
+    return int(out_.units.size()) - 1;
+  }
+
+  // Units are shared by the micro-batches whose loads are the same routed samples in every
+  // MoE layer: mb mod the least common multiple of the layers' sample counts.
+  int routed_sample_period() const {
+    int period = 1;
+    for (const LayerLoad& l : routed_.layers) period = std::lcm(period, std::max(int(l.micro_batches.size()), 1));
+    return period;
   }
 
   // One layer for one micro-batch; backward runs the forward sequence in reverse.
@@ -259,9 +317,7 @@ class ProgramBuilder {
     if (overlapped) started_syncs_[stage].push_back({first_dense, first_expert});
   }
 
-  // With overlap, each layer's gradients leave once its last micro-batch's backward is done.
-  void maybe_start_layer_sync(int stage, int layer, int mb) {
-    if (!p_.overlap_grad_reduce || mb != p_.micro_batches - 1) return;
+  void start_layer_sync(int stage, int layer) {
     grad_sync(stage, layer_dense_params_per_gpu(m_, p_, layer), layer_expert_params_per_gpu(m_, p_, layer),
               OpKind::COLLECTIVE_START, layer);
   }
@@ -407,12 +463,17 @@ class ProgramBuilder {
     auto [it, inserted] = spread_of_load_.try_emplace(&l);
     Spread& spread = it->second;
     if (inserted) {
-      const int members = p_.ep_group_gpus();
-      for (int m = 0; m < members; ++m) {
-        const double t = seconds_of(l, m / p_.etp) / f;
-        spread.mean += t / members;
-        if (t > spread.slowest) spread.slowest = t, spread.slowest_member = m;
+      // The etp members of an expert rank take the same time: one pass over the ranks (no
+      // division in the loop: this runs for every MoE layer of every plan ranked).
+      const int ranks = p_.ep_group_gpus() / p_.etp;
+      double sum = 0;
+      for (int rank = 0; rank < ranks; ++rank) {
+        const double t = seconds_of(l, rank);
+        sum += t;
+        if (t > spread.slowest) spread.slowest = t, spread.slowest_member = rank * p_.etp;
       }
+      spread.slowest /= f;
+      spread.mean = sum / ranks / f;
       spread.first = seconds_of(l, 0) / f;
     }
     Collective& lag = pending_lag_[stage];
@@ -509,6 +570,8 @@ class ProgramBuilder {
   double tokens_full_ = 0;
   int gps_ = 1;
   int columns_ = 1;  // GPUs of each stage in the program: the first columns_ of it
+  PipelineOrder order_;
+  bool folds_units_ = false;  // STAGE_UNITS
   std::unordered_map<const MicroBatchLoad*, Spread> spread_of_load_;
   std::vector<size_t> moe_index_;  // per layer: its index among the MoE layers
   Work attention_, dense_ffn_;                     // per layer and micro-batch, forward
@@ -523,6 +586,12 @@ class ProgramBuilder {
 };
 
 }  // namespace
+
+int StepProgram::UnitSchedule::unit_of(const PipelineOrder::Unit& u) const {
+  const bool last = u.backward && u.micro_batch == order.micro_batches - 1;
+  if (last && last_backward[size_t(u.virtual_stage)] >= 0) return last_backward[size_t(u.virtual_stage)];
+  return unit[size_t((u.virtual_stage * 2 + int(u.backward)) * samples + u.micro_batch % samples)];
+}
 
 StepProgram build_step_program(const Scenario& scenario, const RoutedStep& routed, ProgramScope scope) {
   return ProgramBuilder(scenario, routed, scope).run();

@@ -28,6 +28,9 @@ enum class OpKind : uint8_t {
   // once every member has started it); WAIT blocks until it has finished.
   COLLECTIVE_START,
   COLLECTIVE_WAIT,
+  // ProgramScope::STAGE_UNITS only: run pipeline stage ref's units in StepProgram::schedule's
+  // order, each waiting for its input from the neighbouring stage.
+  SCHEDULE,
 };
 
 struct Op {
@@ -82,8 +85,49 @@ struct MessageBatch {
 // Which GPUs a program covers. The analytic engine walks the first GPU of each pipeline
 // stage: the other members of its EP group differ only in their expert GEMMs, which the
 // collectives after them carry as a lag; other EP groups see tokens from the same
-// distribution. The discrete-event engine runs every GPU.
-enum class ProgramScope { ONE_GPU_PER_STAGE, ALL_GPUS };
+// distribution. The discrete-event engine runs every GPU. STAGE_UNITS is ONE_GPU_PER_STAGE
+// with each distinct unit (one micro-batch through one model chunk in one direction, between
+// its receive and its send) built once and a SCHEDULE op in place of the stage's units: a
+// stage repeats the same few units many times, so plan ranking need not build them all (no
+// spans can be traced from it).
+enum class ProgramScope { ONE_GPU_PER_STAGE, STAGE_UNITS, ALL_GPUS };
+
+// The order in which a pipeline stage runs its units: Megatron-Core's 1F1B, interleaved when
+// vp > 1. Warm-up forwards, then one forward and one backward in turn, then the remaining
+// backwards. The k-th unit of a direction is micro-batch (k / (pp vp)) pp + k % pp of chunk
+// (k / pp) % vp (backward: the chunks in reverse); chunk c of stage s is virtual stage c pp + s.
+struct PipelineOrder {
+  int pp = 1, vp = 1, micro_batches = 1;
+  struct Unit {
+    int micro_batch = 0;
+    int virtual_stage = 0;
+    bool backward = false;
+  };
+  int units_per_stage() const { return 2 * micro_batches * vp; }
+  Unit at(int stage, int i) const;  // the i-th unit stage runs, i < units_per_stage()
+};
+
+// Inline: the analytic engine asks for every unit of every stage of every plan it ranks.
+inline PipelineOrder::Unit PipelineOrder::at(int stage, int i) const {
+  const int units = micro_batches * vp;  // per direction
+  const int warmup = std::min(units, vp == 1 ? pp - stage - 1 : 2 * (pp - stage - 1) + (vp - 1) * pp);
+  bool backward = false;
+  int k = i;  // the unit's rank among the stage's units of its direction
+  if (i >= warmup) {
+    const int steady = i - warmup;
+    if (steady < 2 * (units - warmup)) {
+      backward = steady % 2 == 1;
+      k = backward ? steady / 2 : warmup + steady / 2;
+    } else {
+      backward = true;
+      k = steady - (units - warmup);
+    }
+  }
+  if (vp == 1) return {k, stage, backward};  // the same, without the divisions
+  const int chunk = k % (pp * vp) / pp;
+  return {k / (pp * vp) * pp + k % pp, (backward ? vp - 1 - chunk : chunk) * pp + stage, backward};
+}
+
 
 // One training step as each GPU executes it: per layer and micro-batch in 1F1B order,
 // attention, TP all-reduce, gate, dispatch, expert GEMMs over this GPU's real rows,
@@ -98,6 +142,21 @@ struct StepProgram {
   std::vector<MessageBatch> batches;
   std::vector<int32_t> batch_of_message;
   std::vector<int> gpus;                 // GPUs in the program, ascending
+  // STAGE_UNITS: the ops of each distinct unit (computes, collectives of this GPU alone and
+  // gradient syncs it starts), and which unit runs where in the order.
+  std::vector<std::vector<Op>> units;
+  struct UnitSchedule {
+    PipelineOrder order;
+    int samples = 1;  // units differ between micro-batches mb only by mb mod samples
+    // Per ((virtual stage * 2 + backward) * samples + mb mod samples): index into units.
+    std::vector<int> unit;
+    // Per virtual stage: the unit of the step's last backward, when it differs (it starts
+    // the overlapped gradient syncs), else -1.
+    std::vector<int> last_backward;
+    // Per virtual-stage boundary j: forward j -> j + 1, backward j + 1 -> j (into messages).
+    std::vector<int> forward_message, backward_message;
+    int unit_of(const PipelineOrder::Unit& u) const;
+  } schedule;
   int stages = 1;
   int gpus_per_stage = 1;
   // A routed micro-batch stands in for every (micro-batch, EP replica) that was not routed

@@ -29,10 +29,10 @@ double forward_flops_per_token(const ModelSpec& m, const ParallelPlan& p) {
 }
 
 void fill_breakdown(StepResult& r, const std::vector<GpuTimeline>& timelines) {
-  int critical = 0;
-  for (int gpu = 0; gpu < int(timelines.size()); ++gpu)
-    if (timelines[gpu].end_s > timelines[critical].end_s) critical = gpu;
-  r.critical_gpu = critical;
+  size_t critical = 0;  // the first to end last
+  for (size_t i = 0; i < timelines.size(); ++i)
+    if (timelines[i].end_s > timelines[critical].end_s) critical = i;
+  r.critical_gpu = timelines[critical].gpu;
   r.step_time_s = 0;
   for (size_t part = 0; part < PART_COUNT; ++part) {
     const double seconds = timelines[critical].part_s[part];

@@ -1,16 +1,22 @@
 #include "sim/timeline.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace moesim {
 
 TimelineRecorder::TimelineRecorder(const StepProgram& program, const std::vector<char>& traced)
-    : program_(program), timelines_(program.ops.size()) {
-  for (size_t gpu = 0; gpu < timelines_.size(); ++gpu) timelines_[gpu].traced = traced[gpu];
+    : program_(program), slot_of_gpu_(program.ops.size(), -1), timelines_(program.gpus.size()) {
+  for (size_t slot = 0; slot < timelines_.size(); ++slot) {
+    const int gpu = program.gpus[slot];
+    slot_of_gpu_[size_t(gpu)] = int(slot);
+    timelines_[slot].gpu = gpu;
+    timelines_[slot].traced = traced[size_t(gpu)];
+  }
 }
 
 void TimelineRecorder::record(int gpu, int op, Part part, double start_s, double end_s) {
-  GpuTimeline& t = timelines_[gpu];
+  GpuTimeline& t = timelines_[size_t(slot_of_gpu_[size_t(gpu)])];
   t.part_s[size_t(part)] += end_s - start_s;
   t.end_s = std::max(t.end_s, end_s);
   if (t.traced && end_s > start_s) t.spans.push_back({start_s, end_s, op, part});
@@ -24,18 +30,26 @@ void TimelineRecorder::collective_started(int collective, const std::vector<Arri
     mean += a.time_s / arrivals.size();
     if (a.time_s > last->time_s || (a.time_s == last->time_s && a.gpu < last->gpu)) last = &a;
   }
-  // The forward combine is where the slowest expert holds its group.
   const Collective& c = program_.collectives[collective];
+  if (c.absent_straggler_gpu >= 0) return note_straggler(c, c.absent_straggler_gpu, c.absent_straggler_lateness_s);
+  if (arrivals.size() >= 2) note_straggler(c, last->gpu, last->time_s - mean);
+}
+
+void TimelineRecorder::record_unit(int gpu, const PartSeconds& part_s, double end_s) {
+  GpuTimeline& t = timelines_[size_t(slot_of_gpu_[size_t(gpu)])];
+  for (size_t part = 0; part < PART_COUNT; ++part) t.part_s[part] += part_s[part];
+  t.end_s = std::max(t.end_s, end_s);
+  if (t.traced) throw std::logic_error("a program of units has no ops to trace");
+}
+
+void TimelineRecorder::note_straggler(const Collective& c, int last_gpu, double lateness, int times) {
+  // The forward combine is where the slowest expert holds its group.
   if (c.part != Part::COMBINE || c.backward) return;
-  int last_gpu = last->gpu;
-  double lateness = last->time_s - mean;
-  if (c.absent_straggler_gpu >= 0) last_gpu = c.absent_straggler_gpu, lateness = c.absent_straggler_lateness_s;
-  else if (arrivals.size() < 2) return;
   if (size_t(c.layer) >= per_layer_.size()) per_layer_.resize(c.layer + 1);
   LayerStraggler& s = per_layer_[c.layer];
   s.layer = c.layer;
-  s.mean_wait_s += lateness;
-  ++s.combines;
+  s.mean_wait_s += lateness * times;
+  s.combines += times;
   if (s.gpu < 0 || lateness > s.max_wait_s) s.gpu = last_gpu, s.max_wait_s = lateness;
 }
 

@@ -16,6 +16,7 @@ struct Span {
 
 // What one GPU did during the step: seconds per part (always), spans (for traced GPUs).
 struct GpuTimeline {
+  int gpu = 0;
   PartSeconds part_s{};
   double end_s = 0;
   bool traced = false;
@@ -47,12 +48,19 @@ class TimelineRecorder {
     double time_s = 0;
   };
   void collective_started(int collective, const std::vector<Arrival>& arrivals, double start_s);
+  // Units of a STAGE_UNITS program took part_s[part] of each part; the GPU ended at end_s.
+  void record_unit(int gpu, const PartSeconds& part_s, double end_s);
+  // A collective's last member arrived `lateness` after the members' mean arrival (in each
+  // of `times` runs of it).
+  void note_straggler(const Collective& c, int last_gpu, double lateness, int times = 1);
 
+  // One per GPU of the program, in program.gpus order.
   std::vector<GpuTimeline> timelines() && { return std::move(timelines_); }
   std::vector<LayerStraggler> stragglers() const;
 
  private:
   const StepProgram& program_;
+  std::vector<int> slot_of_gpu_;  // per GPU id: its index in timelines_ (-1 outside the program)
   std::vector<GpuTimeline> timelines_;
   std::vector<LayerStraggler> per_layer_;  // indexed by layer
 };

@@ -174,3 +174,40 @@ TEST_CASE("overlapped gradient reduce: only the first layer's sync and the embed
   CHECK(grad_sync_s(overlapped) < grad_sync_s(blocking));
   CHECK(blocking.step_time_s - overlapped.step_time_s == Approx(grad_sync_s(blocking) - grad_sync_s(overlapped)).epsilon(1e-6));
 }
+
+TEST_CASE("plan ranking's program of units times the step as the full one-GPU-per-stage program", "[estimator]") {
+  // estimate_step keeps each distinct unit once and runs a stage's units in the pipeline
+  // order; simulate() with the analytic engine walks every op. Same step, breakdown and
+  // stragglers, up to the rounding of sums taken in another order. Plans: 1F1B, interleaved,
+  // several routed samples (units repeat with period 3 over 8 micro-batches), recomputation,
+  // the distributed optimizer with overlapped gradient syncs (units that start syncs).
+  const std::vector<std::string> plans = {
+      R"({"dp": 2, "pp": 4, "ep": 2, "micro_batches": 8, "seq_len": 1024})",
+      R"({"dp": 4, "pp": 2, "vp": 2, "ep": 4, "micro_batches": 8, "seq_len": 1024})",
+      R"({"dp": 4, "tp": 2, "ep": 4, "micro_batches": 3, "seq_len": 1024, "recompute": "full"})",
+      R"({"dp": 2, "pp": 4, "ep": 2, "micro_batches": 8, "seq_len": 1024, "distributed_optimizer": true, "overlap_grad_reduce": true})",
+      R"({"dp": 4, "pp": 2, "vp": 4, "ep": 2, "micro_batches": 4, "seq_len": 1024, "overlap_grad_reduce": true})"};
+  for (const std::string& plan : plans) {
+    CAPTURE(plan);
+    const Scenario s = scenario(scenario_json(plan, R"({"capacity_factor": 1.0})", R"({"alpha": 0.3, "seed": 5})",
+                                              R"({"preset": "mixtral-8x7b"})", R"({"preset": "dgx-h100", "nodes": 1})") );
+    Scenario routed_thrice = s;
+    routed_thrice.sim.routed_micro_batches = 3;
+    for (const Scenario& each : {s, routed_thrice}) {
+      const Simulation full = simulate_step(each);
+      const StepResult folded = estimate_step(each, Topology(each.cluster), *full.routed);
+      CHECK(folded.step_time_s == Approx(full.result.step_time_s).epsilon(1e-12));
+      REQUIRE(folded.breakdown_s.size() == full.result.breakdown_s.size());
+      for (size_t i = 0; i < folded.breakdown_s.size(); ++i) {
+        CAPTURE(folded.breakdown_s[i].first);
+        CHECK(folded.breakdown_s[i].second == Approx(full.result.breakdown_s[i].second).epsilon(1e-9).margin(1e-12));
+      }
+      REQUIRE(folded.stragglers.size() == full.result.stragglers.size());
+      for (size_t i = 0; i < folded.stragglers.size(); ++i) {
+        CHECK(folded.stragglers[i].gpu == full.result.stragglers[i].gpu);
+        CHECK(folded.stragglers[i].combines == full.result.stragglers[i].combines);
+        CHECK(folded.stragglers[i].mean_wait_s == Approx(full.result.stragglers[i].mean_wait_s).epsilon(1e-9));
+      }
+    }
+  }
+}

@@ -141,6 +141,7 @@ class DesSimulation {
         case OpKind::COLLECTIVE: collective(gpu, int(i), op); break;
         case OpKind::COLLECTIVE_START: start_async(gpu, int(i), op); break;
         case OpKind::COLLECTIVE_WAIT: wait_async(gpu, int(i), op); break;
+        case OpKind::SCHEDULE: throw std::logic_error("the discrete-event engine runs ALL_GPUS programs, not schedules of units");
       }
       op_done(1);
       ++i;

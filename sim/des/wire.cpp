@@ -67,6 +67,7 @@ void write_engine_run(std::FILE* out, const EngineRun& run) {
   Writer w(out);
   w.put(run.timelines.size());
   for (const GpuTimeline& t : run.timelines) {
+    w.put(t.gpu);
     w.put(t.part_s);
     w.put(t.end_s);
     w.put(t.traced);
@@ -87,6 +88,7 @@ EngineRun read_engine_run(const std::string& bytes) {
   EngineRun run;
   run.timelines.resize(r.get<size_t>());
   for (GpuTimeline& t : run.timelines) {
+    t.gpu = r.get<int>();
     t.part_s = r.get<PartSeconds>();
     t.end_s = r.get<double>();
     t.traced = r.get<bool>();
