@@ -39,8 +39,9 @@ class AnalyticTimes {
 // Each GPU runs its ops in order on its own clock until it must wait for another GPU.
 class ProgramWalker {
  public:
-  ProgramWalker(const StepProgram& program, const AnalyticTimes& times, const std::vector<char>& traced)
-      : program_(program), times_(times), recorder_(program, traced) {
+  ProgramWalker(const StepProgram& program, const AnalyticTimes& times, const std::vector<char>& traced,
+                PieceTimes* pieces = nullptr)
+      : program_(program), times_(times), recorder_(program, traced), pieces_(pieces ? pieces : &own_pieces_) {
     next_op_.assign(program.ops.size(), 0);
     clock_.assign(program.ops.size(), 0);
     arrivals_.resize(program.collectives.size());
@@ -60,7 +61,8 @@ class ProgramWalker {
   void prepare_schedule(const AnalyticTimes& times) {
     const StepProgram::UnitSchedule& sched = program_.schedule;
     schedule_position_.assign(size_t(sched.order.pp), 0);
-    unit_end_.assign(end_slot(true, 0, 0) * 2, -1);
+    schedule_bubble_s_.assign(size_t(sched.order.pp), 0);
+    unit_end_.assign(size_t(sched.order.micro_batches) * 2 * size_t(sched.order.pp * sched.order.vp), -1);
     unit_end_waiters_.assign(unit_end_.size(), NO_GPU);
     for (int m : sched.forward_message) forward_message_s_.push_back(times.message_s(program_.messages[m]));
     for (int m : sched.backward_message) backward_message_s_.push_back(times.message_s(program_.messages[m]));
@@ -128,7 +130,7 @@ class ProgramWalker {
           break;
         }
         case OpKind::SCHEDULE:
-          if (!run_schedule(gpu, index, op.ref)) return;
+          if (!run_schedule(gpu, op.ref)) return;
           break;
       }
       ++next_op_[gpu];
@@ -139,7 +141,7 @@ class ProgramWalker {
   // Runs the stage's units in the pipeline order from where it stopped; false when a unit's
   // input has not been sent yet. An input arrives the message time after the neighbouring
   // stage's unit ended, as a RECV after its SEND would.
-  bool run_schedule(int gpu, int op, int stage) {
+  bool run_schedule(int gpu, int stage) {
     const StepProgram::UnitSchedule& sched = program_.schedule;
     const int last = sched.order.pp * sched.order.vp - 1;
     double& clock = clock_[gpu];
@@ -154,7 +156,7 @@ class ProgramWalker {
         }
         const double arrival = unit_end_[input] + (u.backward ? backward_message_s_[j] : forward_message_s_[j - 1]);
         if (arrival > clock) {
-          recorder_.record(gpu, op, Part::PIPELINE_BUBBLE, clock, arrival);
+          schedule_bubble_s_[size_t(stage)] += arrival - clock;
           clock = arrival;
         }
       }
@@ -168,32 +170,33 @@ class ProgramWalker {
 
   size_t end_slot(bool backward, int virtual_stage, int micro_batch) const {
     const PipelineOrder& order = program_.schedule.order;
-    return (size_t(backward) * order.pp * order.vp + size_t(virtual_stage)) * order.micro_batches + size_t(micro_batch);
+    // A unit's input comes from the neighbouring virtual stage, same micro-batch: next door.
+    return (size_t(micro_batch) * 2 + size_t(backward)) * size_t(order.pp * order.vp) + size_t(virtual_stage);
   }
 
-  // A unit's ops run back to back on one GPU: its computes, and collectives whose only
+  // A piece's ops run back to back on one GPU: its computes, and collectives whose only
   // member in the program is that GPU, each starting after the group's absent lag (as
-  // arrive() times them). Summed once per unit and counted; a unit that starts collectives
-  // on the stream runs op by op, as advance() would run it.
+  // arrive() times them). Summed once (or known from an earlier program); a unit sums its
+  // pieces once and counts its runs. A unit of ops (it starts collectives on the stream)
+  // runs op by op, as advance() would run it.
   struct UnitTotal {
-    bool summed = false, in_order = false;
+    bool summed = false;
     double seconds = 0;
     PartSeconds part_s{};
-    std::vector<const Collective*> combines;  // whose stragglers the recorder notes
-    int gpu = -1, runs = 0;                   // a unit runs on one GPU only: its stage's
+    int gpu = -1, runs = 0;  // a unit runs on one GPU only: its stage's
   };
 
   void run_unit(int gpu, int unit) {
-    UnitTotal& total = unit_total(unit);
-    if (!total.in_order) {
+    const StepProgram::Unit& u = program_.units[unit];
+    if (u.ops.empty()) {
+      UnitTotal& total = unit_total(gpu, unit);
       clock_[gpu] += total.seconds;
       total.gpu = gpu;
       ++total.runs;
       return;
     }
-    const std::vector<Op>& ops = program_.units[unit];
-    for (int index = 0; index < int(ops.size()); ++index) {
-      const Op& op = ops[index];
+    for (int index = 0; index < int(u.ops.size()); ++index) {
+      const Op& op = u.ops[index];
       if (op.kind == OpKind::COMPUTE) {
         recorder_.record(gpu, index, op.part, clock_[gpu], clock_[gpu] + op.seconds);
         clock_[gpu] += op.seconds;
@@ -205,36 +208,65 @@ class ProgramWalker {
     }
   }
 
-  UnitTotal& unit_total(int unit) {
+  UnitTotal& unit_total(int gpu, int unit) {
     UnitTotal& total = unit_totals_[unit];
     if (total.summed) return total;
     total.summed = true;
-    for (const Op& op : program_.units[unit]) {
-      if (op.kind == OpKind::COMPUTE) {
-        total.part_s[size_t(op.part)] += op.seconds;
-        continue;
-      }
-      const Collective& c = program_.collectives[op.ref];
-      if (op.kind == OpKind::COLLECTIVE_START) total.in_order = true;
-      if (c.participants != 1) throw std::logic_error("a unit holds only computes and collectives of one GPU");
-      total.part_s[size_t(Part::STRAGGLER_WAIT)] += c.absent_lag_s;
-      total.part_s[size_t(c.part)] += times_.collective_s(c);
-      if (c.absent_straggler_gpu >= 0) total.combines.push_back(&c);
+    for (int piece : program_.units[unit].pieces) {
+      const PieceTime& time = piece_time(gpu, piece);
+      for (size_t part = 0; part < PART_COUNT; ++part) total.part_s[part] += time.part_s[part];
     }
     for (double seconds : total.part_s) total.seconds += seconds;
     return total;
   }
 
-  // Units add up once the walk is done: their runs times their parts, and their combines'
+  const PieceTime& piece_time(int gpu, int piece) {
+    const StepProgram::Piece& p = program_.pieces[piece];
+    const size_t key = size_t(program_.schedule.piece_key(p.layer, p.backward, p.sample));
+    if (key >= pieces_->times.size()) pieces_->times.resize(key + 1), pieces_->known.resize(key + 1, 0);
+    PieceTime& time = pieces_->times[key];
+    if (p.known) {
+      if (!pieces_->known[key]) throw std::logic_error("a piece was left unbuilt but its times are not known");
+      return time;
+    }
+    time = PieceTime{};
+    for (const Op& op : p.ops) {
+      if (op.kind == OpKind::COMPUTE) {
+        time.part_s[size_t(op.part)] += op.seconds;
+        continue;
+      }
+      const Collective& c = program_.collectives[op.ref];
+      if (op.kind != OpKind::COLLECTIVE || c.participants != 1)
+        throw std::logic_error("a piece holds only computes and collectives of one GPU");
+      time.part_s[size_t(Part::STRAGGLER_WAIT)] += c.absent_lag_s;
+      time.part_s[size_t(c.part)] += times_.collective_s(c);
+      if (c.absent_straggler_gpu >= 0 && TimelineRecorder::holds_stragglers(c))
+        time.stragglers.push_back({c.layer, c.absent_straggler_gpu - gpu, c.absent_straggler_lateness_s});
+    }
+    pieces_->known[key] = 1;
+    return time;
+  }
+
+  // Units add up once the walk is done: their runs times their parts, and their pieces'
   // stragglers once per run.
   void record_units() {
-    for (const UnitTotal& unit : unit_totals_) {
-      if (unit.runs == 0) continue;
+    for (size_t stage = 0; stage < schedule_bubble_s_.size(); ++stage) {
+      const int gpu = int(stage) * program_.gpus_per_stage;
+      PartSeconds bubble{};
+      bubble[size_t(Part::PIPELINE_BUBBLE)] = schedule_bubble_s_[stage];
+      recorder_.record_unit(gpu, bubble, clock_[size_t(gpu)]);
+    }
+    for (size_t unit = 0; unit < unit_totals_.size(); ++unit) {
+      const UnitTotal& total = unit_totals_[unit];
+      if (total.runs == 0) continue;
       PartSeconds part_s;
-      for (size_t part = 0; part < PART_COUNT; ++part) part_s[part] = unit.runs * unit.part_s[part];
-      recorder_.record_unit(unit.gpu, part_s, clock_[unit.gpu]);
-      for (const Collective* c : unit.combines)
-        recorder_.note_straggler(*c, c->absent_straggler_gpu, c->absent_straggler_lateness_s, unit.runs);
+      for (size_t part = 0; part < PART_COUNT; ++part) part_s[part] = total.runs * total.part_s[part];
+      recorder_.record_unit(total.gpu, part_s, clock_[total.gpu]);
+      for (int piece : program_.units[unit].pieces) {
+        const StepProgram::Piece& p = program_.pieces[piece];
+        for (const PieceTime::Straggler& s : pieces_->times[size_t(program_.schedule.piece_key(p.layer, p.backward, p.sample))].stragglers)
+          recorder_.note_straggler(s.layer, total.gpu + s.gpu_offset, s.lateness_s, total.runs);
+      }
     }
   }
 
@@ -321,8 +353,11 @@ class ProgramWalker {
   std::vector<int> async_waiters_;  // per collective on the stream: the first GPU waiting for it
   std::vector<double> group_stream_free_;  // per group: when its last stream collective ends
   // STAGE_UNITS programs
+  PieceTimes own_pieces_;
+  PieceTimes* pieces_;                        // the times of the pieces folded so far
   std::vector<UnitTotal> unit_totals_;        // per unit
   std::vector<int> schedule_position_;        // per stage: its next unit in the order
+  std::vector<double> schedule_bubble_s_;     // per stage: waiting for its units' inputs
   std::vector<double> unit_end_;              // per end_slot: when that unit ended, -1 before
   std::vector<int> unit_end_waiters_;         // per end_slot: the first GPU waiting for it
   std::vector<double> forward_message_s_, backward_message_s_;  // per virtual-stage boundary
@@ -336,10 +371,34 @@ EngineRun run_analytic(const Scenario& scenario, const Topology&, const StepProg
   return ProgramWalker(program, times, traced).run();
 }
 
-StepResult estimate_step(const Scenario& scenario, const Topology& topology, const RoutedStep& routed) {
-  const StepProgram program = build_step_program(scenario, routed, ProgramScope::STAGE_UNITS);
-  EngineRun run = run_analytic(scenario, topology, program, std::vector<char>(program.ops.size(), 0));
+namespace {
+
+// Ranks a plan: its program of units (pieces in `pieces` not built), walked.
+StepResult estimate_with(const Scenario& scenario, const RoutedStep& routed, PieceTimes& pieces) {
+  const StepProgram program = build_step_program(scenario, routed, ProgramScope::STAGE_UNITS, &pieces.known);
+  const AnalyticTimes times(scenario, program);
+  EngineRun run = ProgramWalker(program, times, std::vector<char>(program.ops.size(), 0), &pieces).run();
   return summarize_step(scenario, routed, run.timelines, std::move(run.stragglers));
+}
+
+}  // namespace
+
+StepResult estimate_step(const Scenario& scenario, const Topology&, const RoutedStep& routed) {
+  PieceTimes pieces;
+  return estimate_with(scenario, routed, pieces);
+}
+
+PlanEstimator::PlanEstimator(Scenario base, const RoutedStep& routed) : base_(std::move(base)), routed_(routed) {}
+
+StepResult PlanEstimator::estimate(const ParallelPlan& plan) {
+  base_.plan = plan;
+  // What a layer's pieces depend on besides the fixed scenario and routing: the layer shapes
+  // on a GPU, and whether a TP group spans nodes (its all-reduce's link).
+  const bool tp_in_node = base_.cluster.node_of(0) == base_.cluster.node_of(plan.tp - 1);
+  const std::string shape = std::to_string(plan.tp) + " " + std::to_string(plan.ep) + " " + std::to_string(plan.etp) +
+                            " " + std::to_string(plan.micro_batch_size) + " " + std::to_string(plan.seq_len) + " " +
+                            plan.recompute + " " + std::to_string(tp_in_node);
+  return estimate_with(base_, routed_, pieces_by_shape_[shape]);
 }
 
 }  // namespace moesim

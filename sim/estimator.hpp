@@ -1,4 +1,6 @@
 #pragma once
+#include <map>
+#include <string>
 #include <vector>
 
 #include "hardware/topology.hpp"
@@ -18,6 +20,22 @@ struct EngineRun {
   long peak_rss_bytes = 0;  // memory high-water mark of the process that ran the engine (des)
 };
 
+// What the analytic engine keeps of a piece of a STAGE_UNITS program (one layer of a unit),
+// per piece_key, for programs whose layers have the same shapes.
+struct PieceTime {
+  PartSeconds part_s{};
+  struct Straggler {
+    int layer = 0;
+    int gpu_offset = 0;  // the absent straggler, from the GPU that runs the piece
+    double lateness_s = 0;
+  };
+  std::vector<Straggler> stragglers;
+};
+struct PieceTimes {
+  std::vector<char> known;
+  std::vector<PieceTime> times;
+};
+
 // The analytic engine: walks the step program with closed-form times for collectives and
 // messages, each as if it ran alone on the fabric (the busiest port or spine uplink sets an
 // all-to-all's time; ring all-reduce; one transfer per message). Dependencies still hold:
@@ -29,5 +47,21 @@ EngineRun run_analytic(const Scenario& scenario, const Topology& topology, const
 // ranking many plans (plans per second in BENCHMARKS.md). Same figures as run_analytic on
 // the ONE_GPU_PER_STAGE program, up to the rounding of sums taken in another order.
 StepResult estimate_step(const Scenario& scenario, const Topology& topology, const RoutedStep& routed);
+
+// Ranks many plans of one scenario on one routed step, as estimate_step does, keeping the
+// times of each layer's pieces for the next plan with the same layer shapes (TP, EP, ETP,
+// micro-batch and sequence sizes, recomputation): a plan that changes only pp, vp, dp or the
+// number of micro-batches builds no layer again. The routing must suit every plan asked for
+// (the same EP group and tokens per GPU).
+class PlanEstimator {
+ public:
+  PlanEstimator(Scenario base, const RoutedStep& routed);
+  StepResult estimate(const ParallelPlan& plan);
+
+ private:
+  Scenario base_;
+  const RoutedStep& routed_;
+  std::map<std::string, PieceTimes> pieces_by_shape_;
+};
 
 }  // namespace moesim

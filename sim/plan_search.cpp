@@ -114,15 +114,24 @@ PlanSearch search_plans(const Scenario& base, const PlanSearchOptions& options) 
   out.enumerated = int(plans.size());
   for (const auto& [reason, n] : out.rejected) out.enumerated += n;
   const Topology topology(s.cluster);
-  std::map<std::tuple<int, int, int>, std::shared_ptr<const RoutedStep>> routings;
+  // One routing per EP layout and tokens per GPU, and an estimator that keeps its layers'
+  // times for the plans that share their shapes.
+  struct Routing {
+    std::unique_ptr<const RoutedStep> routed;
+    std::unique_ptr<PlanEstimator> estimator;
+  };
+  std::map<std::tuple<int, int, int>, Routing> routings;
   for (size_t i = 0; i < plans.size(); ++i) {
     if (options.progress) options.progress(double(i), double(plans.size()), plan_label(plans[i]));
-    Scenario candidate = s;
-    candidate.plan = plans[i];
-    const auto key = std::make_tuple(plans[i].ep, plans[i].etp, plans[i].tokens_per_gpu());
-    auto& routed = routings[key];
-    if (!routed) routed = std::make_shared<const RoutedStep>(route_step(candidate, topology)), ++out.routings;
-    StepResult r = estimate_step(candidate, topology, *routed);
+    Routing& routing = routings[std::make_tuple(plans[i].ep, plans[i].etp, plans[i].tokens_per_gpu())];
+    if (!routing.routed) {
+      Scenario candidate = s;
+      candidate.plan = plans[i];
+      routing.routed = std::make_unique<const RoutedStep>(route_step(candidate, topology));
+      routing.estimator = std::make_unique<PlanEstimator>(s, *routing.routed);
+      ++out.routings;
+    }
+    StepResult r = routing.estimator->estimate(plans[i]);
     if (!r.fits_memory) {
       ++out.rejected[std::string("does not fit in HBM (largest term: ") + largest_memory_term(r.memory) + ")"];
       continue;

@@ -49,8 +49,8 @@ enum class GroupKind { TP, EP, DP, EDP };
 
 class ProgramBuilder {
  public:
-  ProgramBuilder(const Scenario& s, const RoutedStep& routed, ProgramScope scope)
-      : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(s.cluster, s.model.compute_dtype) {
+  ProgramBuilder(const Scenario& s, const RoutedStep& routed, ProgramScope scope, const std::vector<char>* known_pieces)
+      : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(s.cluster, s.model.compute_dtype), known_pieces_(known_pieces) {
     tokens_full_ = double(p_.micro_batch_size) * p_.seq_len;
     gps_ = p_.gpus_per_stage();
     columns_ = scope == ProgramScope::ALL_GPUS ? gps_ : 1;
@@ -66,6 +66,7 @@ class ProgramBuilder {
       // direction and sample, and the gradient syncs of a layer and of the step.
       out_.collectives.reserve(size_t(m_.layers) * (8 * std::min(sched.samples, p_.micro_batches) + 2) + 4 * size_t(p_.pp));
       out_.units.reserve(sched.unit.size() + sched.last_backward.size());
+      out_.pieces.reserve(size_t(m_.layers + 1) * 2 * std::min(sched.samples, p_.micro_batches));
     }
     out_.ops.resize(p_.world());
     out_.stages = p_.pp;
@@ -129,6 +130,7 @@ class ProgramBuilder {
         first_group_[size_t(kind)].push_back(int(out_.groups.size()));
         for (int g = 0; g < count; ++g) {
           std::vector<int> members;
+          members.reserve(size_t(n));
           for (int i = 0; i < n; ++i) members.push_back(stage * gps_ + member_local(kind, g, i));
           out_.groups.push_back(std::move(members));
         }
@@ -202,47 +204,77 @@ class ProgramBuilder {
     if (j > 0) message_op(OpKind::SEND, stage, u.micro_batch, true, j - 1);
   }
 
+  // A unit's pieces in the order it runs them: its layers, then the output layer after the
+  // last virtual stage's forward (layer -1); backward in reverse.
+  template <class F>
+  void for_each_piece(int j, bool bwd, F f) const {
+    const bool output = j == p_.virtual_stages() - 1;
+    if (bwd) {
+      if (output) f(-1);
+      for (int layer = first_layer(j + 1) - 1; layer >= first_layer(j); --layer) f(layer);
+    } else {
+      for (int layer = first_layer(j); layer < first_layer(j + 1); ++layer) f(layer);
+      if (output) f(-1);
+    }
+  }
+
+  void piece_ops(int stage, int layer, int mb, bool bwd) {
+    if (layer >= 0) return layer_ops(stage, layer, mb, bwd);
+    compute(stage, Part::DENSE_FFN, -1, mb, bwd, bwd ? output_layer() * BACKWARD_FLOP_FACTOR : output_layer());
+  }
+
   void forward_body(int stage, int j, int mb) {
-    for (int layer = first_layer(j); layer < first_layer(j + 1); ++layer) layer_ops(stage, layer, mb, false);
-    if (j == p_.virtual_stages() - 1) compute(stage, Part::DENSE_FFN, -1, mb, false, output_layer());
+    for_each_piece(j, false, [&](int layer) { piece_ops(stage, layer, mb, false); });
   }
 
   // With overlap, each layer's gradients leave once the step's last backward through it is done.
   void backward_body(int stage, int j, int mb, bool last_of_step) {
-    if (j == p_.virtual_stages() - 1) compute(stage, Part::DENSE_FFN, -1, mb, true, output_layer() * BACKWARD_FLOP_FACTOR);
-    for (int layer = first_layer(j + 1) - 1; layer >= first_layer(j); --layer) {
-      layer_ops(stage, layer, mb, true);
-      if (last_of_step && p_.overlap_grad_reduce) start_layer_sync(stage, layer);
-    }
+    for_each_piece(j, true, [&](int layer) {
+      piece_ops(stage, layer, mb, true);
+      if (layer >= 0 && last_of_step && p_.overlap_grad_reduce) start_layer_sync(stage, layer);
+    });
   }
 
   // STAGE_UNITS: each distinct unit of the stage's chunks once (per direction and routed
   // sample, and the last backward apart when it starts gradient syncs), then one SCHEDULE op.
   void build_stage_units(int stage) {
     StepProgram::UnitSchedule& sched = out_.schedule;
-    const int samples = sched.samples;
     for (int chunk = 0; chunk < p_.vp; ++chunk) {
       const int j = chunk * p_.pp + stage;
-      for (int mb = 0; mb < std::min(samples, p_.micro_batches); ++mb) {
-        sched.unit[size_t((j * 2 + 0) * samples + mb)] = keep_unit(stage, [&] { forward_body(stage, j, mb); });
-        sched.unit[size_t((j * 2 + 1) * samples + mb)] = keep_unit(stage, [&] { backward_body(stage, j, mb, false); });
+      for (int mb = 0; mb < std::min(sched.samples, p_.micro_batches); ++mb)
+        for (bool bwd : {false, true}) {
+          StepProgram::Unit unit;
+          for_each_piece(j, bwd, [&](int layer) { unit.pieces.push_back(piece(stage, layer, mb, bwd)); });
+          sched.unit[size_t((j * 2 + int(bwd)) * sched.samples + mb)] = int(out_.units.size());
+          out_.units.push_back(std::move(unit));
+        }
+      if (p_.overlap_grad_reduce) {
+        sched.last_backward[size_t(j)] = int(out_.units.size());
+        out_.units.push_back({{}, ops_of(stage, [&] { backward_body(stage, j, p_.micro_batches - 1, true); })});
       }
-      if (p_.overlap_grad_reduce)
-        sched.last_backward[size_t(j)] = keep_unit(stage, [&] { backward_body(stage, j, p_.micro_batches - 1, true); });
     }
     for_each_gpu(stage, [&](int gpu, int) { out_.ops[gpu].push_back(Op{OpKind::SCHEDULE, Part::PIPELINE_BUBBLE, false, -1, -1, stage, 0, 0}); });
   }
 
-  // Emits ops into a new unit in place of the stage's list; returns the unit's index.
+  // A new piece, with its ops unless the caller knows its times; returns its index.
+  int piece(int stage, int layer, int mb, bool bwd) {
+    StepProgram::Piece p{layer, bwd, mb, false, {}};
+    const int key = out_.schedule.piece_key(layer, bwd, mb);
+    p.known = known_pieces_ && size_t(key) < known_pieces_->size() && (*known_pieces_)[size_t(key)];
+    if (!p.known) p.ops = ops_of(stage, [&] { piece_ops(stage, layer, mb, bwd); });
+    out_.pieces.push_back(std::move(p));
+    return int(out_.pieces.size()) - 1;
+  }
+
+  // The ops `emit` adds to the stage's list, taken out of it.
   template <class Emit>
-  int keep_unit(int stage, Emit emit) {
+  std::vector<Op> ops_of(int stage, Emit emit) {
     std::vector<Op>& ops = out_.ops[stage * gps_];
     std::vector<Op> stage_ops = std::move(ops);
     ops = std::vector<Op>();
     emit();
-    out_.units.push_back(std::move(ops));
-    ops = std::move(stage_ops);
-    return int(out_.units.size()) - 1;
+    std::swap(ops, stage_ops);
+    return stage_ops;
   }
 
   // Units are shared by the micro-batches whose loads are the same routed samples in every
@@ -329,7 +361,7 @@ class ProgramBuilder {
       // Wait for the layers' syncs; the embedding and output layer follow in one blocking sync.
       double started_dense = 0;
       p_.for_each_stage_layer(stage, m_.layers, [&](int l) { started_dense += layer_dense_params_per_gpu(m_, p_, l); });
-      for (const auto [first_dense, first_expert] : started_syncs_[stage]) {
+      for (const auto& [first_dense, first_expert] : started_syncs_[stage]) {
         wait_ops(stage, first_dense, GroupKind::DP);
         if (first_expert >= 0) wait_ops(stage, first_expert, GroupKind::EDP);
       }
@@ -570,6 +602,7 @@ class ProgramBuilder {
   double tokens_full_ = 0;
   int gps_ = 1;
   int columns_ = 1;  // GPUs of each stage in the program: the first columns_ of it
+  const std::vector<char>* known_pieces_;  // STAGE_UNITS: pieces not to build (see build_step_program)
   PipelineOrder order_;
   bool folds_units_ = false;  // STAGE_UNITS
   std::unordered_map<const MicroBatchLoad*, Spread> spread_of_load_;
@@ -587,14 +620,9 @@ class ProgramBuilder {
 
 }  // namespace
 
-int StepProgram::UnitSchedule::unit_of(const PipelineOrder::Unit& u) const {
-  const bool last = u.backward && u.micro_batch == order.micro_batches - 1;
-  if (last && last_backward[size_t(u.virtual_stage)] >= 0) return last_backward[size_t(u.virtual_stage)];
-  return unit[size_t((u.virtual_stage * 2 + int(u.backward)) * samples + u.micro_batch % samples)];
-}
-
-StepProgram build_step_program(const Scenario& scenario, const RoutedStep& routed, ProgramScope scope) {
-  return ProgramBuilder(scenario, routed, scope).run();
+StepProgram build_step_program(const Scenario& scenario, const RoutedStep& routed, ProgramScope scope,
+                               const std::vector<char>* known_pieces) {
+  return ProgramBuilder(scenario, routed, scope, known_pieces).run();
 }
 
 }  // namespace moesim

@@ -87,9 +87,9 @@ struct MessageBatch {
 // collectives after them carry as a lag; other EP groups see tokens from the same
 // distribution. The discrete-event engine runs every GPU. STAGE_UNITS is ONE_GPU_PER_STAGE
 // with each distinct unit (one micro-batch through one model chunk in one direction, between
-// its receive and its send) built once and a SCHEDULE op in place of the stage's units: a
-// stage repeats the same few units many times, so plan ranking need not build them all (no
-// spans can be traced from it).
+// its receive and its send) built once, as pieces of one layer each, and a SCHEDULE op in
+// place of the stage's units: a stage repeats the same few units many times, so plan ranking
+// need not build them all (no spans can be traced from it).
 enum class ProgramScope { ONE_GPU_PER_STAGE, STAGE_UNITS, ALL_GPUS };
 
 // The order in which a pipeline stage runs its units: Megatron-Core's 1F1B, interleaved when
@@ -142,12 +142,28 @@ struct StepProgram {
   std::vector<MessageBatch> batches;
   std::vector<int32_t> batch_of_message;
   std::vector<int> gpus;                 // GPUs in the program, ascending
-  // STAGE_UNITS: the ops of each distinct unit (computes, collectives of this GPU alone and
-  // gradient syncs it starts), and which unit runs where in the order.
-  std::vector<std::vector<Op>> units;
+  // STAGE_UNITS: one layer (or the output layer) of a unit: its computes and collectives
+  // of this GPU alone. Without ops when the caller said it knows the piece's times.
+  struct Piece {
+    int layer = -1;  // -1: the output layer
+    bool backward = false;
+    int sample = 0;  // the micro-batches mb with mb mod samples == sample
+    bool known = false;
+    std::vector<Op> ops;
+  };
+  std::vector<Piece> pieces;
+  // STAGE_UNITS: a distinct unit, as pieces (indices into pieces), or as ops run one by one
+  // (the step's last backward when it starts gradient syncs on the stream).
+  struct Unit {
+    std::vector<int> pieces;
+    std::vector<Op> ops;
+  };
+  std::vector<Unit> units;
   struct UnitSchedule {
     PipelineOrder order;
     int samples = 1;  // units differ between micro-batches mb only by mb mod samples
+    // Identifies a piece among those of every program with the same layer shapes.
+    int piece_key(int layer, bool backward, int sample) const { return ((layer + 1) * 2 + int(backward)) * samples + sample; }
     // Per ((virtual stage * 2 + backward) * samples + mb mod samples): index into units.
     std::vector<int> unit;
     // Per virtual stage: the unit of the step's last backward, when it differs (it starts
@@ -155,7 +171,12 @@ struct StepProgram {
     std::vector<int> last_backward;
     // Per virtual-stage boundary j: forward j -> j + 1, backward j + 1 -> j (into messages).
     std::vector<int> forward_message, backward_message;
-    int unit_of(const PipelineOrder::Unit& u) const;
+    int unit_of(const PipelineOrder::Unit& u) const {
+      if (u.backward && u.micro_batch == order.micro_batches - 1 && last_backward[size_t(u.virtual_stage)] >= 0)
+        return last_backward[size_t(u.virtual_stage)];
+      const int sample = samples == 1 ? 0 : u.micro_batch % samples;
+      return unit[size_t((u.virtual_stage * 2 + int(u.backward)) * samples + sample)];
+    }
   } schedule;
   int stages = 1;
   int gpus_per_stage = 1;
@@ -164,6 +185,9 @@ struct StepProgram {
   static int routed_sample(int micro_batch, int replica, int routed) { return (micro_batch + replica) % routed; }
 };
 
-StepProgram build_step_program(const Scenario& scenario, const RoutedStep& routed, ProgramScope scope);
+// known_pieces (STAGE_UNITS only): per piece_key, whether the engine already holds the times of
+// that piece from an earlier program whose layers had the same shapes; those are not built.
+StepProgram build_step_program(const Scenario& scenario, const RoutedStep& routed, ProgramScope scope,
+                               const std::vector<char>* known_pieces = nullptr);
 
 }  // namespace moesim

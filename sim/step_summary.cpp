@@ -61,10 +61,8 @@ void fill_load_and_memory(StepResult& r, const Scenario& s, const RoutedStep& ro
       const double copy_bytes = copy_bytes_per_step(m, m.expert_shape(layer.layer).item_width);
       r.a2a_intra_node_bytes += mb.intra_copies * copy_bytes * mb.row_fraction * scale;
       r.a2a_inter_node_bytes += mb.inter_copies * copy_bytes * mb.row_fraction * scale;
-      const double most = *std::max_element(mb.rank_rows.begin(), mb.rank_rows.end());
-      const double total = std::accumulate(mb.rank_rows.begin(), mb.rank_rows.end(), 0.0);
-      max_rows = std::max(max_rows, most);
-      if (total > 0) rank_ratio_sum += most / (total / mb.rank_rows.size()), ++rank_ratio_count;
+      max_rows = std::max(max_rows, mb.most_rank_rows);
+      if (mb.mean_rank_rows > 0) rank_ratio_sum += mb.most_rank_rows / mb.mean_rank_rows, ++rank_ratio_count;
     }
   }
   r.rank_max_over_mean = rank_ratio_count ? rank_ratio_sum / rank_ratio_count : 0;

@@ -30,9 +30,11 @@ void TimelineRecorder::collective_started(int collective, const std::vector<Arri
     mean += a.time_s / arrivals.size();
     if (a.time_s > last->time_s || (a.time_s == last->time_s && a.gpu < last->gpu)) last = &a;
   }
+  // The forward combine is where the slowest expert holds its group.
   const Collective& c = program_.collectives[collective];
-  if (c.absent_straggler_gpu >= 0) return note_straggler(c, c.absent_straggler_gpu, c.absent_straggler_lateness_s);
-  if (arrivals.size() >= 2) note_straggler(c, last->gpu, last->time_s - mean);
+  if (!holds_stragglers(c)) return;
+  if (c.absent_straggler_gpu >= 0) return note_straggler(c.layer, c.absent_straggler_gpu, c.absent_straggler_lateness_s);
+  if (arrivals.size() >= 2) note_straggler(c.layer, last->gpu, last->time_s - mean);
 }
 
 void TimelineRecorder::record_unit(int gpu, const PartSeconds& part_s, double end_s) {
@@ -42,12 +44,10 @@ void TimelineRecorder::record_unit(int gpu, const PartSeconds& part_s, double en
   if (t.traced) throw std::logic_error("a program of units has no ops to trace");
 }
 
-void TimelineRecorder::note_straggler(const Collective& c, int last_gpu, double lateness, int times) {
-  // The forward combine is where the slowest expert holds its group.
-  if (c.part != Part::COMBINE || c.backward) return;
-  if (size_t(c.layer) >= per_layer_.size()) per_layer_.resize(c.layer + 1);
-  LayerStraggler& s = per_layer_[c.layer];
-  s.layer = c.layer;
+void TimelineRecorder::note_straggler(int layer, int last_gpu, double lateness, int times) {
+  if (size_t(layer) >= per_layer_.size()) per_layer_.resize(size_t(layer) + 1);
+  LayerStraggler& s = per_layer_[size_t(layer)];
+  s.layer = layer;
   s.mean_wait_s += lateness * times;
   s.combines += times;
   if (s.gpu < 0 || lateness > s.max_wait_s) s.gpu = last_gpu, s.max_wait_s = lateness;

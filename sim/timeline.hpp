@@ -50,9 +50,10 @@ class TimelineRecorder {
   void collective_started(int collective, const std::vector<Arrival>& arrivals, double start_s);
   // Units of a STAGE_UNITS program took part_s[part] of each part; the GPU ended at end_s.
   void record_unit(int gpu, const PartSeconds& part_s, double end_s);
-  // A collective's last member arrived `lateness` after the members' mean arrival (in each
-  // of `times` runs of it).
-  void note_straggler(const Collective& c, int last_gpu, double lateness, int times = 1);
+  // At a layer's forward combine (holds_stragglers), the last member arrived `lateness` after
+  // the members' mean arrival (in each of `times` runs of it).
+  void note_straggler(int layer, int last_gpu, double lateness, int times = 1);
+  static bool holds_stragglers(const Collective& c) { return c.part == Part::COMBINE && !c.backward; }
 
   // One per GPU of the program, in program.gpus order.
   std::vector<GpuTimeline> timelines() && { return std::move(timelines_); }

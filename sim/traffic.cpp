@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 
 namespace moesim {
@@ -224,6 +225,8 @@ void StepRouter::summarize(MicroBatchLoad& load, const Placement& placement) con
     load.rank_rows[rank] += load.slot_rows[slot] * load.row_fraction;
     load.rank_padded_rows[rank] += std::ceil(load.slot_rows[slot] / tile) * tile * load.row_fraction;
   }
+  load.most_rank_rows = *std::max_element(load.rank_rows.begin(), load.rank_rows.end());
+  load.mean_rank_rows = std::accumulate(load.rank_rows.begin(), load.rank_rows.end(), 0.0) / g.ep;
   load.to_experts = port_peaks(load, g, topology_, false);
   load.to_owners = port_peaks(load, g, topology_, true);
 }

@@ -53,6 +53,7 @@ struct MicroBatchLoad {
   double intra_copies = 0, inter_copies = 0;   // sums over the group
   std::vector<double> rank_rows;               // token rows each EP rank's experts receive
   std::vector<double> rank_padded_rows;        // the same, each expert padded to the GEMM tile
+  double most_rank_rows = 0, mean_rank_rows = 0;  // over the ranks
   PortPeaks to_experts;                        // dispatch direction
   PortPeaks to_owners;                         // combine direction
 };

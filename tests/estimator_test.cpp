@@ -211,3 +211,43 @@ TEST_CASE("plan ranking's program of units times the step as the full one-GPU-pe
     }
   }
 }
+
+TEST_CASE("a plan estimator that keeps layer times gives each plan's estimate_step figures", "[estimator]") {
+  // One routing (EP 4 of 16 GPUs, 1024 tokens per GPU), plans that share layer shapes (pp,
+  // vp, dp, micro-batches change) and some that do not (tp 2 with 2 sequences per
+  // micro-batch, full recomputation), each asked twice in turn: the second time every
+  // layer's times are reused.
+  const Scenario s = scenario(scenario_json(R"({"dp": 16, "ep": 4, "micro_batches": 8, "seq_len": 1024})",
+                                            R"({"capacity_factor": 1.25})", R"({"alpha": 0.5, "seed": 9})",
+                                            R"({"preset": "mixtral-8x7b"})", R"({"preset": "dgx-h100", "nodes": 2})"));
+  const Topology topology(s.cluster);
+  const RoutedStep routed = route_step(s, topology);
+  std::vector<ParallelPlan> plans;
+  for (const auto& [tp, pp, vp, recompute] : std::vector<std::tuple<int, int, int, const char*>>{
+           {1, 1, 1, "none"}, {1, 4, 1, "none"}, {1, 2, 4, "none"}, {2, 2, 1, "none"}, {1, 4, 2, "full"}}) {
+    ParallelPlan p = s.plan;
+    p.tp = tp, p.pp = pp, p.vp = vp, p.recompute = recompute;
+    p.dp = 16 / (tp * pp);
+    p.micro_batch_size = tp;  // tokens per GPU stay, as the routing needs
+    p.micro_batches = 128 / (p.dp * p.micro_batch_size);  // the same global batch
+    plans.push_back(p);
+  }
+  PlanEstimator estimator(s, routed);
+  for (int round = 0; round < 2; ++round)
+    for (const ParallelPlan& p : plans) {
+      CAPTURE(round, p.tp, p.pp, p.vp, p.recompute);
+      Scenario alone = s;
+      alone.plan = p;
+      REQUIRE_FALSE(plan_problem(p, s.model, s.cluster));
+      const StepResult expected = estimate_step(alone, topology, routed);
+      const StepResult kept = estimator.estimate(p);
+      CHECK(kept.step_time_s == Approx(expected.step_time_s).epsilon(1e-12));
+      for (size_t i = 0; i < kept.breakdown_s.size(); ++i)
+        CHECK(kept.breakdown_s[i].second == Approx(expected.breakdown_s[i].second).epsilon(1e-12).margin(1e-15));
+      REQUIRE(kept.stragglers.size() == expected.stragglers.size());
+      for (size_t i = 0; i < kept.stragglers.size(); ++i) {
+        CHECK(kept.stragglers[i].gpu == expected.stragglers[i].gpu);
+        CHECK(kept.stragglers[i].max_wait_s == Approx(expected.stragglers[i].max_wait_s).epsilon(1e-12));
+      }
+    }
+}
