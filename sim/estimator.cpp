@@ -39,9 +39,13 @@ class AnalyticTimes {
 // Each GPU runs its ops in order on its own clock until it must wait for another GPU.
 class ProgramWalker {
  public:
+  // pieces: piece times known from earlier programs and kept for later ones. unit_order: an
+  // order in which the stages' units can run (each after its input), from an earlier program
+  // with the same pipeline order, or empty: then filled with this walk's.
   ProgramWalker(const StepProgram& program, const AnalyticTimes& times, const std::vector<char>& traced,
-                PieceTimes* pieces = nullptr)
-      : program_(program), times_(times), recorder_(program, traced), pieces_(pieces ? pieces : &own_pieces_) {
+                PieceTimes* pieces = nullptr, std::vector<int32_t>* unit_order = nullptr)
+      : program_(program), times_(times), recorder_(program, traced), pieces_(pieces ? pieces : &own_pieces_),
+        unit_order_(unit_order), replays_(unit_order && !unit_order->empty()) {
     next_op_.assign(program.ops.size(), 0);
     clock_.assign(program.ops.size(), 0);
     arrivals_.resize(program.collectives.size());
@@ -130,7 +134,11 @@ class ProgramWalker {
           break;
         }
         case OpKind::SCHEDULE:
-          if (!run_schedule(gpu, op.ref)) return;
+          if (replays_) {
+            replay_schedules();
+          } else if (!run_schedule(gpu, op.ref)) {
+            return;
+          }
           break;
       }
       ++next_op_[gpu];
@@ -144,28 +152,53 @@ class ProgramWalker {
   bool run_schedule(int gpu, int stage) {
     const StepProgram::UnitSchedule& sched = program_.schedule;
     const int last = sched.order.pp * sched.order.vp - 1;
-    double& clock = clock_[gpu];
     for (int& i = schedule_position_[stage]; i < sched.order.units_per_stage(); ++i) {
       const PipelineOrder::Unit u = sched.order.at(stage, i);
       const int j = u.virtual_stage;
-      if (u.backward ? j < last : j > 0) {
-        const size_t input = end_slot(u.backward, u.backward ? j + 1 : j - 1, u.micro_batch);
-        if (unit_end_[input] < 0) {
-          wait_in(unit_end_waiters_[input], gpu);
-          return false;
-        }
-        const double arrival = unit_end_[input] + (u.backward ? backward_message_s_[j] : forward_message_s_[j - 1]);
-        if (arrival > clock) {
-          schedule_bubble_s_[size_t(stage)] += arrival - clock;
-          clock = arrival;
-        }
+      if ((u.backward ? j < last : j > 0) && unit_end_[input_slot(u)] < 0) {
+        wait_in(unit_end_waiters_[input_slot(u)], gpu);
+        return false;
       }
-      run_unit(gpu, sched.unit_of(u));
-      const size_t done = end_slot(u.backward, j, u.micro_batch);
-      unit_end_[done] = clock;
-      wake(unit_end_waiters_[done]);
+      wake(unit_end_waiters_[run_scheduled(gpu, stage, u)]);
+      if (unit_order_) unit_order_->push_back(stage + sched.order.pp * i);  // recording (replays_ is false)
     }
     return true;
+  }
+
+  // Runs every stage's units in an order known to respect their inputs. Every stage starts
+  // with its SCHEDULE op, so all of them can run from the first one reached.
+  void replay_schedules() {
+    const StepProgram::UnitSchedule& sched = program_.schedule;
+    if (schedule_position_[0] == sched.order.units_per_stage()) return;  // done already
+    for (const int32_t entry : *unit_order_) {
+      const int stage = entry % sched.order.pp, i = entry / sched.order.pp;
+      run_scheduled(stage * program_.gpus_per_stage, stage, sched.order.at(stage, i));
+    }
+    std::fill(schedule_position_.begin(), schedule_position_.end(), sched.order.units_per_stage());
+  }
+
+  // Runs unit u of the stage once its input is there (an input arrives the message time
+  // after the neighbouring stage's unit ended, as a RECV after its SEND would); returns the
+  // end slot it filled.
+  size_t run_scheduled(int gpu, int stage, const PipelineOrder::Unit& u) {
+    const StepProgram::UnitSchedule& sched = program_.schedule;
+    const int j = u.virtual_stage;
+    double& clock = clock_[size_t(gpu)];
+    if (u.backward ? j < sched.order.pp * sched.order.vp - 1 : j > 0) {
+      const double arrival = unit_end_[input_slot(u)] + (u.backward ? backward_message_s_[j] : forward_message_s_[j - 1]);
+      if (arrival > clock) {
+        schedule_bubble_s_[size_t(stage)] += arrival - clock;
+        clock = arrival;
+      }
+    }
+    run_unit(gpu, sched.unit_of(u));
+    const size_t done = end_slot(u.backward, j, u.micro_batch);
+    unit_end_[done] = clock;
+    return done;
+  }
+
+  size_t input_slot(const PipelineOrder::Unit& u) const {
+    return end_slot(u.backward, u.backward ? u.virtual_stage + 1 : u.virtual_stage - 1, u.micro_batch);
   }
 
   size_t end_slot(bool backward, int virtual_stage, int micro_batch) const {
@@ -355,6 +388,8 @@ class ProgramWalker {
   // STAGE_UNITS programs
   PieceTimes own_pieces_;
   PieceTimes* pieces_;                        // the times of the pieces folded so far
+  std::vector<int32_t>* unit_order_;          // stage + pp * position, in the order units ran
+  bool replays_;                              // unit_order_ came filled: run the units in it
   std::vector<UnitTotal> unit_totals_;        // per unit
   std::vector<int> schedule_position_;        // per stage: its next unit in the order
   std::vector<double> schedule_bubble_s_;     // per stage: waiting for its units' inputs
@@ -373,11 +408,13 @@ EngineRun run_analytic(const Scenario& scenario, const Topology&, const StepProg
 
 namespace {
 
-// Ranks a plan: its program of units (pieces in `pieces` not built), walked.
-StepResult estimate_with(const Scenario& scenario, const RoutedStep& routed, PieceTimes& pieces) {
+// Ranks a plan: its program of units (pieces in `pieces` not built), walked (in unit_order
+// when that is not empty).
+StepResult estimate_with(const Scenario& scenario, const RoutedStep& routed, PieceTimes& pieces,
+                         std::vector<int32_t>* unit_order = nullptr) {
   const StepProgram program = build_step_program(scenario, routed, ProgramScope::STAGE_UNITS, &pieces.known);
   const AnalyticTimes times(scenario, program);
-  EngineRun run = ProgramWalker(program, times, std::vector<char>(program.ops.size(), 0), &pieces).run();
+  EngineRun run = ProgramWalker(program, times, std::vector<char>(program.ops.size(), 0), &pieces, unit_order).run();
   return summarize_step(scenario, routed, run.timelines, std::move(run.stragglers));
 }
 
@@ -398,7 +435,9 @@ StepResult PlanEstimator::estimate(const ParallelPlan& plan) {
   const std::string shape = std::to_string(plan.tp) + " " + std::to_string(plan.ep) + " " + std::to_string(plan.etp) +
                             " " + std::to_string(plan.micro_batch_size) + " " + std::to_string(plan.seq_len) + " " +
                             plan.recompute + " " + std::to_string(tp_in_node);
-  return estimate_with(base_, routed_, pieces_by_shape_[shape]);
+  // Which unit waits for which depends only on the pipeline order.
+  std::vector<int32_t>& order = unit_order_by_pipeline_[{plan.pp, plan.vp, plan.micro_batches}];
+  return estimate_with(base_, routed_, pieces_by_shape_[shape], &order);
 }
 
 }  // namespace moesim

@@ -1,4 +1,6 @@
 #pragma once
+#include <array>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -62,6 +64,7 @@ class PlanEstimator {
   Scenario base_;
   const RoutedStep& routed_;
   std::map<std::string, PieceTimes> pieces_by_shape_;
+  std::map<std::array<int, 3>, std::vector<int32_t>> unit_order_by_pipeline_;  // by (pp, vp, micro-batches)
 };
 
 }  // namespace moesim

@@ -129,9 +129,10 @@ class ProgramBuilder {
       for (int stage = 0; stage < p_.pp; ++stage) {
         first_group_[size_t(kind)].push_back(int(out_.groups.size()));
         for (int g = 0; g < count; ++g) {
-          std::vector<int> members;
-          members.reserve(size_t(n));
-          for (int i = 0; i < n; ++i) members.push_back(stage * gps_ + member_local(kind, g, i));
+          // Members are evenly spaced in every kind of group.
+          const int first = stage * gps_ + member_local(kind, g, 0), stride = member_local(kind, g, 1) - member_local(kind, g, 0);
+          std::vector<int> members(static_cast<size_t>(n));
+          for (int i = 0; i < n; ++i) members[size_t(i)] = first + stride * i;
           out_.groups.push_back(std::move(members));
         }
       }
