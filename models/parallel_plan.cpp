@@ -34,6 +34,9 @@ PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const Cluste
                            std::to_string(m.default_seq_len) + " patches"};
   if (m.token_moe_channels > 0 && p.tp > 1)
     return {"tp", "tp=" + std::to_string(p.tp) + ": token-mixing MoE layers route whole samples' channel vectors; use tp=1"};
+  if (p.ep_comm_sms > 0 && c.gpu.sms > 0 && p.ep_comm_sms >= c.gpu.sms)
+    return {"ep_comm_sms", "ep_comm_sms=" + std::to_string(p.ep_comm_sms) + " leaves no SM of " + c.gpu.name + "'s " +
+                               std::to_string(c.gpu.sms) + " to compute"};
   if (m.compute_dtype == Dtype::FP8 && c.gpu.peak_fp8_flops <= 0)
     return {"", "compute_dtype fp8 but GPU " + c.gpu.name + " has no FP8 tensor cores"};
   return {};

@@ -35,6 +35,13 @@ struct ParallelPlan {
   // --overlap-grad-reduce); with the distributed optimizer the updated weights' all-gather is
   // taken as hidden in the next step's forward (--overlap-param-gather).
   bool overlap_grad_reduce = false;
+  // Shared experts run on the compute stream while the all-to-alls run on the communication
+  // stream (Megatron's --moe-shared-expert-overlap): input projections during dispatch, the
+  // output projection during combine.
+  bool overlap_shared_experts = false;
+  // SMs the expert-parallel all-to-all kernels hold while they run; compute that overlaps
+  // them gets the rest (DeepSeek-V3: 20 of an H800's 132 for DeepEP, tech report Sec. 3.2.2).
+  int ep_comm_sms = 0;
 
   int world() const { return dp * tp * pp; }
   int gpus_per_stage() const { return dp * tp; }

@@ -123,16 +123,12 @@ class ProgramWalker {
         case OpKind::COLLECTIVE_START:
           start_async(gpu, index, op.ref);
           break;
-        case OpKind::COLLECTIVE_WAIT: {
-          const double end = async_end_[op.ref];
-          if (end < 0) {
+        case OpKind::COLLECTIVE_WAIT:
+          if (!wait_async(gpu, index, op)) {
             wait_in(async_waiters_[op.ref], gpu);
             return;
           }
-          recorder_.record(gpu, index, program_.collectives[op.ref].part, clock, std::max(clock, end));
-          clock = std::max(clock, end);
           break;
-        }
         case OpKind::SCHEDULE:
           if (replays_) {
             replay_schedules();
@@ -207,6 +203,16 @@ class ProgramWalker {
     return (size_t(micro_batch) * 2 + size_t(backward)) * size_t(order.pp * order.vp) + size_t(virtual_stage);
   }
 
+  // Waits for a collective on the stream; false if it has not started yet.
+  bool wait_async(int gpu, int index, const Op& op) {
+    const double end = async_end_[op.ref];
+    if (end < 0) return false;
+    double& clock = clock_[gpu];
+    recorder_.record(gpu, index, program_.collectives[op.ref].part, clock, std::max(clock, end));
+    clock = std::max(clock, end);
+    return true;
+  }
+
   // A piece's ops run back to back on one GPU: its computes, and collectives whose only
   // member in the program is that GPU, each starting after the group's absent lag (as
   // arrive() times them). Summed once (or known from an earlier program); a unit sums its
@@ -235,7 +241,7 @@ class ProgramWalker {
         clock_[gpu] += op.seconds;
       } else if (op.kind == OpKind::COLLECTIVE_START) {
         start_async(gpu, index, op.ref);
-      } else if (!arrive(gpu, index, op.ref)) {
+      } else if (op.kind == OpKind::COLLECTIVE_WAIT ? !wait_async(gpu, index, op) : !arrive(gpu, index, op.ref)) {
         throw std::logic_error("a unit's collective waits for a GPU outside it");
       }
     }
@@ -262,21 +268,47 @@ class ProgramWalker {
       if (!pieces_->known[key]) throw std::logic_error("a piece was left unbuilt but its times are not known");
       return time;
     }
-    time = PieceTime{};
-    for (const Op& op : p.ops) {
+    time = piece_time_of(gpu, p.ops);
+    pieces_->known[key] = 1;
+    return time;
+  }
+
+  // A piece on a clock of its own, from 0, as advance() would run it. Collectives it starts
+  // on the stream it also waits for, so the stream is free when it begins.
+  PieceTime piece_time_of(int gpu, const std::vector<Op>& ops) const {
+    PieceTime time;
+    double t = 0;
+    std::vector<std::pair<int, double>> stream_free, ends;  // per group, per collective started
+    const auto find = [](std::vector<std::pair<int, double>>& v, int key) -> double& {
+      for (auto& [k, value] : v)
+        if (k == key) return value;
+      return v.emplace_back(key, 0).second;
+    };
+    for (const Op& op : ops) {
       if (op.kind == OpKind::COMPUTE) {
         time.part_s[size_t(op.part)] += op.seconds;
+        t += op.seconds;
         continue;
       }
       const Collective& c = program_.collectives[op.ref];
-      if (op.kind != OpKind::COLLECTIVE || c.participants != 1)
-        throw std::logic_error("a piece holds only computes and collectives of one GPU");
-      time.part_s[size_t(Part::STRAGGLER_WAIT)] += c.absent_lag_s;
-      time.part_s[size_t(c.part)] += times_.collective_s(c);
-      if (c.absent_straggler_gpu >= 0 && TimelineRecorder::holds_stragglers(c))
+      if (c.participants != 1) throw std::logic_error("a piece holds only collectives of one GPU");
+      if (op.kind == OpKind::COLLECTIVE) {
+        time.part_s[size_t(Part::STRAGGLER_WAIT)] += c.absent_lag_s;
+        time.part_s[size_t(c.part)] += times_.collective_s(c);
+        t += c.absent_lag_s + times_.collective_s(c);
+      } else if (op.kind == OpKind::COLLECTIVE_START) {
+        double& free = find(stream_free, c.group);
+        free = find(ends, op.ref) = std::max(t + c.absent_lag_s, free) + times_.collective_s(c);
+      } else if (op.kind == OpKind::COLLECTIVE_WAIT) {
+        const auto started = std::find_if(ends.begin(), ends.end(), [&](const auto& e) { return e.first == op.ref; });
+        if (started == ends.end()) throw std::logic_error("a piece waits for a collective it did not start");
+        if (started->second > t) time.part_s[size_t(c.part)] += started->second - t, t = started->second;
+      } else {
+        throw std::logic_error("a piece holds computes and collectives only");
+      }
+      if (op.kind != OpKind::COLLECTIVE_WAIT && c.absent_straggler_gpu >= 0 && TimelineRecorder::holds_stragglers(c))
         time.stragglers.push_back({c.layer, c.absent_straggler_gpu - gpu, c.absent_straggler_lateness_s});
     }
-    pieces_->known[key] = 1;
     return time;
   }
 
@@ -343,9 +375,11 @@ class ProgramWalker {
     if (!all_arrived(gpu, op, collective)) return;
     auto& arrivals = arrivals_[collective];
     const Collective& c = program_.collectives[collective];
-    // A group's collectives on the stream run one after another.
-    const double start = latest_arrival_s(arrivals, group_stream_free_[c.group]);
+    // A group's collectives on the stream run one after another; absent members (the
+    // slowest expert's GPU) arrive absent_lag_s after the last one in the program.
+    const double start = std::max(latest_arrival_s(arrivals, 0) + c.absent_lag_s, group_stream_free_[c.group]);
     async_end_[collective] = group_stream_free_[c.group] = start + times_.collective_s(c);
+    recorder_.note_arrivals(collective, arrivals);
     wake(async_waiters_[collective]);
     arrivals.clear();
     arrivals.shrink_to_fit();
@@ -430,11 +464,13 @@ PlanEstimator::PlanEstimator(Scenario base, const RoutedStep& routed) : base_(st
 StepResult PlanEstimator::estimate(const ParallelPlan& plan) {
   base_.plan = plan;
   // What a layer's pieces depend on besides the fixed scenario and routing: the layer shapes
-  // on a GPU, and whether a TP group spans nodes (its all-reduce's link).
+  // on a GPU, how it overlaps shared experts, and whether a TP group spans nodes (its
+  // all-reduce's link).
   const bool tp_in_node = base_.cluster.node_of(0) == base_.cluster.node_of(plan.tp - 1);
   const std::string shape = std::to_string(plan.tp) + " " + std::to_string(plan.ep) + " " + std::to_string(plan.etp) +
                             " " + std::to_string(plan.micro_batch_size) + " " + std::to_string(plan.seq_len) + " " +
-                            plan.recompute + " " + std::to_string(tp_in_node);
+                            plan.recompute + " " + std::to_string(plan.overlap_shared_experts) + " " +
+                            std::to_string(plan.ep_comm_sms) + " " + std::to_string(tp_in_node);
   // Which unit waits for which depends only on the pipeline order.
   std::vector<int32_t>& order = unit_order_by_pipeline_[{plan.pp, plan.vp, plan.micro_batches}];
   return estimate_with(base_, routed_, pieces_by_shape_[shape], &order);

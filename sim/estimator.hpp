@@ -52,7 +52,8 @@ StepResult estimate_step(const Scenario& scenario, const Topology& topology, con
 
 // Ranks many plans of one scenario on one routed step, as estimate_step does, keeping the
 // times of each layer's pieces for the next plan with the same layer shapes (TP, EP, ETP,
-// micro-batch and sequence sizes, recomputation): a plan that changes only pp, vp, dp or the
+// micro-batch and sequence sizes, recomputation, shared-expert overlap and the SMs of its
+// all-to-alls): a plan that changes only pp, vp, dp or the
 // number of micro-batches builds no layer again. The routing must suit every plan asked for
 // (the same EP group and tokens per GPU).
 class PlanEstimator {

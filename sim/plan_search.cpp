@@ -63,6 +63,8 @@ ParallelPlan plan_of(const Scenario& s, int tp, int pp, int vp, int ep, int etp)
   p.micro_batch_size = 1;
   p.distributed_optimizer = s.plan.distributed_optimizer;
   p.overlap_grad_reduce = s.plan.overlap_grad_reduce;
+  p.overlap_shared_experts = s.plan.overlap_shared_experts;
+  p.ep_comm_sms = s.plan.ep_comm_sms;
   p.recompute = s.plan.recompute;
   return p;
 }

@@ -190,6 +190,14 @@ const FieldTable<ParallelPlan>& plan_fields() {
         "the next forward, --overlap-param-gather)"},
        [](ParallelPlan& p, const ParamValue& v) { p.overlap_grad_reduce = std::get<bool>(v); },
        [](const ParallelPlan& p) { return ParamValue(p.overlap_grad_reduce); }},
+      {{"overlap_shared_experts", ParamKind::BOOLEAN, false,
+        "run shared experts while the all-to-alls run: input projections during dispatch, output projection "
+        "during combine (Megatron's --moe-shared-expert-overlap)"},
+       [](ParallelPlan& p, const ParamValue& v) { p.overlap_shared_experts = std::get<bool>(v); },
+       [](const ParallelPlan& p) { return ParamValue(p.overlap_shared_experts); }},
+      int_field("ep_comm_sms", &ParallelPlan::ep_comm_sms, 0,
+                "SMs the expert-parallel all-to-all kernels hold while they run; compute beside them gets the rest "
+                "(DeepSeek-V3: 20 of 132 on H800)"),
   };
   return fields;
 }

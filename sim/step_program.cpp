@@ -79,7 +79,8 @@ class ProgramBuilder {
     attention_backward_ = attention(true) + block_elementwise(true) * BACKWARD_FLOP_FACTOR;
     dense_ffn_ = ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp) + block_elementwise(false);
     for (bool token_moe : {false, true})
-      gate_and_shared_[token_moe] = gate(token_moe) + shared_experts() + block_elementwise(false);
+      gate_and_shared_[token_moe] =
+          gate(token_moe) + block_elementwise(false) + (overlaps_shared_experts() ? Work{} : shared_experts());
     build_groups();
     build_messages();
   }
@@ -286,7 +287,9 @@ class ProgramBuilder {
     return period;
   }
 
-  // One layer for one micro-batch; backward runs the forward sequence in reverse.
+  // One layer for one micro-batch; backward runs the forward sequence in reverse. With shared
+  // experts overlapped, each all-to-all starts on the communication stream, a part of the
+  // shared experts runs, then the all-to-all is waited for.
   enum class Step : uint8_t { ATTENTION, TP_ALLREDUCE, DENSE_FFN, GATE_AND_SHARED, DISPATCH, EXPERTS, COMBINE };
 
   void layer_ops(int stage, int layer, int mb, bool bwd) {
@@ -321,10 +324,20 @@ class ProgramBuilder {
         return compute(stage, Part::DENSE_FFN, layer, mb, bwd, gate_and_shared_[m_.is_token_moe_layer(layer)] * f);
       // Dispatch moves tokens to experts; its backward moves their gradients back. Combine
       // returns expert outputs; its backward sends output gradients to the experts again.
-      case Step::DISPATCH: return all_to_all(stage, layer, mb, bwd, Part::DISPATCH, bwd);
+      case Step::DISPATCH:
+        return all_to_all_beside(stage, layer, mb, bwd, Part::DISPATCH, bwd, ffn_in(tokens_full_, shared_width()) * f);
       case Step::EXPERTS: return expert_compute(stage, layer, mb, bwd);
-      case Step::COMBINE: return all_to_all(stage, layer, mb, bwd, Part::COMBINE, !bwd);
+      case Step::COMBINE:
+        return all_to_all_beside(stage, layer, mb, bwd, Part::COMBINE, !bwd, ffn_out(tokens_full_, shared_width()) * f);
     }
+  }
+
+  // An all-to-all, with `beside` (a part of the shared experts) run during it when they overlap.
+  void all_to_all_beside(int stage, int layer, int mb, bool bwd, Part part, bool reverse, Work beside) {
+    if (!overlaps_shared_experts()) return (void)all_to_all(stage, layer, mb, bwd, part, reverse, OpKind::COLLECTIVE);
+    const int first = all_to_all(stage, layer, mb, bwd, part, reverse, OpKind::COLLECTIVE_START);
+    compute(stage, Part::DENSE_FFN, layer, mb, bwd, Work{beside.seconds * beside_comm_factor(), beside.flops});
+    wait_ops(stage, first, GroupKind::EP);
   }
 
   // Ring traffic per parameter of the gradient sync, as an all-reduce of that many bytes. A
@@ -441,17 +454,17 @@ class ProgramBuilder {
     });
   }
 
-  void all_to_all(int stage, int layer, int mb, bool bwd, Part part, bool reverse) {
+  int all_to_all(int stage, int layer, int mb, bool bwd, Part part, bool reverse, OpKind kind) {
     // Per copy of an item of item_width values (a token: d_model).
     const double token_bytes = bwd ? GRADIENT_WIRE_BYTES * m_.d_model
                                    : (part == Part::DISPATCH ? m_.dispatch_bytes_per_token() : m_.combine_bytes_per_token());
     const double bytes = token_bytes * m_.expert_shape(layer).item_width / m_.d_model;
-    collective_op(stage, GroupKind::EP, part, layer, mb, bwd, [&](Collective& c, int replica) {
+    return collective_op(stage, GroupKind::EP, part, layer, mb, bwd, [&](Collective& c, int replica) {
       c.kind = CollectiveKind::ALL_TO_ALL;
       c.load = &load(layer, mb, replica);
       c.bytes_per_copy = bytes * c.load->row_fraction;
       c.reverse = reverse;
-    });
+    }, kind);
   }
 
   void expert_compute(int stage, int layer, int mb, bool bwd) {
@@ -566,11 +579,15 @@ class ProgramBuilder {
   int row_kernels() const { return 1 + (fp8() ? 2 : 0); }
   bool fp8() const { return m_.compute_dtype == Dtype::FP8; }
   // An FFN's GEMMs and the element-wise work of its rows (none for an FFN of no width).
-  Work ffn(double rows, double width) const {
+  Work ffn(double rows, double width) const { return ffn_in(rows, width) + ffn_out(rows, width); }
+  // Up to the hidden activations (the input projections and the element-wise work), and the
+  // output projection.
+  Work ffn_in(double rows, double width) const {
     if (width <= 0) return {};
-    return gemm(rows, width, m_.d_model) * m_.ffn_matrices() + launches(row_kernels()) +
+    return gemm(rows, width, m_.d_model) * (m_.ffn_matrices() - 1) + launches(row_kernels()) +
            Work{rows * ffn_row_elementwise_s(m_.d_model, width, m_.ffn_matrices()), 0};
   }
+  Work ffn_out(double rows, double width) const { return width <= 0 ? Work{} : gemm(rows, width, m_.d_model); }
   // The gate runs on this GPU's items after the TP split (with the router's extra mixing
   // GEMMs, Soft MoE's); shared experts on the full micro-batch, split over TP like a dense FFN.
   // A token-mixing MoE layer (Sparse-MLP) gates channel vectors, between its re-represent
@@ -590,8 +607,15 @@ class ProgramBuilder {
       if (m_.is_token_moe_layer(l)) return l;
     return -1;
   }
-  Work shared_experts() const {
-    return m_.shared_experts ? ffn(tokens_full_, double(m_.shared_experts) * m_.d_ffn_expert / p_.tp) : Work{};
+  double shared_width() const { return double(m_.shared_experts) * m_.d_ffn_expert / p_.tp; }
+  Work shared_experts() const { return ffn(tokens_full_, shared_width()); }
+  // Shared experts beside the all-to-alls (Megatron's --moe-shared-expert-overlap): the input
+  // projections during dispatch, the output projection during combine, on the SMs the
+  // all-to-all kernels leave (plan.ep_comm_sms of the GPU's).
+  bool overlaps_shared_experts() const { return p_.overlap_shared_experts && m_.shared_experts > 0; }
+  double beside_comm_factor() const {
+    const int sms = s_.cluster.gpu.sms;
+    return p_.ep_comm_sms > 0 && sms > p_.ep_comm_sms ? double(sms) / (sms - p_.ep_comm_sms) : 1.0;
   }
   Work output_layer() const { return gemm(tokens_full_, double(m_.vocab) / p_.tp, m_.d_model); }
 

@@ -23,10 +23,14 @@ void TimelineRecorder::record(int gpu, int op, Part part, double start_s, double
 }
 
 void TimelineRecorder::collective_started(int collective, const std::vector<Arrival>& arrivals, double start_s) {
+  for (const Arrival& a : arrivals) record(a.gpu, a.op, Part::STRAGGLER_WAIT, a.time_s, start_s);
+  note_arrivals(collective, arrivals);
+}
+
+void TimelineRecorder::note_arrivals(int collective, const std::vector<Arrival>& arrivals) {
   double mean = 0;
   const Arrival* last = &arrivals.front();
   for (const Arrival& a : arrivals) {
-    record(a.gpu, a.op, Part::STRAGGLER_WAIT, a.time_s, start_s);
     mean += a.time_s / arrivals.size();
     if (a.time_s > last->time_s || (a.time_s == last->time_s && a.gpu < last->gpu)) last = &a;
   }

@@ -48,6 +48,8 @@ class TimelineRecorder {
     double time_s = 0;
   };
   void collective_started(int collective, const std::vector<Arrival>& arrivals, double start_s);
+  // The same on the communication stream: the members went on (no wait), stragglers noted.
+  void note_arrivals(int collective, const std::vector<Arrival>& arrivals);
   // Units of a STAGE_UNITS program took part_s[part] of each part; the GPU ended at end_s.
   void record_unit(int gpu, const PartSeconds& part_s, double end_s);
   // At a layer's forward combine (holds_stragglers), the last member arrived `lateness` after

@@ -1,6 +1,7 @@
 // The analytic step: breakdown consistency, determinism, memory and pipeline behaviour.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <numeric>
 
 #include "hardware/topology.hpp"
@@ -180,17 +181,21 @@ TEST_CASE("plan ranking's program of units times the step as the full one-GPU-pe
   // order; simulate() with the analytic engine walks every op. Same step, breakdown and
   // stragglers, up to the rounding of sums taken in another order. Plans: 1F1B, interleaved,
   // several routed samples (units repeat with period 3 over 8 micro-batches), recomputation,
-  // the distributed optimizer with overlapped gradient syncs (units that start syncs).
+  // the distributed optimizer with overlapped gradient syncs (units that start syncs), shared
+  // experts beside the all-to-alls (pieces that start and wait for their all-to-alls).
   const std::vector<std::string> plans = {
       R"({"dp": 2, "pp": 4, "ep": 2, "micro_batches": 8, "seq_len": 1024})",
       R"({"dp": 4, "pp": 2, "vp": 2, "ep": 4, "micro_batches": 8, "seq_len": 1024})",
       R"({"dp": 4, "tp": 2, "ep": 4, "micro_batches": 3, "seq_len": 1024, "recompute": "full"})",
       R"({"dp": 2, "pp": 4, "ep": 2, "micro_batches": 8, "seq_len": 1024, "distributed_optimizer": true, "overlap_grad_reduce": true})",
-      R"({"dp": 4, "pp": 2, "vp": 4, "ep": 2, "micro_batches": 4, "seq_len": 1024, "overlap_grad_reduce": true})"};
+      R"({"dp": 4, "pp": 2, "vp": 4, "ep": 2, "micro_batches": 4, "seq_len": 1024, "overlap_grad_reduce": true})",
+      R"({"dp": 2, "pp": 4, "ep": 2, "micro_batches": 8, "seq_len": 1024, "overlap_shared_experts": true, "ep_comm_sms": 20})",
+      R"({"dp": 4, "pp": 2, "vp": 2, "ep": 4, "micro_batches": 4, "seq_len": 1024, "overlap_shared_experts": true, "overlap_grad_reduce": true})"};
   for (const std::string& plan : plans) {
     CAPTURE(plan);
     const Scenario s = scenario(scenario_json(plan, R"({"capacity_factor": 1.0})", R"({"alpha": 0.3, "seed": 5})",
-                                              R"({"preset": "mixtral-8x7b"})", R"({"preset": "dgx-h100", "nodes": 1})") );
+                                              R"({"preset": "mixtral-8x7b", "shared_experts": 1})",
+                                              R"({"preset": "dgx-h100", "nodes": 1})"));
     Scenario routed_thrice = s;
     routed_thrice.sim.routed_micro_batches = 3;
     for (const Scenario& each : {s, routed_thrice}) {
@@ -250,4 +255,34 @@ TEST_CASE("a plan estimator that keeps layer times gives each plan's estimate_st
         CHECK(kept.stragglers[i].max_wait_s == Approx(expected.stragglers[i].max_wait_s).epsilon(1e-12));
       }
     }
+}
+
+TEST_CASE("shared experts beside the all-to-alls: hidden communication, and compute slowed by the SMs it takes", "[estimator]") {
+  // OLMoE with two shared experts, EP 8 over two nodes (inter-node all-to-alls), one stage.
+  const auto run = [](int shared, bool overlap, int comm_sms) {
+    Scenario s = scenario(scenario_json(R"({"dp": 16, "ep": 8, "micro_batches": 2, "seq_len": 2048})",
+                                        R"({"capacity_factor": null})", R"({"alpha": 2.0, "seed": 4})",
+                                        R"({"preset": "olmoe-1b-7b", "shared_experts": )" + std::to_string(shared) + "}",
+                                        R"({"preset": "dgx-h100", "nodes": 2})"));
+    s.plan.overlap_shared_experts = overlap;
+    s.plan.ep_comm_sms = comm_sms;
+    std::map<std::string, double> parts;
+    const StepResult r = simulate(s);
+    for (const auto& [part, seconds] : r.breakdown_s) parts[part] = seconds;
+    parts["step"] = r.step_time_s;
+    return parts;
+  };
+  auto plain = run(2, false, 0), beside = run(2, true, 0), slowed = run(2, true, 20), none = run(0, false, 0);
+  // The shared experts still compute as long; what the step saves is all-to-all time (and the
+  // slowest expert's lag before the combine) spent while they ran.
+  CHECK(beside["dense_ffn"] == Approx(plain["dense_ffn"]).epsilon(1e-12));
+  const double hidden = plain["dispatch"] + plain["combine"] + plain["straggler_wait"] - beside["dispatch"] -
+                        beside["combine"] - beside["straggler_wait"];
+  CHECK(hidden > 0);
+  CHECK(plain["step"] - beside["step"] == Approx(hidden).epsilon(1e-9));
+  // Beside a kernel holding 20 of the H100's 132 SMs, the shared experts (their time: plain
+  // minus none) take 132 / 112 as long.
+  const double shared_s = plain["dense_ffn"] - none["dense_ffn"];
+  CHECK(shared_s > 0);
+  CHECK(slowed["dense_ffn"] - beside["dense_ffn"] == Approx(shared_s * (132.0 / 112 - 1)).epsilon(1e-9));
 }

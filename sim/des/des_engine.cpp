@@ -226,6 +226,7 @@ class DesSimulation {
     state.arrivals.push_back({gpu, index, Platform::now_s()});
     if (!state.done) state.done = sg4::Semaphore::create(0);
     if (int(state.arrivals.size()) < program_.collectives[op.ref].participants) return;
+    recorder_.note_arrivals(op.ref, state.arrivals);
     const int ref = op.ref;
     sg4::Actor::create("async_collective", platform_.host(gpu), [this, ref] {
       execute(prepared(program_.collectives[ref]));
