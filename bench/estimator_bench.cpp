@@ -47,48 +47,42 @@ Fixture& fixture() {
   return f;
 }
 
-// As plan search ranks them: one PlanEstimator per routing, so each layer's times are
-// computed for the first plan of its shape (here: the first plan) and kept.
-void BM_EstimatePlan(benchmark::State& state) {
-  Fixture& f = fixture();
-  PlanEstimator estimator(f.scenario, f.routed);
-  size_t i = 0;
-  for (auto _ : state) {
-    StepResult r = estimator.estimate(f.plans[i++ % f.plans.size()]);
-    benchmark::DoNotOptimize(r.step_time_s);
-  }
-  state.counters["plans_per_s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
-}
-BENCHMARK(BM_EstimatePlan)->Unit(benchmark::kMicrosecond);
-
-// Each plan on its own (estimate_step): every layer's pieces built and timed again.
-void BM_EstimatePlanAlone(benchmark::State& state) {
+// Times `estimate(scenario)` over the fixture's plans in turn, one plan per iteration.
+template <class Estimate>
+void time_plans(benchmark::State& state, Estimate estimate) {
   Fixture& f = fixture();
   Scenario s = f.scenario;
   size_t i = 0;
   for (auto _ : state) {
     s.plan = f.plans[i++ % f.plans.size()];
-    StepResult r = estimate_step(s, f.topology, f.routed);
+    StepResult r = estimate(s);
     benchmark::DoNotOptimize(r.step_time_s);
   }
   state.counters["plans_per_s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+// As plan search ranks them: one PlanEstimator per routing, so each layer's times are
+// computed for the first plan of its shape (here: the first plan) and kept.
+void BM_EstimatePlan(benchmark::State& state) {
+  PlanEstimator estimator(fixture().scenario, fixture().routed);
+  time_plans(state, [&](const Scenario& s) { return estimator.estimate(s.plan); });
+}
+BENCHMARK(BM_EstimatePlan)->Unit(benchmark::kMicrosecond);
+
+// Each plan on its own (estimate_step): every layer's pieces built and timed again.
+void BM_EstimatePlanAlone(benchmark::State& state) {
+  time_plans(state, [](const Scenario& s) { return estimate_step(s, fixture().topology, fixture().routed); });
 }
 BENCHMARK(BM_EstimatePlanAlone)->Unit(benchmark::kMicrosecond);
 
 // The same plans walked op by op (every unit of every micro-batch built), as `moesim run`
 // does with the analytic engine: the baseline of the ratio in BENCHMARKS.md.
 void BM_EstimatePlanEveryOp(benchmark::State& state) {
-  Fixture& f = fixture();
-  Scenario s = f.scenario;
-  size_t i = 0;
-  for (auto _ : state) {
-    s.plan = f.plans[i++ % f.plans.size()];
-    const StepProgram program = build_step_program(s, f.routed, ProgramScope::ONE_GPU_PER_STAGE);
-    EngineRun run = run_analytic(s, f.topology, program, std::vector<char>(program.ops.size(), 0));
-    StepResult r = summarize_step(s, f.routed, run.timelines, std::move(run.stragglers));
-    benchmark::DoNotOptimize(r.step_time_s);
-  }
-  state.counters["plans_per_s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
+  time_plans(state, [](const Scenario& s) {
+    const StepProgram program = build_step_program(s, fixture().routed, ProgramScope::ONE_GPU_PER_STAGE);
+    EngineRun run = run_analytic(s, fixture().topology, program, std::vector<char>(program.ops.size(), 0));
+    return summarize_step(s, fixture().routed, run.timelines, std::move(run.stragglers));
+  });
 }
 BENCHMARK(BM_EstimatePlanEveryOp)->Unit(benchmark::kMicrosecond);
 
