@@ -64,7 +64,8 @@ class ProgramBuilder {
       sched.last_backward.assign(size_t(p_.virtual_stages()), -1);
       // Each layer's units: at most two TP all-reduces, a dispatch and a combine per
       // direction and sample, and the gradient syncs of a layer and of the step.
-      out_.collectives.reserve(size_t(m_.layers) * (8 * std::min(sched.samples, p_.micro_batches) + 2) + 4 * size_t(p_.pp));
+      if (!known_pieces_ || known_pieces_->empty())
+        out_.collectives.reserve(size_t(m_.layers) * (8 * std::min(sched.samples, p_.micro_batches) + 2) + 4 * size_t(p_.pp));
       out_.units.reserve(sched.unit.size() + sched.last_backward.size());
       out_.pieces.reserve(size_t(m_.layers + 1) * 2 * std::min(sched.samples, p_.micro_batches));
     }
