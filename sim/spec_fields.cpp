@@ -17,6 +17,13 @@ Field<Spec> int_field(const std::string& key, int Spec::*member, double min, con
 }
 
 template <class Spec>
+Field<Spec> bool_field(const std::string& key, bool Spec::*member, bool default_value, const std::string& help) {
+  return {{key, ParamKind::BOOLEAN, default_value, help},
+          [member](Spec& s, const ParamValue& v) { s.*member = std::get<bool>(v); },
+          [member](const Spec& s) { return ParamValue(s.*member); }};
+}
+
+template <class Spec>
 Field<Spec> optional_int_field(const std::string& key, std::optional<int> Spec::*member, double min,
                                const std::string& help) {
   return {{key, ParamKind::OPTIONAL_INTEGER, std::monostate(), help, std::nullopt, min},
@@ -125,9 +132,7 @@ const FieldTable<ModelSpec>& model_fields() {
       int_field("top_k", &ModelSpec::top_k, 1, "experts per token"),
       int_field("shared_experts", &ModelSpec::shared_experts, 0, "always-on experts per MoE layer"),
       int_field("vocab", &ModelSpec::vocab, 1, "vocabulary (or output classes)"),
-      {{"gated_ffn", ParamKind::BOOLEAN, true, "SwiGLU-style FFN with 3 matrices (false: 2)"},
-       [](ModelSpec& m, const ParamValue& v) { m.gated_ffn = std::get<bool>(v); },
-       [](const ModelSpec& m) { return ParamValue(m.gated_ffn); }},
+      bool_field("gated_ffn", &ModelSpec::gated_ffn, true, "SwiGLU-style FFN with 3 matrices (false: 2)"),
       int_field("default_seq_len", &ModelSpec::default_seq_len, 1, "tokens per sample when the plan gives none"),
       {{"attention", ParamKind::CHOICE, std::string("gqa"), "attention kind", std::nullopt, std::nullopt, std::nullopt,
         {"gqa", "mla"}},
@@ -179,22 +184,16 @@ const FieldTable<ParallelPlan>& plan_fields() {
                    "activation recomputation: none, selective (core attention; the same as none here, as flash "
                    "attention is assumed) or full (layer inputs kept, forward recomputed in backward)",
                    {"none", "selective", "full"}),
-      {{"distributed_optimizer", ParamKind::BOOLEAN, false,
-        "ZeRO-1: optimizer state sharded over the (expert-)data-parallel group; reduce-scatter and all-gather "
-        "instead of all-reduce (Megatron's --use-distributed-optimizer)"},
-       [](ParallelPlan& p, const ParamValue& v) { p.distributed_optimizer = std::get<bool>(v); },
-       [](const ParallelPlan& p) { return ParamValue(p.distributed_optimizer); }},
-      {{"overlap_grad_reduce", ParamKind::BOOLEAN, false,
-        "reduce each layer's gradients on a communication stream during the last micro-batch's backward "
-        "(Megatron's --overlap-grad-reduce; with distributed_optimizer the weight all-gather is taken as hidden in "
-        "the next forward, --overlap-param-gather)"},
-       [](ParallelPlan& p, const ParamValue& v) { p.overlap_grad_reduce = std::get<bool>(v); },
-       [](const ParallelPlan& p) { return ParamValue(p.overlap_grad_reduce); }},
-      {{"overlap_shared_experts", ParamKind::BOOLEAN, false,
-        "run shared experts while the all-to-alls run: input projections during dispatch, output projection "
-        "during combine (Megatron's --moe-shared-expert-overlap)"},
-       [](ParallelPlan& p, const ParamValue& v) { p.overlap_shared_experts = std::get<bool>(v); },
-       [](const ParallelPlan& p) { return ParamValue(p.overlap_shared_experts); }},
+      bool_field("distributed_optimizer", &ParallelPlan::distributed_optimizer, false,
+                 "ZeRO-1: optimizer state sharded over the (expert-)data-parallel group; reduce-scatter and all-gather "
+                 "instead of all-reduce (Megatron's --use-distributed-optimizer)"),
+      bool_field("overlap_grad_reduce", &ParallelPlan::overlap_grad_reduce, false,
+                 "reduce each layer's gradients on a communication stream during the last micro-batch's backward "
+                 "(Megatron's --overlap-grad-reduce; with distributed_optimizer the weight all-gather is taken as "
+                 "hidden in the next forward, --overlap-param-gather)"),
+      bool_field("overlap_shared_experts", &ParallelPlan::overlap_shared_experts, false,
+                 "run shared experts while the all-to-alls run: input projections during dispatch, output projection "
+                 "during combine (Megatron's --moe-shared-expert-overlap)"),
       int_field("ep_comm_sms", &ParallelPlan::ep_comm_sms, 0,
                 "SMs the expert-parallel all-to-all kernels hold while they run; compute beside them gets the rest "
                 "(DeepSeek-V3: 20 of 132 on H800)"),

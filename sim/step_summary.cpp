@@ -1,7 +1,6 @@
 #include "sim/step_summary.hpp"
 
 #include <algorithm>
-#include <numeric>
 
 namespace moesim {
 
