@@ -51,7 +51,8 @@ TEST_CASE("EP low-latency traffic: every selection moves once, split by where it
   // all but the selections of this rank's own experts leave it: 31/32 of the bytes
   CHECK(t.nic_bytes + t.nvlink_bytes == Approx(selections_bytes * 31 / 32));
   CHECK(t.nic_bytes == Approx(selections_bytes * 3 / 4));
-  CHECK(ep_kernel_s(ll, k, c) == Approx(ll.latency_s + std::max(t.nic_bytes / c.nic_Bps, t.nvlink_bytes / c.nvlink_Bps)));
+  CHECK(ep_kernel_s(ll, k, c) ==
+        Approx(ll.latency_s + std::max(t.nic_bytes / (EP_RDMA_EFFICIENCY * c.nic_Bps), t.nvlink_bytes / c.nvlink_Bps)));
 }
 
 TEST_CASE("EP normal kernels: fewer SMs than the links need make them SM bound", "[validate][ep]") {
@@ -65,6 +66,48 @@ TEST_CASE("EP normal kernels: fewer SMs than the links need make them SM bound",
   CHECK(few > many);
   const EpTraffic t = ep_traffic(normal, k, c);
   CHECK(few == Approx(normal.latency_s + std::max(t.nic_bytes, t.nvlink_bytes) / (2 * normal.sm_Bps)));
+}
+
+TEST_CASE("Hybrid-EP: its SMs bound the NVLink copies alone; its PyTorch call adds a fixed cost", "[validate][ep]") {
+  const EpLibrary& hybrid = *ep_libraries().find("hybrid_ep");
+  ClusterSpec c = *cluster_presets().find("dgx-h100");
+  c.nodes = 4;
+  EpKernel k{32, 4096, 8, 256, 14336, std::nullopt, 2, false};
+  const EpTraffic t = ep_traffic(hybrid, k, c);
+  // with 2 SMs the NVLink forwarding is SM bound; the NIC still moves at its RDMA rate
+  const double kernel = ep_kernel_s(hybrid, k, c);
+  CHECK(kernel == Approx(hybrid.latency_s +
+                         std::max(t.nic_bytes / (EP_RDMA_EFFICIENCY * c.nic_Bps), t.nvlink_bytes / (2 * hybrid.sm_Bps))));
+  k.through_torch_api = true;
+  CHECK(ep_kernel_s(hybrid, k, c) == Approx(kernel + hybrid.torch_api_s));
+}
+
+// An EP library's bandwidth as its own benchmark counts it: unique (token, node) pairs across
+// nodes, unique (token, rank) pairs inside one.
+double library_GBps(const EpLibrary& lib, const EpKernel& k, const ClusterSpec& c) {
+  const EpTraffic t = ep_traffic(lib, k, c);
+  const double pairs = k.ep_size <= c.gpus_per_node ? t.token_ranks : t.token_nodes;
+  return pairs * k.bytes_per_token / ep_kernel_s(lib, k, c) / 1e9;
+}
+
+TEST_CASE("EP libraries reproduce the published rows their parameters come from", "[validate][ep]") {
+  // The rows named in models/ep_comm/ep_comm.cpp (shared/validation/published.json): a change
+  // to the traffic model that leaves the parameters as they are shows here first.
+  ClusterSpec h800 = *cluster_presets().find("hgx-h800");
+  h800.nvlink_Bps = 160e9;  // the rows' stated NVLink rate
+  h800.nodes = 1;
+  const EpLibrary& normal = *ep_libraries().find("deepep_normal");
+  CHECK(library_GBps(normal, {8, 4096, 8, 256, 7392, std::nullopt, 24, false}, h800) == Approx(153).epsilon(0.02));
+  h800.nodes = 4;  // the RDMA efficiency: DeepEP normal, EP32 dispatch, node-limited to 4
+  CHECK(library_GBps(normal, {32, 4096, 8, 256, 7392, 4, 24, false}, h800) == Approx(58).epsilon(0.02));
+  ClusterSpec b200 = *cluster_presets().find("dgx-b200");
+  b200.nodes = 1;
+  CHECK(library_GBps(*ep_libraries().find("deepep_v2"), {8, 8192, 8, 256, 7392, std::nullopt, 24, false}, b200) ==
+        Approx(643).epsilon(0.02));
+  ClusterSpec h100 = *cluster_presets().find("dgx-h100");
+  h100.nodes = 2;
+  CHECK(library_GBps(*ep_libraries().find("hybrid_ep"), {16, 4096, 8, 128, 14336, std::nullopt, 4, true}, h100) ==
+        Approx(52).epsilon(0.02));
 }
 
 TEST_CASE("validate: predictors reproduce their closed forms", "[validate]") {

@@ -98,22 +98,28 @@ EpTraffic per_expert_direct(const EpKernel& k, const DestinationCounts& d, int g
 
 Registry<EpLibrary> make_libraries() {
   Registry<EpLibrary> r("EP library");
-  // Parameters: latency is two NIC round trips plus a kernel launch (~10 us). Copy throughput
-  // per SM is calibrated on one row of each library's own published table (shared/validation)
-  // and applied to all of its rows: DeepEP normal reaches H800's 160 GB/s NVLink with 24 SMs
-  // (>= 6.7 GB/s per SM; 10 assumed); Hybrid-EP moves 52 GB/s of IB "algorithm bandwidth"
-  // with 4 SMs (EP16 combine, kernel only: 13 GB/s per SM); DeepEP V2 643 GB/s of NVLink
-  // with 24 SMs on SM100 (EP8 dispatch: 27 GB/s per SM).
+  // Latency: two NIC round trips plus a kernel launch (~10 us per direction). Copy throughput
+  // per SM (applied to the bytes the SMs copy) is calibrated on one row of each library's own
+  // published table (shared/validation) and applied to all of its rows:
+  //  - DeepEP normal: EP8 dispatch on H800 with 24 SMs, 153 GB/s -> 5.7 GB/s per SM; its
+  //    SMs also pack the RDMA bytes into send buffers.
+  //  - DeepEP V2: EP8 dispatch on SM100 with 24 SMs, 643 GB/s -> 24.4 GB/s per SM.
+  //  - Hybrid-EP: EP16 combine with 4 SMs (kernel only), 52 GB/s of "algorithm bandwidth",
+  //    i.e. 166 GB/s of NVLink forwarding -> 41.8 GB/s per SM; its PyTorch call adds 335 us
+  //    (the same row through the API: 2196 us against 1861 us at 16 SMs).
+  // V2 and Hybrid-EP leave the RDMA bytes to the NIC (a warp posts one-sided puts; Hybrid-EP's
+  // implementation guide: "RDMA warp group"), so their SMs bound the NVLink copies alone.
   r.add("deepep_normal", "DeepEP normal kernels: RDMA per (token, node), NVLink forwarding, 20 SMs by default",
-        {20e-6, 10e9, 20, true});
+        {.latency_s = 20e-6, .sm_Bps = 5.7e9, .default_sms = 20, .per_node_dedup = true, .sms_copy_rdma = true});
   r.add("deepep_v2", "DeepEP V2 (ElasticBuffer): per-node dedup like normal, fewer SMs for the same bandwidth",
-        {20e-6, 27e9, 24, true});
+        {.latency_s = 20e-6, .sm_Bps = 24.4e9, .default_sms = 24, .per_node_dedup = true, .sms_copy_rdma = false});
   r.add("hybrid_ep", "NVIDIA Hybrid-EP: per-node dedup like DeepEP normal, TMA copies",
-        {20e-6, 13e9, 16, true});
+        {.latency_s = 20e-6, .sm_Bps = 41.8e9, .default_sms = 16, .torch_api_s = 335e-6, .per_node_dedup = true,
+         .sms_copy_rdma = false});
   r.add("deepep_ll", "DeepEP low-latency kernels: one copy per (token, expert), direct RDMA or NVLink",
-        {30e-6, 0, 0, false});
+        {.latency_s = 30e-6});
   r.add("nccl_ep_ll", "NCCL EP low-latency kernels (contrib/nccl_ep): as DeepEP low-latency",
-        {30e-6, 0, 0, false});
+        {.latency_s = 30e-6});
   return r;
 }
 
@@ -134,9 +140,11 @@ double ep_kernel_s(const EpLibrary& library, const EpKernel& k, const ClusterSpe
   const EpTraffic t = ep_traffic(library, k, cluster);
   const int sms = k.sms.value_or(library.default_sms);
   const double sm_cap = library.sm_Bps > 0 && sms > 0 ? sms * library.sm_Bps : 1e30;
-  const double nic_s = t.nic_bytes > 0 ? t.nic_bytes / std::min(cluster.nic_Bps, sm_cap) : 0;
+  const double nic_cap = library.sms_copy_rdma ? sm_cap : 1e30;
+  const double nic_s = t.nic_bytes > 0 ? t.nic_bytes / std::min(EP_RDMA_EFFICIENCY * cluster.nic_Bps, nic_cap) : 0;
   const double nvlink_s = t.nvlink_bytes > 0 ? t.nvlink_bytes / std::min(cluster.nvlink_Bps, sm_cap) : 0;
-  return library.latency_s + std::max(nic_s, nvlink_s);
+  const double api_s = k.through_torch_api ? library.torch_api_s : 0;
+  return library.latency_s + std::max(nic_s, nvlink_s) + api_s;
 }
 
 }  // namespace moesim

@@ -19,6 +19,9 @@ struct EpKernel {
   std::optional<int> max_nodes_per_token;
   std::optional<int> sms;  // SMs the kernel may use; none: the library's default
   bool combine = false;
+  // timed around the library's PyTorch call (allocation, metadata preprocessing, host
+  // synchronisation) rather than its kernel alone
+  bool through_torch_api = false;
 };
 
 // Per rank, expected over the routing: what the kernel moves and what libraries count.
@@ -46,16 +49,27 @@ struct EpLibrary {
   double latency_s = 0;      // fixed cost of one kernel: launch, handshakes, first-byte latency
   double sm_Bps = 0;         // copy throughput per SM (0: the links bound it alone)
   int default_sms = 0;
+  double torch_api_s = 0;    // what the PyTorch call adds to the kernel (EpKernel::through_torch_api)
   // true: one copy per (token, node) over RDMA, then NVLink forwarding (DeepEP normal); its
   // benchmarks count unique (token, node) or (token, rank) pairs. false: one copy per
   // (token, expert), sent directly (DeepEP low-latency); benchmarks count every selection.
   bool per_node_dedup = false;
+  // true: the kernel's SMs copy the RDMA bytes too (DeepEP normal packs them into send
+  // buffers); false: the NIC reads them itself and the SMs only post requests, so the SM
+  // throughput bounds the NVLink copies alone (Hybrid-EP's RDMA warp group).
+  bool sms_copy_rdma = true;
 };
 
 const Registry<EpLibrary>& ep_libraries();
 
+// GPU-initiated RDMA moves payload at this share of the NIC's line rate: DeepEP normal's
+// README row EP32 dispatch (H800, CX7 400 Gb/s) implies 44.0 of 50 GB/s. The EP libraries'
+// inter-node rows agree (40-46 GB/s), so one figure serves all of them.
+inline constexpr double EP_RDMA_EFFICIENCY = 0.88;
+
 // Kernel time: the fixed latency plus the slower of the NIC and NVLink transfers, each at the
-// lower of its link's bandwidth and what the kernel's SMs can push.
+// lower of its link's bandwidth (the NIC's at EP_RDMA_EFFICIENCY) and what the kernel's SMs can
+// push; through the PyTorch API, plus the library's torch_api_s.
 double ep_kernel_s(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster);
 EpTraffic ep_traffic(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster);
 

@@ -35,6 +35,7 @@ Prediction predict_ep(const ValidationPoint& p, const PredictContext& ctx) {
   if (p.params.has("max_nodes_per_token")) k.max_nodes_per_token = p.params.whole("max_nodes_per_token", 1, MAX);
   if (p.params.has("sms_used")) k.sms = p.params.whole("sms_used", 1, MAX);
   k.combine = p.op == "ep_combine";
+  k.through_torch_api = p.params.has("measurement_scope") && p.params.text("measurement_scope") == "torch_api";
   const EpLibrary& lib = *ep_libraries().find(library);
   const double t = ep_kernel_s(lib, k, *cluster);
   const EpTraffic traffic = ep_traffic(lib, k, *cluster);
