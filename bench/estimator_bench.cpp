@@ -30,6 +30,8 @@ struct Fixture {
   RoutedStep routed = route_step(scenario, topology);
   // Plans that keep the EP group and tokens per GPU: pp x micro-batches, dp = 2048 / pp.
   std::vector<ParallelPlan> plans;
+  // Interleaved (vp 2) plans of the same kind, in the combined order (overlap_ep_comm) or not.
+  std::vector<ParallelPlan> interleaved, combined;
   Fixture() {
     for (int pp : {4, 8, 16, 32})
       for (int mb : {8, 16, 32, 64, 128}) {
@@ -38,6 +40,11 @@ struct Fixture {
         p.dp = scenario.cluster.gpus() / pp;
         p.micro_batches = mb;
         plans.push_back(p);
+        if (pp == 32 || mb < pp) continue;  // 64 virtual stages > 61 layers; groups of pp micro-batches
+        p.vp = 2;
+        interleaved.push_back(p);
+        p.overlap_ep_comm = true;
+        combined.push_back(p);
       }
   }
 };
@@ -47,14 +54,16 @@ Fixture& fixture() {
   return f;
 }
 
-// Times `estimate(scenario)` over the fixture's plans in turn, one plan per iteration.
+// Times `estimate(scenario)` over plans in turn (the fixture's first list unless given), one
+// plan per iteration.
 template <class Estimate>
-void time_plans(benchmark::State& state, Estimate estimate) {
+void time_plans(benchmark::State& state, Estimate estimate, const std::vector<ParallelPlan>* plans = nullptr) {
   Fixture& f = fixture();
+  if (!plans) plans = &f.plans;
   Scenario s = f.scenario;
   size_t i = 0;
   for (auto _ : state) {
-    s.plan = f.plans[i++ % f.plans.size()];
+    s.plan = (*plans)[i++ % plans->size()];
     StepResult r = estimate(s);
     benchmark::DoNotOptimize(r.step_time_s);
   }
@@ -68,6 +77,20 @@ void BM_EstimatePlan(benchmark::State& state) {
   time_plans(state, [&](const Scenario& s) { return estimator.estimate(s.plan); });
 }
 BENCHMARK(BM_EstimatePlan)->Unit(benchmark::kMicrosecond);
+
+// Interleaved plans, and the same in the combined order, whose pairs of units are built as
+// merged ops for every plan (their pieces are not kept).
+void BM_EstimatePlanInterleaved(benchmark::State& state) {
+  PlanEstimator estimator(fixture().scenario, fixture().routed);
+  time_plans(state, [&](const Scenario& s) { return estimator.estimate(s.plan); }, &fixture().interleaved);
+}
+BENCHMARK(BM_EstimatePlanInterleaved)->Unit(benchmark::kMicrosecond);
+
+void BM_EstimatePlanCombined(benchmark::State& state) {
+  PlanEstimator estimator(fixture().scenario, fixture().routed);
+  time_plans(state, [&](const Scenario& s) { return estimator.estimate(s.plan); }, &fixture().combined);
+}
+BENCHMARK(BM_EstimatePlanCombined)->Unit(benchmark::kMicrosecond);
 
 // Each plan on its own (estimate_step): every layer's pieces built and timed again.
 void BM_EstimatePlanAlone(benchmark::State& state) {

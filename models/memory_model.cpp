@@ -24,10 +24,12 @@ double ffn_hidden_bytes(const ModelSpec& m, double width) { return (m.gated_ffn 
 // stage s runs pp - s forwards before its first backward. Interleaved (Narayanan et al.,
 // "Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM", 2021,
 // and Megatron-Core's schedule): 2 (pp - s - 1) + (vp - 1) pp warm-up chunks plus the
-// steady state's one, each chunk 1/vp of the stage.
+// steady state's one, each chunk 1/vp of the stage. The combined order (overlap_ep_comm) runs
+// a forward beside the backward that would have freed its chunk first: one chunk more.
 double micro_batches_in_flight(const ParallelPlan& p, int stage) {
-  const double chunks = 2.0 * (p.pp - stage - 1) + double(p.vp - 1) * p.pp + 1;
-  return p.vp == 1 ? std::min(p.pp - stage, p.micro_batches)
+  const int paired = p.overlap_ep_comm ? 1 : 0;
+  const double chunks = 2.0 * (p.pp - stage - 1) + double(p.vp - 1) * p.pp + 1 + paired;
+  return p.vp == 1 ? std::min(p.pp - stage + paired, p.micro_batches)
                    : std::min(chunks, double(p.micro_batches) * p.vp) / p.vp;
 }
 }  // namespace

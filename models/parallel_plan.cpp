@@ -8,6 +8,21 @@ PlanProblem does_not_divide(const std::string& key, const std::string& a, long a
 }
 }  // namespace
 
+// Megatron-Core refuses these combinations with --overlap-moe-expert-parallel-comm
+// (TransformerConfig's checks): there is no all-to-all to hide without expert parallelism, a
+// pipeline needs the interleaved schedule to pair micro-batches, and full recomputation and
+// the shared-expert overlap would compete for the same streams.
+PlanProblem ep_overlap_problem(const ParallelPlan& p) {
+  if (!p.overlap_ep_comm) return {};
+  if (p.ep == 1) return {"overlap_ep_comm", "overlap_ep_comm needs ep > 1: without expert parallelism there is no all-to-all"};
+  if (p.pp > 1 && p.vp == 1)
+    return {"overlap_ep_comm", "overlap_ep_comm with pp > 1 needs the interleaved schedule (vp > 1), as Megatron-Core does"};
+  if (p.recompute == "full") return {"overlap_ep_comm", "overlap_ep_comm cannot run with recompute full (Megatron-Core refuses it)"};
+  if (p.overlap_shared_experts)
+    return {"overlap_ep_comm", "overlap_ep_comm and overlap_shared_experts exclude each other (Megatron-Core refuses both)"};
+  return {};
+}
+
 PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const ClusterSpec& c) {
   if (p.world() != c.gpus())
     return {"", "dp*tp*pp=" + std::to_string(p.world()) + " but the cluster has " + std::to_string(c.gpus()) + " GPUs"};
@@ -37,6 +52,7 @@ PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const Cluste
   if (p.ep_comm_sms > 0 && c.gpu.sms > 0 && p.ep_comm_sms >= c.gpu.sms)
     return {"ep_comm_sms", "ep_comm_sms=" + std::to_string(p.ep_comm_sms) + " leaves no SM of " + c.gpu.name + "'s " +
                                std::to_string(c.gpu.sms) + " to compute"};
+  if (PlanProblem problem = ep_overlap_problem(p)) return problem;
   if (m.compute_dtype == Dtype::FP8 && c.gpu.peak_fp8_flops <= 0)
     return {"", "compute_dtype fp8 but GPU " + c.gpu.name + " has no FP8 tensor cores"};
   return {};

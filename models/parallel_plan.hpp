@@ -42,6 +42,11 @@ struct ParallelPlan {
   // SMs the expert-parallel all-to-all kernels hold while they run; compute that overlaps
   // them gets the rest (DeepSeek-V3: 20 of an H800's 132 for DeepEP, tech report Sec. 3.2.2).
   int ep_comm_sms = 0;
+  // Megatron's --overlap-moe-expert-parallel-comm ("combined 1F1B"): in the steady phase of
+  // the pipeline schedule a forward and a backward of different micro-batches run together,
+  // layer by layer, each one's dispatch and combine on the communication stream while the
+  // other computes (what DeepSeek's DualPipe does within a pair of micro-batches).
+  bool overlap_ep_comm = false;
 
   int world() const { return dp * tp * pp; }
   int gpus_per_stage() const { return dp * tp; }
@@ -72,5 +77,7 @@ struct PlanProblem {
 
 // The first reason why the plan cannot run this model on this cluster; empty if it can.
 PlanProblem plan_problem(const ParallelPlan& plan, const ModelSpec& model, const ClusterSpec& cluster);
+// Why overlap_ep_comm cannot be on for this plan; empty if it can (or is off).
+PlanProblem ep_overlap_problem(const ParallelPlan& plan);
 
 }  // namespace moesim

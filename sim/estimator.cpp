@@ -146,17 +146,19 @@ class ProgramWalker {
   // input has not been sent yet. An input arrives the message time after the neighbouring
   // stage's unit ended, as a RECV after its SEND would.
   bool run_schedule(int gpu, int stage) {
-    const StepProgram::UnitSchedule& sched = program_.schedule;
-    const int last = sched.order.pp * sched.order.vp - 1;
-    for (int& i = schedule_position_[stage]; i < sched.order.units_per_stage(); ++i) {
-      const PipelineOrder::Unit u = sched.order.at(stage, i);
-      const int j = u.virtual_stage;
-      if ((u.backward ? j < last : j > 0) && unit_end_[input_slot(u)] < 0) {
-        wait_in(unit_end_waiters_[input_slot(u)], gpu);
-        return false;
+    const PipelineOrder& order = program_.schedule.order;
+    for (int& i = schedule_position_[stage]; i < order.units_per_stage(); ++i) {
+      const bool pair = order.starts_pair(stage, i);
+      for (int k = i; k <= i + int(pair); ++k) {
+        const PipelineOrder::Unit u = order.at(stage, k);
+        if (has_input(u) && unit_end_[input_slot(u)] < 0) {
+          wait_in(unit_end_waiters_[input_slot(u)], gpu);
+          return false;
+        }
       }
-      wake(unit_end_waiters_[run_scheduled(gpu, stage, u)]);
-      if (unit_order_) unit_order_->push_back(stage + sched.order.pp * i);  // recording (replays_ is false)
+      run_position(gpu, stage, i);
+      if (unit_order_) unit_order_->push_back(stage + order.pp * i);  // recording (replays_ is false)
+      i += int(pair);
     }
     return true;
   }
@@ -168,29 +170,51 @@ class ProgramWalker {
     if (schedule_position_[0] == sched.order.units_per_stage()) return;  // done already
     for (const int32_t entry : *unit_order_) {
       const int stage = entry % sched.order.pp, i = entry / sched.order.pp;
-      run_scheduled(stage * program_.gpus_per_stage, stage, sched.order.at(stage, i));
+      run_position(stage * program_.gpus_per_stage, stage, i);
     }
     std::fill(schedule_position_.begin(), schedule_position_.end(), sched.order.units_per_stage());
   }
 
-  // Runs unit u of the stage once its input is there (an input arrives the message time
-  // after the neighbouring stage's unit ended, as a RECV after its SEND would); returns the
-  // end slot it filled.
-  size_t run_scheduled(int gpu, int stage, const PipelineOrder::Unit& u) {
+  // Runs the stage's i-th unit (with the next, when they are a pair) once its inputs are there
+  // (an input arrives the message time after the neighbouring stage's unit ended, as a RECV
+  // after its SEND would), and wakes whoever waits for its outputs.
+  void run_position(int gpu, int stage, int i) {
     const StepProgram::UnitSchedule& sched = program_.schedule;
-    const int j = u.virtual_stage;
+    const PipelineOrder::Unit u = sched.order.at(stage, i);
     double& clock = clock_[size_t(gpu)];
-    if (u.backward ? j < sched.order.pp * sched.order.vp - 1 : j > 0) {
-      const double arrival = unit_end_[input_slot(u)] + (u.backward ? backward_message_s_[j] : forward_message_s_[j - 1]);
-      if (arrival > clock) {
-        schedule_bubble_s_[size_t(stage)] += arrival - clock;
-        clock = arrival;
-      }
+    if (!sched.order.starts_pair(stage, i)) {
+      wait_for_input(stage, u, clock);
+      run_unit(gpu, sched.unit_of(u));
+      wake(unit_end_waiters_[mark_end(u, clock)]);
+      return;
     }
-    run_unit(gpu, sched.unit_of(u));
-    const size_t done = end_slot(u.backward, j, u.micro_batch);
-    unit_end_[done] = clock;
-    return done;
+    const PipelineOrder::Unit v = sched.order.at(stage, i + 1);
+    wait_for_input(stage, u, clock);
+    wait_for_input(stage, v, clock);
+    run_unit(gpu, u.backward ? sched.pair_unit[size_t(sched.pair_key(v, u))] : sched.pair_unit[size_t(sched.pair_key(u, v))]);
+    wake(unit_end_waiters_[mark_end(u, clock)]);
+    wake(unit_end_waiters_[mark_end(v, clock)]);
+  }
+
+  bool has_input(const PipelineOrder::Unit& u) const {
+    const PipelineOrder& order = program_.schedule.order;
+    return u.backward ? u.virtual_stage < order.pp * order.vp - 1 : u.virtual_stage > 0;
+  }
+
+  void wait_for_input(int stage, const PipelineOrder::Unit& u, double& clock) {
+    if (!has_input(u)) return;
+    const int j = u.virtual_stage;
+    const double arrival = unit_end_[input_slot(u)] + (u.backward ? backward_message_s_[j] : forward_message_s_[j - 1]);
+    if (arrival > clock) {
+      schedule_bubble_s_[size_t(stage)] += arrival - clock;
+      clock = arrival;
+    }
+  }
+
+  size_t mark_end(const PipelineOrder::Unit& u, double clock) {
+    const size_t slot = end_slot(u.backward, u.virtual_stage, u.micro_batch);
+    unit_end_[slot] = clock;
+    return slot;
   }
 
   size_t input_slot(const PipelineOrder::Unit& u) const {
@@ -472,7 +496,7 @@ StepResult PlanEstimator::estimate(const ParallelPlan& plan) {
                             plan.recompute + " " + std::to_string(plan.overlap_shared_experts) + " " +
                             std::to_string(plan.ep_comm_sms) + " " + std::to_string(tp_in_node);
   // Which unit waits for which depends only on the pipeline order.
-  std::vector<int32_t>& order = unit_order_by_pipeline_[{plan.pp, plan.vp, plan.micro_batches}];
+  std::vector<int32_t>& order = unit_order_by_pipeline_[{plan.pp, plan.vp, plan.micro_batches, int(plan.overlap_ep_comm)}];
   return estimate_with(base_, routed_, pieces_by_shape_[shape], &order);
 }
 

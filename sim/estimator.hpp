@@ -65,7 +65,7 @@ class PlanEstimator {
   Scenario base_;
   const RoutedStep& routed_;
   std::map<std::string, PieceTimes> pieces_by_shape_;
-  std::map<std::array<int, 3>, std::vector<int32_t>> unit_order_by_pipeline_;  // by (pp, vp, micro-batches)
+  std::map<std::array<int, 4>, std::vector<int32_t>> unit_order_by_pipeline_;  // by (pp, vp, micro-batches, combined)
 };
 
 }  // namespace moesim

@@ -197,6 +197,10 @@ const FieldTable<ParallelPlan>& plan_fields() {
       int_field("ep_comm_sms", &ParallelPlan::ep_comm_sms, 0,
                 "SMs the expert-parallel all-to-all kernels hold while they run; compute beside them gets the rest "
                 "(DeepSeek-V3: 20 of 132 on H800)"),
+      bool_field("overlap_ep_comm", &ParallelPlan::overlap_ep_comm, false,
+                 "combined 1F1B: in the steady phase a forward and a backward of different micro-batches run together, "
+                 "each one's dispatch and combine hidden behind the other's computation (Megatron's "
+                 "--overlap-moe-expert-parallel-comm; needs ep > 1 and, with pp > 1, vp > 1)"),
   };
   return fields;
 }

@@ -55,7 +55,7 @@ class ProgramBuilder {
     gps_ = p_.gpus_per_stage();
     columns_ = scope == ProgramScope::ALL_GPUS ? gps_ : 1;
     folds_units_ = scope == ProgramScope::STAGE_UNITS;
-    order_ = PipelineOrder{p_.pp, p_.vp, p_.micro_batches};
+    order_ = PipelineOrder{p_.pp, p_.vp, p_.micro_batches, p_.overlap_ep_comm};
     if (folds_units_) {
       StepProgram::UnitSchedule& sched = out_.schedule;
       sched.order = order_;
@@ -187,7 +187,11 @@ class ProgramBuilder {
     } else {
       for (int i = 0; i < order_.units_per_stage(); ++i) {
         const PipelineOrder::Unit u = order_.at(stage, i);
-        u.backward ? backward(stage, u) : forward(stage, u);
+        if (order_.starts_pair(stage, i)) {
+          combined(stage, u, order_.at(stage, ++i));
+        } else {
+          u.backward ? backward(stage, u) : forward(stage, u);
+        }
       }
     }
     step_end(stage);
@@ -205,6 +209,72 @@ class ProgramBuilder {
     if (j < p_.virtual_stages() - 1) message_op(OpKind::RECV, stage, u.micro_batch, true, j);
     backward_body(stage, j, u.micro_batch, u.micro_batch == p_.micro_batches - 1);
     if (j > 0) message_op(OpKind::SEND, stage, u.micro_batch, true, j - 1);
+  }
+
+  // A forward and a backward run as one unit (combined order): both inputs first, the two
+  // bodies merged, both outputs last.
+  void combined(int stage, const PipelineOrder::Unit& a, const PipelineOrder::Unit& b) {
+    const PipelineOrder::Unit& f = a.backward ? b : a;
+    const PipelineOrder::Unit& bk = a.backward ? a : b;
+    const int last = p_.virtual_stages() - 1;
+    if (bk.virtual_stage < last) message_op(OpKind::RECV, stage, bk.micro_batch, true, bk.virtual_stage);
+    if (f.virtual_stage > 0) message_op(OpKind::RECV, stage, f.micro_batch, false, f.virtual_stage - 1);
+    combined_body(stage, f, bk);
+    if (f.virtual_stage < last) message_op(OpKind::SEND, stage, f.micro_batch, false, f.virtual_stage);
+    if (bk.virtual_stage > 0) message_op(OpKind::SEND, stage, bk.micro_batch, true, bk.virtual_stage - 1);
+  }
+
+  void combined_body(int stage, const PipelineOrder::Unit& f, const PipelineOrder::Unit& bk) {
+    std::vector<std::vector<Op>> fwd = ops_of_columns(stage, [&] { forward_body(stage, f.virtual_stage, f.micro_batch); });
+    std::vector<std::vector<Op>> bwd = ops_of_columns(stage, [&] {
+      backward_body(stage, bk.virtual_stage, bk.micro_batch, bk.micro_batch == p_.micro_batches - 1);
+    });
+    for_each_gpu(stage, [&](int gpu, int q) { merge_overlapped(fwd[size_t(q)], bwd[size_t(q)], out_.ops[gpu]); });
+  }
+
+  // Two units' ops on one GPU, each all-to-all of one started on the communication stream
+  // while the other's computation up to its next all-to-all runs, then waited for: per layer,
+  // the backward's combine beside the forward's attention, the forward's dispatch beside the
+  // backward's experts, the backward's dispatch beside the forward's experts, the forward's
+  // combine beside the backward's attention. Compute beside an all-to-all runs on the SMs it
+  // leaves. The slowest expert's lag (members outside the program) is not hidden: that GPU
+  // runs the other unit's computation as late, so the program's GPU takes it on its own
+  // clock before the start.
+  void merge_overlapped(const std::vector<Op>& fwd, const std::vector<Op>& bwd, std::vector<Op>& out) {
+    struct Thread {
+      const std::vector<Op>& ops;
+      size_t next = 0;
+      bool done() const { return next == ops.size(); }
+    };
+    Thread f{fwd}, b{bwd};
+    const auto next_is_all_to_all = [&](const Thread& t) {
+      if (t.done() || t.ops[t.next].kind != OpKind::COLLECTIVE) return false;
+      return out_.collectives[size_t(t.ops[t.next].ref)].kind == CollectiveKind::ALL_TO_ALL;
+    };
+    const auto compute_until_all_to_all = [&](Thread& t, double stretch) {
+      for (; !t.done() && !next_is_all_to_all(t); ++t.next) {
+        Op op = t.ops[t.next];
+        if (op.kind == OpKind::COMPUTE) op.seconds *= stretch;
+        out.push_back(op);
+      }
+    };
+    while (!f.done() || !b.done()) {
+      Thread* comm = next_is_all_to_all(b) ? &b : next_is_all_to_all(f) ? &f : nullptr;
+      if (!comm) {
+        compute_until_all_to_all(f.done() ? b : f, 1.0);
+        continue;
+      }
+      Op start = comm->ops[comm->next++];
+      start.kind = OpKind::COLLECTIVE_START;
+      Collective& c = out_.collectives[size_t(start.ref)];
+      if (c.absent_lag_s > 0) {
+        out.push_back(Op{OpKind::COMPUTE, Part::STRAGGLER_WAIT, start.backward, start.layer, start.micro_batch, -1, c.absent_lag_s, 0});
+        c.absent_lag_s = 0;
+      }
+      out.push_back(start);
+      compute_until_all_to_all(comm == &b ? f : b, beside_comm_factor());
+      out.push_back(Op{OpKind::COLLECTIVE_WAIT, start.part, start.backward, start.layer, -1, start.ref, 0, 0});
+    }
   }
 
   // A unit's pieces in the order it runs them: its layers, then the output layer after the
@@ -251,12 +321,41 @@ class ProgramBuilder {
           sched.unit[size_t((j * 2 + int(bwd)) * sched.samples + mb)] = int(out_.units.size());
           out_.units.push_back(std::move(unit));
         }
-      if (p_.overlap_grad_reduce) {
+      // (unless it runs in a pair: its gradient syncs start there, once)
+      if (p_.overlap_grad_reduce && !last_backward_paired(stage, j)) {
         sched.last_backward[size_t(j)] = int(out_.units.size());
         out_.units.push_back({{}, ops_of(stage, [&] { backward_body(stage, j, p_.micro_batches - 1, true); })});
       }
     }
+    if (order_.combined) build_pair_units(stage);
     for_each_gpu(stage, [&](int gpu, int) { out_.ops[gpu].push_back(Op{OpKind::SCHEDULE, Part::PIPELINE_BUBBLE, false, -1, -1, stage, 0, 0}); });
+  }
+
+  bool last_backward_paired(int stage, int virtual_stage) const {
+    for (int i = 0; i + 1 < order_.units_per_stage(); ++i) {
+      if (!order_.starts_pair(stage, i)) continue;
+      for (const PipelineOrder::Unit& u : {order_.at(stage, i), order_.at(stage, i + 1)})
+        if (u.backward && u.virtual_stage == virtual_stage && u.micro_batch == p_.micro_batches - 1) return true;
+    }
+    return false;
+  }
+
+  // Combined order: each distinct pair of a forward and a backward the stage runs together,
+  // as a unit of merged ops.
+  void build_pair_units(int stage) {
+    StepProgram::UnitSchedule& sched = out_.schedule;
+    const int virtual_stages = p_.virtual_stages();
+    sched.pair_unit.resize(size_t(virtual_stages) * virtual_stages * sched.samples * sched.samples * 2, -1);
+    for (int i = 0; i + 1 < order_.units_per_stage(); ++i) {
+      if (!order_.starts_pair(stage, i)) continue;
+      const PipelineOrder::Unit a = order_.at(stage, i), b = order_.at(stage, ++i);
+      const PipelineOrder::Unit& f = a.backward ? b : a;
+      const PipelineOrder::Unit& bk = a.backward ? a : b;
+      int& unit = sched.pair_unit[size_t(sched.pair_key(f, bk))];
+      if (unit >= 0) continue;
+      unit = int(out_.units.size());
+      out_.units.push_back({{}, ops_of(stage, [&] { combined_body(stage, f, bk); })});
+    }
   }
 
   // A new piece, with its ops unless the caller knows its times; returns its index.
@@ -269,15 +368,19 @@ class ProgramBuilder {
     return int(out_.pieces.size()) - 1;
   }
 
-  // The ops `emit` adds to the stage's list, taken out of it.
+  // The ops `emit` adds to the lists of the stage's GPUs in the program, taken out of them.
+  template <class Emit>
+  std::vector<std::vector<Op>> ops_of_columns(int stage, Emit emit) {
+    std::vector<std::vector<Op>> emitted(static_cast<size_t>(columns_));
+    for_each_gpu(stage, [&](int gpu, int q) { std::swap(emitted[size_t(q)], out_.ops[gpu]); });
+    emit();
+    for_each_gpu(stage, [&](int gpu, int q) { std::swap(emitted[size_t(q)], out_.ops[gpu]); });
+    return emitted;
+  }
+  // STAGE_UNITS (one GPU per stage): the ops `emit` adds to the stage's list.
   template <class Emit>
   std::vector<Op> ops_of(int stage, Emit emit) {
-    std::vector<Op>& ops = out_.ops[stage * gps_];
-    std::vector<Op> stage_ops = std::move(ops);
-    ops = std::vector<Op>();
-    emit();
-    std::swap(ops, stage_ops);
-    return stage_ops;
+    return std::move(ops_of_columns(stage, emit).front());
   }
 
   // Units are shared by the micro-batches whose loads are the same routed samples in every

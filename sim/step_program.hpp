@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -96,8 +97,14 @@ enum class ProgramScope { ONE_GPU_PER_STAGE, STAGE_UNITS, ALL_GPUS };
 // vp > 1. Warm-up forwards, then one forward and one backward in turn, then the remaining
 // backwards. The k-th unit of a direction is micro-batch (k / (pp vp)) pp + k % pp of chunk
 // (k / pp) % vp (backward: the chunks in reverse); chunk c of stage s is virtual stage c pp + s.
+//
+// Combined (Megatron's --overlap-moe-expert-parallel-comm, "combined 1F1B"): in the steady
+// phase a forward and a backward of different micro-batches run as one unit, layer by layer,
+// each one's all-to-alls hidden behind the other's computation. Megatron pairs forward
+// warmup + t with backward t (interleaved), or forward t + 1 with backward t (no pipelining).
 struct PipelineOrder {
   int pp = 1, vp = 1, micro_batches = 1;
+  bool combined = false;
   struct Unit {
     int micro_batch = 0;
     int virtual_stage = 0;
@@ -105,12 +112,24 @@ struct PipelineOrder {
   };
   int units_per_stage() const { return 2 * micro_batches * vp; }
   Unit at(int stage, int i) const;  // the i-th unit stage runs, i < units_per_stage()
+  // Combined only: whether units i and i + 1 of the stage run as one.
+  bool starts_pair(int stage, int i) const {
+    if (!combined) return false;
+    const int units = micro_batches * vp, warmup = warmup_units(stage), steady = i - warmup;
+    if (steady < 0 || steady + 1 >= 2 * (units - warmup)) return false;
+    return warmup > 0 ? steady % 2 == 0 : steady % 2 == 1;
+  }
+
+ private:
+  int warmup_units(int stage) const {
+    return std::min(micro_batches * vp, vp == 1 ? pp - stage - 1 : 2 * (pp - stage - 1) + (vp - 1) * pp);
+  }
 };
 
 // Inline: the analytic engine asks for every unit of every stage of every plan it ranks.
 inline PipelineOrder::Unit PipelineOrder::at(int stage, int i) const {
   const int units = micro_batches * vp;  // per direction
-  const int warmup = std::min(units, vp == 1 ? pp - stage - 1 : 2 * (pp - stage - 1) + (vp - 1) * pp);
+  const int warmup = warmup_units(stage);
   bool backward = false;
   int k = i;  // the unit's rank among the stage's units of its direction
   if (i >= warmup) {
@@ -171,6 +190,14 @@ struct StepProgram {
     std::vector<int> last_backward;
     // Per virtual-stage boundary j: forward j -> j + 1, backward j + 1 -> j (into messages).
     std::vector<int> forward_message, backward_message;
+    // Combined order: per pair_key, the unit of a forward and a backward run together.
+    std::vector<int> pair_unit;
+    int pair_key(const PipelineOrder::Unit& f, const PipelineOrder::Unit& b) const {
+      const int virtual_stages = order.pp * order.vp;
+      const bool last = b.micro_batch == order.micro_batches - 1;  // it may start gradient syncs
+      return (((f.virtual_stage * samples + f.micro_batch % samples) * virtual_stages + b.virtual_stage) * samples +
+              b.micro_batch % samples) * 2 + int(last);
+    }
     int unit_of(const PipelineOrder::Unit& u) const {
       if (u.backward && u.micro_batch == order.micro_batches - 1 && last_backward[size_t(u.virtual_stage)] >= 0)
         return last_backward[size_t(u.virtual_stage)];

@@ -62,6 +62,17 @@ TEST_CASE("1F1B keeps pp - stage micro-batches in flight on stage 0", "[memory]"
   CHECK(m.activations_bytes == 2 * 22'126'592.0);
 }
 
+TEST_CASE("the combined order holds one chunk more: a forward runs beside the backward before it", "[memory]") {
+  // No pipeline, 2 micro-batches: 1F1B holds one micro-batch, the combined order two (forward
+  // 1 runs while backward 0 still holds its activations): 2 * 44,253,184.
+  Scenario s = small();
+  s.plan.micro_batches = 2;
+  const double one = memory_per_gpu(s.model, s.plan, 300).activations_bytes;
+  CHECK(one == 44'253'184.0);
+  s.plan.overlap_ep_comm = true;
+  CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 2 * one);
+}
+
 TEST_CASE("full recomputation keeps layer inputs and recomputes the forward pass", "[memory]") {
   Scenario s = small();
   s.plan.recompute = "full";

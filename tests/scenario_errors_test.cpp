@@ -55,6 +55,15 @@ TEST_CASE("scenario errors name file and path and value and expectation", "[scen
     CHECK(error_of(scenario_json(R"({"dp": 4, "tp": 2, "ep": 8, "etp": 2})")) ==
           "bad.json: /plan: ep*etp=16 does not divide dp*tp=8");
   }
+  SECTION("impossible plan: combined 1F1B where Megatron-Core refuses it") {
+    CHECK(error_of(scenario_json(R"({"dp": 4, "pp": 2, "ep": 4, "micro_batches": 4, "overlap_ep_comm": true})")) ==
+          "bad.json: /plan/overlap_ep_comm: overlap_ep_comm with pp > 1 needs the interleaved schedule (vp > 1), as "
+          "Megatron-Core does");
+    CHECK(error_of(scenario_json(R"({"dp": 8, "micro_batches": 2, "overlap_ep_comm": true})")) ==
+          "bad.json: /plan/overlap_ep_comm: overlap_ep_comm needs ep > 1: without expert parallelism there is no all-to-all");
+    CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 2, "overlap_ep_comm": true, "recompute": "full"})")),
+               Catch::Contains("recompute full"));
+  }
   SECTION("zero size") {
     CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 0})")) ==
           "bad.json: /plan/micro_batches: 0: expected an integer >= 1");
