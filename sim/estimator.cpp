@@ -242,16 +242,19 @@ class ProgramWalker {
   // arrive() times them). Summed once (or known from an earlier program); a unit sums its
   // pieces once and counts its runs. A unit of ops (it starts collectives on the stream)
   // runs op by op, as advance() would run it.
+  // A unit of ops that waits for every collective it starts (a pair of the combined order)
+  // is timed once the same way.
   struct UnitTotal {
     bool summed = false;
     double seconds = 0;
     PartSeconds part_s{};
+    std::vector<PieceTime::Straggler> stragglers;  // a unit of ops' own
     int gpu = -1, runs = 0;  // a unit runs on one GPU only: its stage's
   };
 
   void run_unit(int gpu, int unit) {
     const StepProgram::Unit& u = program_.units[unit];
-    if (u.ops.empty()) {
+    if (u.ops.empty() || waits_for_all_it_starts(u.ops)) {
       UnitTotal& total = unit_total(gpu, unit);
       clock_[gpu] += total.seconds;
       total.gpu = gpu;
@@ -271,11 +274,23 @@ class ProgramWalker {
     }
   }
 
+  static bool waits_for_all_it_starts(const std::vector<Op>& ops) {
+    int open = 0;
+    for (const Op& op : ops) open += op.kind == OpKind::COLLECTIVE_START ? 1 : op.kind == OpKind::COLLECTIVE_WAIT ? -1 : 0;
+    return open == 0;
+  }
+
   UnitTotal& unit_total(int gpu, int unit) {
     UnitTotal& total = unit_totals_[unit];
     if (total.summed) return total;
     total.summed = true;
-    for (int piece : program_.units[unit].pieces) {
+    const StepProgram::Unit& u = program_.units[unit];
+    if (!u.ops.empty()) {
+      PieceTime time = piece_time_of(gpu, u.ops);
+      total.part_s = time.part_s;
+      total.stragglers = std::move(time.stragglers);
+    }
+    for (int piece : u.pieces) {
       const PieceTime& time = piece_time(gpu, piece);
       for (size_t part = 0; part < PART_COUNT; ++part) total.part_s[part] += time.part_s[part];
     }
@@ -351,6 +366,8 @@ class ProgramWalker {
       PartSeconds part_s;
       for (size_t part = 0; part < PART_COUNT; ++part) part_s[part] = total.runs * total.part_s[part];
       recorder_.record_unit(total.gpu, part_s, clock_[total.gpu]);
+      for (const PieceTime::Straggler& s : total.stragglers)
+        recorder_.note_straggler(s.layer, total.gpu + s.gpu_offset, s.lateness_s, total.runs);
       for (int piece : program_.units[unit].pieces) {
         const StepProgram::Piece& p = program_.pieces[piece];
         for (const PieceTime::Straggler& s : pieces_->times[size_t(program_.schedule.piece_key(p.layer, p.backward, p.sample))].stragglers)
