@@ -47,6 +47,9 @@ PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const Cluste
   if (m.token_mixing_hidden > 0 && p.seq_len != m.default_seq_len)
     return {"seq_len", "seq_len=" + std::to_string(p.seq_len) + " but the all-MLP model mixes exactly " +
                            std::to_string(m.default_seq_len) + " patches"};
+  if (!p.sequence_parallel && p.tp > 1)
+    return {"sequence_parallel", "sequence_parallel false with tp=" + std::to_string(p.tp) +
+                                     ": Megatron-Core requires sequence parallelism for MoE with tensor parallelism"};
   if (m.token_moe_channels > 0 && p.tp > 1)
     return {"tp", "tp=" + std::to_string(p.tp) + ": token-mixing MoE layers route whole samples' channel vectors; use tp=1"};
   if (p.ep_comm_sms > 0 && c.gpu.sms > 0 && p.ep_comm_sms >= c.gpu.sms)

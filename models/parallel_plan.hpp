@@ -48,6 +48,12 @@ struct ParallelPlan {
   // other computes (what DeepSeek's DualPipe does within a pair of micro-batches).
   bool overlap_ep_comm = false;
 
+  // Megatron's sequence parallelism: with tp > 1 each TP rank keeps 1/tp of a micro-batch's
+  // tokens outside the tensor-parallel GEMMs (norms, dropout, the MoE layer's input), with
+  // reduce-scatter and all-gather in place of the all-reduce. Megatron-Core requires it for MoE
+  // with TP, and moesim models only that: false is refused when tp > 1.
+  bool sequence_parallel = true;
+
   int world() const { return dp * tp * pp; }
   int gpus_per_stage() const { return dp * tp; }
   int edp() const { return gpus_per_stage() / (ep * etp); }

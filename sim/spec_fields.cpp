@@ -184,6 +184,10 @@ const FieldTable<ParallelPlan>& plan_fields() {
                    "activation recomputation: none, selective (core attention; the same as none here, as flash "
                    "attention is assumed) or full (layer inputs kept, forward recomputed in backward)",
                    {"none", "selective", "full"}),
+      bool_field("sequence_parallel", &ParallelPlan::sequence_parallel, true,
+                 "Megatron's sequence parallelism: with tp > 1 each TP rank keeps 1/tp of the tokens outside the "
+                 "tensor-parallel GEMMs (norms, the MoE layer's input); required for MoE with TP, so false is refused "
+                 "when tp > 1"),
       bool_field("distributed_optimizer", &ParallelPlan::distributed_optimizer, false,
                  "ZeRO-1: optimizer state sharded over the (expert-)data-parallel group; reduce-scatter and all-gather "
                  "instead of all-reduce (Megatron's --use-distributed-optimizer)"),

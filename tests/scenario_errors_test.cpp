@@ -64,6 +64,12 @@ TEST_CASE("scenario errors name file and path and value and expectation", "[scen
     CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 2, "overlap_ep_comm": true, "recompute": "full"})")),
                Catch::Contains("recompute full"));
   }
+  SECTION("impossible plan: tensor parallelism without sequence parallelism") {
+    CHECK(error_of(scenario_json(R"({"dp": 4, "tp": 2, "ep": 8, "sequence_parallel": false})")) ==
+          "bad.json: /plan/sequence_parallel: sequence_parallel false with tp=2: Megatron-Core requires sequence "
+          "parallelism for MoE with tensor parallelism");
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8, "sequence_parallel": false})")) == "(no error)");
+  }
   SECTION("zero size") {
     CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 0})")) ==
           "bad.json: /plan/micro_batches: 0: expected an integer >= 1");
