@@ -68,7 +68,7 @@ TEST_CASE("EP normal kernels: fewer SMs than the links need make them SM bound",
   CHECK(few == Approx(normal.latency_s + std::max(t.nic_bytes, t.nvlink_bytes) / (2 * normal.sm_Bps)));
 }
 
-TEST_CASE("Hybrid-EP: its SMs bound the NVLink copies alone; its PyTorch call adds a fixed cost", "[validate][ep]") {
+TEST_CASE("Hybrid-EP: its SMs bound the NVLink copies alone, and its PyTorch call adds a fixed cost", "[validate][ep]") {
   const EpLibrary& hybrid = *ep_libraries().find("hybrid_ep");
   ClusterSpec c = *cluster_presets().find("dgx-h100");
   c.nodes = 4;
