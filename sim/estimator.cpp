@@ -191,7 +191,7 @@ class ProgramWalker {
     const PipelineOrder::Unit v = sched.order.at(stage, i + 1);
     wait_for_input(stage, u, clock);
     wait_for_input(stage, v, clock);
-    run_unit(gpu, u.backward ? sched.pair_unit[size_t(sched.pair_key(v, u))] : sched.pair_unit[size_t(sched.pair_key(u, v))]);
+    run_unit(gpu, sched.pair_unit_of(u, v));
     wake(unit_end_waiters_[mark_end(u, clock)]);
     wake(unit_end_waiters_[mark_end(v, clock)]);
   }

@@ -214,14 +214,18 @@ class ProgramBuilder {
   // A forward and a backward run as one unit (combined order): both inputs first, the two
   // bodies merged, both outputs last.
   void combined(int stage, const PipelineOrder::Unit& a, const PipelineOrder::Unit& b) {
-    const PipelineOrder::Unit& f = a.backward ? b : a;
-    const PipelineOrder::Unit& bk = a.backward ? a : b;
+    const auto [f, bk] = forward_and_backward(a, b);
     const int last = p_.virtual_stages() - 1;
     if (bk.virtual_stage < last) message_op(OpKind::RECV, stage, bk.micro_batch, true, bk.virtual_stage);
     if (f.virtual_stage > 0) message_op(OpKind::RECV, stage, f.micro_batch, false, f.virtual_stage - 1);
     combined_body(stage, f, bk);
     if (f.virtual_stage < last) message_op(OpKind::SEND, stage, f.micro_batch, false, f.virtual_stage);
     if (bk.virtual_stage > 0) message_op(OpKind::SEND, stage, bk.micro_batch, true, bk.virtual_stage - 1);
+  }
+
+  static std::pair<PipelineOrder::Unit, PipelineOrder::Unit> forward_and_backward(const PipelineOrder::Unit& a,
+                                                                                  const PipelineOrder::Unit& b) {
+    return a.backward ? std::pair{b, a} : std::pair{a, b};
   }
 
   void combined_body(int stage, const PipelineOrder::Unit& f, const PipelineOrder::Unit& bk) {
@@ -348,9 +352,8 @@ class ProgramBuilder {
     sched.pair_unit.resize(size_t(virtual_stages) * virtual_stages * sched.samples * sched.samples * 2, -1);
     for (int i = 0; i + 1 < order_.units_per_stage(); ++i) {
       if (!order_.starts_pair(stage, i)) continue;
-      const PipelineOrder::Unit a = order_.at(stage, i), b = order_.at(stage, ++i);
-      const PipelineOrder::Unit& f = a.backward ? b : a;
-      const PipelineOrder::Unit& bk = a.backward ? a : b;
+      const auto [f, bk] = forward_and_backward(order_.at(stage, i), order_.at(stage, i + 1));
+      ++i;
       int& unit = sched.pair_unit[size_t(sched.pair_key(f, bk))];
       if (unit >= 0) continue;
       unit = int(out_.units.size());

@@ -192,6 +192,10 @@ struct StepProgram {
     std::vector<int> forward_message, backward_message;
     // Combined order: per pair_key, the unit of a forward and a backward run together.
     std::vector<int> pair_unit;
+    // The unit of two units run together, in either order.
+    int pair_unit_of(const PipelineOrder::Unit& a, const PipelineOrder::Unit& b) const {
+      return pair_unit[size_t(a.backward ? pair_key(b, a) : pair_key(a, b))];
+    }
     int pair_key(const PipelineOrder::Unit& f, const PipelineOrder::Unit& b) const {
       const int virtual_stages = order.pp * order.vp;
       const bool last = b.micro_batch == order.micro_batches - 1;  // it may start gradient syncs
