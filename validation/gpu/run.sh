@@ -49,3 +49,11 @@ grep -E "^name|expert_gemms" "$out/checks.csv" 2>/dev/null || true
 echo
 "$root/build-gpu/moesim-calibrate" --bench "$out/bench.json" --hold-out 2 -o "$out/profile.json" --checks "$out/checks.csv" \
   | tee "$out/calibrate.txt"
+
+# How much of an eager PyTorch MoE layer's time the GPU spends waiting for the host (PyTorch
+# present only; ~20 s): validation/gpu/host_overhead.py.
+if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+  echo
+  timeout 240 python3 "$root/validation/gpu/host_overhead.py" "$out" >"$out/host_overhead.txt" 2>&1 || tail -20 "$out/host_overhead.txt"
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); [print('eager MoE layer, %5d tokens: %7.2f ms wall, %7.2f ms GPU busy, %3d kernels, GPU idle %4.1f %%' % (x['tokens'], x['wall_ms'], x['gpu_busy_ms'], x['kernels_per_iteration'], 100 * x['gpu_idle_share'])) for x in r['rows']]" "$out/host_overhead.json" || true
+fi
