@@ -245,6 +245,7 @@ class ProgramWalker {
   // A unit of ops that waits for every collective it starts (a pair of the combined order)
   // is timed once the same way.
   struct UnitTotal {
+    bool checked = false, walks_ops = false;  // walks_ops: a unit of ops that leaves collectives running
     bool summed = false;
     double seconds = 0;
     PartSeconds part_s{};
@@ -254,7 +255,9 @@ class ProgramWalker {
 
   void run_unit(int gpu, int unit) {
     const StepProgram::Unit& u = program_.units[unit];
-    if (u.ops.empty() || waits_for_all_it_starts(u.ops)) {
+    UnitTotal& known = unit_totals_[unit];
+    if (!known.checked) known.checked = true, known.walks_ops = !u.ops.empty() && !waits_for_all_it_starts(u.ops);
+    if (!known.walks_ops) {
       UnitTotal& total = unit_total(gpu, unit);
       clock_[gpu] += total.seconds;
       total.gpu = gpu;

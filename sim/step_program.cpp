@@ -316,6 +316,7 @@ class ProgramBuilder {
   // sample, and the last backward apart when it starts gradient syncs), then one SCHEDULE op.
   void build_stage_units(int stage) {
     StepProgram::UnitSchedule& sched = out_.schedule;
+    const std::vector<char> last_backward_paired = order_.combined ? build_pair_units(stage) : std::vector<char>();
     for (int chunk = 0; chunk < p_.vp; ++chunk) {
       const int j = chunk * p_.pp + stage;
       for (int mb = 0; mb < std::min(sched.samples, p_.micro_batches); ++mb)
@@ -326,39 +327,33 @@ class ProgramBuilder {
           out_.units.push_back(std::move(unit));
         }
       // (unless it runs in a pair: its gradient syncs start there, once)
-      if (p_.overlap_grad_reduce && !last_backward_paired(stage, j)) {
+      if (p_.overlap_grad_reduce && (last_backward_paired.empty() || !last_backward_paired[size_t(j)])) {
         sched.last_backward[size_t(j)] = int(out_.units.size());
         out_.units.push_back({{}, ops_of(stage, [&] { backward_body(stage, j, p_.micro_batches - 1, true); })});
       }
     }
-    if (order_.combined) build_pair_units(stage);
     for_each_gpu(stage, [&](int gpu, int) { out_.ops[gpu].push_back(Op{OpKind::SCHEDULE, Part::PIPELINE_BUBBLE, false, -1, -1, stage, 0, 0}); });
   }
 
-  bool last_backward_paired(int stage, int virtual_stage) const {
-    for (int i = 0; i + 1 < order_.units_per_stage(); ++i) {
-      if (!order_.starts_pair(stage, i)) continue;
-      for (const PipelineOrder::Unit& u : {order_.at(stage, i), order_.at(stage, i + 1)})
-        if (u.backward && u.virtual_stage == virtual_stage && u.micro_batch == p_.micro_batches - 1) return true;
-    }
-    return false;
-  }
-
   // Combined order: each distinct pair of a forward and a backward the stage runs together,
-  // as a unit of merged ops.
-  void build_pair_units(int stage) {
+  // as a unit of merged ops. Returns, per virtual stage, whether the step's last backward
+  // through it runs in a pair (its gradient syncs start there).
+  std::vector<char> build_pair_units(int stage) {
     StepProgram::UnitSchedule& sched = out_.schedule;
     const int virtual_stages = p_.virtual_stages();
     sched.pair_unit.resize(size_t(virtual_stages) * virtual_stages * sched.samples * sched.samples * 2, -1);
+    std::vector<char> last_backward_paired(size_t(virtual_stages), 0);
     for (int i = 0; i + 1 < order_.units_per_stage(); ++i) {
       if (!order_.starts_pair(stage, i)) continue;
       const auto [f, bk] = forward_and_backward(order_.at(stage, i), order_.at(stage, i + 1));
       ++i;
+      if (bk.micro_batch == p_.micro_batches - 1) last_backward_paired[size_t(bk.virtual_stage)] = 1;
       int& unit = sched.pair_unit[size_t(sched.pair_key(f, bk))];
       if (unit >= 0) continue;
       unit = int(out_.units.size());
       out_.units.push_back({{}, ops_of(stage, [&] { combined_body(stage, f, bk); })});
     }
+    return last_backward_paired;
   }
 
   // A new piece, with its ops unless the caller knows its times; returns its index.
