@@ -6,12 +6,14 @@
 #
 #   validation/cpu/run.sh [OUT_DIR]      (default build/cpu-validation; needs a built build/)
 #
-# One BLAS thread per rank, and the profile is measured with one thread too. Ranks beyond the
-# machine's cores share them: the script says so, and such rows are not comparable.
+# MOESIM_BUILD_DIR names another build (one made with MOESIM_SIMULATOR=OFF has moesim-calibrate
+# instead of moesim). One BLAS thread per rank, and the profile is measured with one thread too.
+# The 4-rank layers run only on a machine of 4 cores or more (ranks sharing cores would time
+# the scheduler); there the all-to-all is swept with 2 and with 4 ranks and fitted on both.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/build/cpu-validation}
-bin=$root/build
+bin=${MOESIM_BUILD_DIR:-$root/build}
 mkdir -p "$out"
 rm -f "$out/layers.jsonl"
 export OPENBLAS_NUM_THREADS=1
@@ -22,9 +24,16 @@ mpi() { local n=$1; shift; mpirun -np "$n" --oversubscribe --bind-to none "$@"; 
 echo "== $(date -u +%FT%TZ) on $(hostname), $cores cores"
 "$bin/moesim-bench" --backend cpu ${MOESIM_CPU_QUICK:+--quick} --benchmark_out="$out/bench.json" \
   --benchmark_out_format=json >"$out/bench.txt" 2>&1
-mpi 2 "$bin/moesim-mpi-bench" alltoall --max-bytes 67108864 >"$out/alltoall_np2.log"
-"$bin/moesim" calibrate --bench "$out/bench.json" --nccl-tests "alltoall=$out/alltoall_np2.log" \
-  -o "$out/profile.json" --checks "$out/checks.csv" >"$out/calibrate.txt"
+rank_counts=(2)
+[ "$cores" -ge 4 ] && rank_counts+=(4)
+logs=()
+for n in "${rank_counts[@]}"; do
+  mpi "$n" "$bin/moesim-mpi-bench" alltoall --max-bytes 67108864 >"$out/alltoall_np$n.log"
+  logs+=(--nccl-tests "alltoall=$out/alltoall_np$n.log")
+done
+calibrate=("$bin/moesim" calibrate)
+[ -x "$bin/moesim" ] || calibrate=("$bin/moesim-calibrate")
+"${calibrate[@]}" --bench "$out/bench.json" "${logs[@]}" -o "$out/profile.json" --checks "$out/checks.csv" >"$out/calibrate.txt"
 head -4 "$out/calibrate.txt"
 
 layer() {  # label ranks alpha capacity_factor|none
@@ -35,16 +44,13 @@ layer() {  # label ranks alpha capacity_factor|none
 }
 echo
 printf '%-34s %5s %8s  %13s  %13s  %9s\n' scenario ranks dropped measured predicted error
-layer "uniform, dropless" 2 1000 none
-layer "uniform, capacity 1.0" 2 1000 1.0
-layer "skewed (alpha 1), capacity 1.25" 2 1 1.25
-layer "skewed (alpha 0.3), capacity 1.0" 2 0.3 1.0
-layer "skewed (alpha 0.3), dropless" 2 0.3 none
-if [ "$cores" -ge 4 ]; then
-  layer "uniform, dropless" 4 1000 none
-  layer "skewed (alpha 0.3), capacity 1.25" 4 0.3 1.25
-else
-  echo "(4 ranks skipped: $cores cores; ranks sharing cores would time the scheduler, not the layer)"
-fi
+for n in "${rank_counts[@]}"; do
+  layer "uniform, dropless" "$n" 1000 none
+  layer "uniform, capacity 1.0" "$n" 1000 1.0
+  layer "skewed (alpha 1), capacity 1.25" "$n" 1 1.25
+  layer "skewed (alpha 0.3), capacity 1.0" "$n" 0.3 1.0
+  layer "skewed (alpha 0.3), dropless" "$n" 0.3 none
+done
+[ "$cores" -ge 4 ] || echo "(4 ranks skipped: $cores cores; ranks sharing cores would time the scheduler, not the layer)"
 echo
 echo "wrote $out/layers.jsonl"
