@@ -82,6 +82,22 @@ TEST_CASE("Hybrid-EP: its SMs bound the NVLink copies alone, and its PyTorch cal
   CHECK(ep_kernel_s(hybrid, k, c) == Approx(kernel + hybrid.torch_api_s));
 }
 
+TEST_CASE("EP libraries: more SMs stop helping at the library's share of the NVLink rate", "[validate][ep]") {
+  const EpLibrary& hybrid = *ep_libraries().find("hybrid_ep");
+  ClusterSpec c = *cluster_presets().find("dgx-h100");
+  c.nodes = 2;
+  c.nic_Bps = 1e15;  // a NIC that never binds: the NVLink copies set the time
+  EpKernel k{16, 4096, 8, 128, 14336, std::nullopt, 16, false};
+  const EpTraffic t = ep_traffic(hybrid, k, c);
+  REQUIRE(16 * hybrid.sm_Bps > hybrid.nvlink_share * c.nvlink_Bps);
+  const double plateau = hybrid.latency_s + t.nvlink_bytes / (hybrid.nvlink_share * c.nvlink_Bps);
+  CHECK(ep_kernel_s(hybrid, k, c) == Approx(plateau));
+  k.sms = 64;
+  CHECK(ep_kernel_s(hybrid, k, c) == Approx(plateau));
+  k.sms = 2;  // below the plateau the SMs bind
+  CHECK(ep_kernel_s(hybrid, k, c) == Approx(hybrid.latency_s + t.nvlink_bytes / (2 * hybrid.sm_Bps)));
+}
+
 // An EP library's bandwidth as its own benchmark counts it: unique (token, node) pairs across
 // nodes, unique (token, rank) pairs inside one.
 double library_GBps(const EpLibrary& lib, const EpKernel& k, const ClusterSpec& c) {
@@ -104,10 +120,16 @@ TEST_CASE("EP libraries reproduce the published rows their parameters come from"
   b200.nodes = 1;
   CHECK(library_GBps(*ep_libraries().find("deepep_v2"), {8, 8192, 8, 256, 7392, std::nullopt, 24, false}, b200) ==
         Approx(643).epsilon(0.02));
+  // V2's NVLink share: the same, with 64 SMs
+  CHECK(library_GBps(*ep_libraries().find("deepep_v2"), {8, 8192, 8, 256, 7392, std::nullopt, 64, false}, b200) ==
+        Approx(726).epsilon(0.02));
   ClusterSpec h100 = *cluster_presets().find("dgx-h100");
   h100.nodes = 2;
   CHECK(library_GBps(*ep_libraries().find("hybrid_ep"), {16, 4096, 8, 128, 14336, std::nullopt, 4, true}, h100) ==
         Approx(52).epsilon(0.02));
+  // Hybrid-EP's NVLink share: EP16 BF16 dispatch with 16 SMs, kernel only
+  CHECK(library_GBps(*ep_libraries().find("hybrid_ep"), {16, 4096, 8, 128, 14336, std::nullopt, 16, false}, h100) ==
+        Approx(71.71).epsilon(0.02));
 }
 
 TEST_CASE("validate: predictors reproduce their closed forms", "[validate]") {

@@ -109,13 +109,19 @@ Registry<EpLibrary> make_libraries() {
   //    (the same row through the API: 2196 us against 1861 us at 16 SMs).
   // V2 and Hybrid-EP leave the RDMA bytes to the NIC (a warp posts one-sided puts; Hybrid-EP's
   // implementation guide: "RDMA warp group"), so their SMs bound the NVLink copies alone.
+  // Their NVLink copies level off below the port's rate, whatever the SMs:
+  //  - Hybrid-EP: EP16 BF16 dispatch (kernel only) at 8 and 16 SMs, 76.8 and 71.7 GB/s; the
+  //    16-SM row is 231 GB/s of NVLink forwarding, 0.514 of H100's 450.
+  //  - DeepEP V2: EP8 dispatch on SM100 at 64 SMs, 726 GB/s (643 at 24): 665 GB/s of
+  //    NVLink copies, 0.739 of NVLink 5's 900.
   r.add("deepep_normal", "DeepEP normal kernels: RDMA per (token, node), NVLink forwarding, 20 SMs by default",
         {.latency_s = 20e-6, .sm_Bps = 5.7e9, .default_sms = 20, .per_node_dedup = true, .sms_copy_rdma = true});
   r.add("deepep_v2", "DeepEP V2 (ElasticBuffer): per-node dedup like normal, fewer SMs for the same bandwidth",
-        {.latency_s = 20e-6, .sm_Bps = 24.4e9, .default_sms = 24, .per_node_dedup = true, .sms_copy_rdma = false});
+        {.latency_s = 20e-6, .sm_Bps = 24.4e9, .default_sms = 24, .per_node_dedup = true, .sms_copy_rdma = false,
+         .nvlink_share = 0.739});
   r.add("hybrid_ep", "NVIDIA Hybrid-EP: per-node dedup like DeepEP normal, TMA copies",
         {.latency_s = 20e-6, .sm_Bps = 41.8e9, .default_sms = 16, .torch_api_s = 335e-6, .per_node_dedup = true,
-         .sms_copy_rdma = false});
+         .sms_copy_rdma = false, .nvlink_share = 0.514});
   r.add("deepep_ll", "DeepEP low-latency kernels: one copy per (token, expert), direct RDMA or NVLink",
         {.latency_s = 30e-6});
   r.add("nccl_ep_ll", "NCCL EP low-latency kernels (contrib/nccl_ep): as DeepEP low-latency",
@@ -142,7 +148,8 @@ double ep_kernel_s(const EpLibrary& library, const EpKernel& k, const ClusterSpe
   const double sm_cap = library.sm_Bps > 0 && sms > 0 ? sms * library.sm_Bps : 1e30;
   const double nic_cap = library.sms_copy_rdma ? sm_cap : 1e30;
   const double nic_s = t.nic_bytes > 0 ? t.nic_bytes / std::min(EP_RDMA_EFFICIENCY * cluster.nic_Bps, nic_cap) : 0;
-  const double nvlink_s = t.nvlink_bytes > 0 ? t.nvlink_bytes / std::min(cluster.nvlink_Bps, sm_cap) : 0;
+  const double nvlink_cap = std::min(library.nvlink_share * cluster.nvlink_Bps, sm_cap);
+  const double nvlink_s = t.nvlink_bytes > 0 ? t.nvlink_bytes / nvlink_cap : 0;
   const double api_s = k.through_torch_api ? library.torch_api_s : 0;
   return library.latency_s + std::max(nic_s, nvlink_s) + api_s;
 }

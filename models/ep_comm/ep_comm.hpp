@@ -58,6 +58,9 @@ struct EpLibrary {
   // buffers); false: the NIC reads them itself and the SMs only post requests, so the SM
   // throughput bounds the NVLink copies alone (Hybrid-EP's RDMA warp group).
   bool sms_copy_rdma = true;
+  // Share of the NVLink port's rate the library's copies reach however many SMs they get
+  // (1: the port's rate). A plateau over SM counts in a library's own table sets it.
+  double nvlink_share = 1.0;
 };
 
 const Registry<EpLibrary>& ep_libraries();
@@ -68,8 +71,9 @@ const Registry<EpLibrary>& ep_libraries();
 inline constexpr double EP_RDMA_EFFICIENCY = 0.88;
 
 // Kernel time: the fixed latency plus the slower of the NIC and NVLink transfers, each at the
-// lower of its link's bandwidth (the NIC's at EP_RDMA_EFFICIENCY) and what the kernel's SMs can
-// push; through the PyTorch API, plus the library's torch_api_s.
+// lower of its link's bandwidth (the NIC's at EP_RDMA_EFFICIENCY, NVLink's at the library's
+// nvlink_share) and what the kernel's SMs can push; through the PyTorch API, plus the
+// library's torch_api_s.
 double ep_kernel_s(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster);
 EpTraffic ep_traffic(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster);
 
