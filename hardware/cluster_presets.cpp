@@ -11,12 +11,12 @@ constexpr double GB = 1e9;
 constexpr double US = 1e-6;
 
 ClusterSpec node_of(const std::string& name, const std::string& gpu, double nic_GBps,
-                    InterNodeFabric fabric = InterNodeFabric::RAIL_OPTIMIZED) {
+                    InterNodeFabric fabric = InterNodeFabric::RAIL_OPTIMIZED, int gpus_per_node = 8) {
   ClusterSpec c;
   c.name = name;
   c.gpu = *gpu_presets().find(gpu);
   c.nodes = 1;
-  c.gpus_per_node = 8;
+  c.gpus_per_node = gpus_per_node;
   c.nvlink_Bps = c.gpu.nvlink_Bps;
   c.nvlink_latency_s = 1 * US;
   c.nic_Bps = nic_GBps * GB;
@@ -46,6 +46,16 @@ Registry<ClusterSpec> make_cluster_presets() {
   // NVIDIA DGX B200 datasheet: 8x B200, 8x ConnectX-7 400 Gb/s for compute.
   r.add("dgx-b200", "DGX B200: 8x B200 on NVLink 5 switch, one 400 Gb/s NIC per GPU, rail-optimized",
         node_of("dgx-b200", "b200", 50));
+  // NVIDIA DGX B300 datasheet: 8x B300, 8x ConnectX-8 800 Gb/s (100 GB/s) for compute.
+  r.add("dgx-b300", "DGX B300: 8x B300 on NVLink 5 switch, one 800 Gb/s NIC per GPU, rail-optimized",
+        node_of("dgx-b300", "b300", 100));
+  // NVL72 racks: 72 GPUs (18 trays of 4) in one NVLink 5 domain, which is moesim's node; one
+  // NIC per GPU for the scale-out network: ConnectX-7 400 Gb/s on GB200 NVL72, ConnectX-8
+  // 800 Gb/s on GB300 NVL72 (NVIDIA GB200 / GB300 NVL72 datasheets).
+  r.add("gb200-nvl72", "GB200 NVL72: 72x GB200 in one NVLink 5 domain, one 400 Gb/s NIC per GPU, rail-optimized",
+        node_of("gb200-nvl72", "gb200", 50, InterNodeFabric::RAIL_OPTIMIZED, 72));
+  r.add("gb300-nvl72", "GB300 NVL72: 72x GB300 in one NVLink 5 domain, one 800 Gb/s NIC per GPU, rail-optimized",
+        node_of("gb300-nvl72", "gb300", 100, InterNodeFabric::RAIL_OPTIMIZED, 72));
   // AMD Instinct MI300X platform: 8 GPUs on Infinity Fabric; one 400 Gb/s NIC per GPU, leaves
   // shared by consecutive nodes (fat tree) as in typical MI300X deployments.
   r.add("mi300x-node", "8x MI300X on Infinity Fabric, one 400 Gb/s NIC per GPU, fat tree",

@@ -184,3 +184,20 @@ TEST_CASE("des: the same seed gives byte-identical results and bytes sent equal 
   REQUIRE(up.count("nic"));
   for (const auto& [kind, bytes] : up) CHECK(bytes == Approx(down[kind]).epsilon(1e-9));
 }
+
+TEST_CASE("des: an NVL72 rack is one NVLink domain; EP 64 inside it crosses no NIC, both engines agree", "[des]") {
+  Scenario s = wide_all_to_all(R"({"preset": "gb200-nvl72", "nodes": 1, "gpus_per_node": 64})", R"({"alpha": 1e6})", 2);
+  REQUIRE(s.cluster.gpus() == 64);
+  const StepResult analytic = run(s, "analytic"), des = run(s, "des");
+  CHECK(analytic.a2a_inter_node_bytes == 0);
+  CHECK(analytic.a2a_intra_node_bytes > 0);
+  CHECK(des.a2a_inter_node_bytes == 0);
+  CHECK(des.step_time_s == Approx(analytic.step_time_s).epsilon(0.02));
+  // the same all-to-all over eight 8-GPU nodes of the same GPU leaves each GPU's NIC: slower
+  Scenario eight = s;
+  eight.cluster.nodes = 8;
+  eight.cluster.gpus_per_node = 8;
+  const StepResult across = run(eight, "analytic");
+  CHECK(across.a2a_inter_node_bytes > 0);
+  CHECK(part(across, "dispatch") > 2 * part(analytic, "dispatch"));
+}

@@ -155,6 +155,52 @@ TEST_CASE("validate: predictors reproduce their closed forms", "[validate]") {
   CHECK_THAT(predict(point(points, "routing-share"), ctx).reason, Contains("no measured expert counts"));
 }
 
+// One all-to-all point on GB200 trays of 4 GPUs (NVL72 racks), in the dataset's layout.
+std::string nvl72_alltoall(const std::string& id, int trays, int ranks, const std::string& implementation) {
+  return R"({"id": ")" + id + R"(", "family": "nccl_collective", "source": "s", "kind": "measured", "confidence": "medium",
+     "cluster": {"gpu": "GB200", "nodes": )" + std::to_string(trays) + R"(, "gpus_per_node": 4,
+                 "intra_node": {"kind": "nvl72", "GBps_per_gpu": null}, "nic": {"kind": null, "GBps_per_gpu": null}},
+     "op": "alltoall", "params": {"implementation": ")" + implementation + R"(", "ranks": )" + std::to_string(ranks) + R"(,
+     "msg_bytes_per_pair": 1048576}, "metric": {"name": "time_us", "value": 100, "unit": "us", "definition": "d"}, "time_us": 100})";
+}
+
+TEST_CASE("validate: NVL72 trays form NVLink domains of up to 72 GPUs, 64 per rack beyond", "[validate]") {
+  const auto points = parse_validation_dataset(
+      R"({"schema": "moesim-validation/1", "points": [)" + nvl72_alltoall("two-trays", 2, 8, "nccl_alltoall") + "," +
+          nvl72_alltoall("four-racks", 64, 256, "nccl_alltoall") + "," + nvl72_alltoall("odd", 25, 100, "nccl_alltoall") +
+          "," + nvl72_alltoall("custom", 2, 8, "nccl_custom_lsa_simple") + "]}",
+      "nvl72.json");
+  const ClusterSpec rack = *cluster_presets().find("gb200-nvl72");
+  REQUIRE(rack.gpus_per_node == 72);
+  // 8 GPUs on two trays share one NVLink domain: the all-to-all never leaves it
+  const Prediction two = predict(point(points, "two-trays"), PredictContext{});
+  REQUIRE(two.supported);
+  const double size = 1048576.0 * 8;
+  CHECK(two.time_s == Approx(rack.nvlink_latency_s + size * 7 / 8 / rack.nvlink_Bps));
+  // 256 GPUs: four racks of 64, so the communicator spans NICs and the predictor's one scope
+  // for it is the inter-node one (trays of 4 would have made the 8-GPU case inter-node too)
+  const Prediction four = predict(point(points, "four-racks"), PredictContext{});
+  REQUIRE(four.supported);
+  CHECK(four.time_s == Approx(rack.nic_latency_s + 255 * 1048576.0 / rack.nic_Bps).epsilon(1e-3));
+  CHECK_THAT(predict(point(points, "odd"), PredictContext{}).reason, Contains("64-GPU racks"));
+  CHECK_THAT(predict(point(points, "custom"), PredictContext{}).reason, Contains("nccl_custom_lsa_simple"));
+}
+
+TEST_CASE("validate: a training step whose stated plan moesim rejects is unsupported, with the plan error", "[validate]") {
+  // EP 16 on 8 GPUs: the plan's own numbers disagree, so the dataset goes on without it
+  const auto points = parse_validation_dataset(R"({"schema": "moesim-validation/1", "points": [
+    {"id": "bad-plan", "family": "train_step", "source": "s", "kind": "measured", "confidence": "high",
+     "cluster": {"gpu": "H100", "nodes": 1, "gpus_per_node": 8, "intra_node": {"kind": "nvlink", "GBps_per_gpu": null},
+                 "nic": {"kind": null, "GBps_per_gpu": null}},
+     "op": "train_step", "params": {"model": "Mixtral-8x7B", "gpus": 8, "seq_len": 4096, "global_batch": 64, "micro_batch": 1,
+     "tp": 1, "pp": 1, "ep": 16, "dp": 8, "precision": "BF16", "routing": "force_balanced"},
+     "metric": {"name": "tokens_per_s_per_gpu", "value": 1000, "unit": "tokens/s/GPU", "definition": "d"}, "time_us": null}]})",
+                                               "plan.json");
+  const Prediction p = predict(points[0], PredictContext{});
+  CHECK_FALSE(p.supported);
+  CHECK_THAT(p.reason, Contains("not one moesim can run") && Contains("ep"));
+}
+
 TEST_CASE("validate: routing statistics come from routing with the measured source", "[validate][routing]") {
   // OLMoE layer 0 on c4 at capacity 1.0: the share dropped, computed straight from the counts
   // the source is fitted to, against the predictor's routed tokens.

@@ -15,6 +15,8 @@ constexpr double LARGE_BYTES = 1 << 30;  // "large message" statements: bus band
 // NCCL all-to-all: every rank sends (n-1) messages; the time is one latency plus the bytes
 // through the rank's port. busbw = size / time x (n-1)/n, size = bytes per rank.
 Prediction predict_alltoall(const ValidationPoint& p, const PredictContext& ctx) {
+  const std::string impl = p.params.has("implementation") ? p.params.text("implementation") : "nccl";
+  if (impl != "nccl" && impl != "nccl_alltoall") return unsupported("no model of all-to-all implementation " + impl);
   std::string reason;
   const auto cluster = point_cluster(p, ctx, reason);
   if (!cluster) return unsupported(reason);

@@ -18,10 +18,27 @@ std::string lower(std::string s) {
 const char* cluster_preset_of(const std::string& gpu) {
   static const std::vector<std::pair<std::string, const char*>> presets = {
       {"h100", "dgx-h100"}, {"h800", "hgx-h800"}, {"h200", "hgx-h200"}, {"h20", "hgx-h20"}, {"a100", "dgx-a100"}, {"b200", "dgx-b200"},
-      {"mi300x", "mi300x-node"}};
+      {"b300", "dgx-b300"}, {"gb200", "gb200-nvl72"}, {"gb300", "gb300-nvl72"}, {"mi300x", "mi300x-node"}};
   for (const auto& [name, preset] : presets)
     if (lower(gpu) == name) return preset;
   return nullptr;
+}
+
+// NVL72 points state their trays (nodes of 4 GPUs), but moesim's node is the NVLink domain:
+// the rack. A job of up to 72 GPUs is one domain; a larger one takes 64 GPUs per rack, as
+// Megatron-Bridge's GB200 recipes lay ranks out (NUM_OF_HYBRID_EP_RANKS_PER_NVLINK_DOMAIN=64,
+// perf_recipes/deepseek/gb200/deepseek_v3.py).
+bool nvlink_domains(ClusterSpec& c, std::string& reason) {
+  const int gpus = c.nodes * c.gpus_per_node;
+  constexpr int RACK = 72, RANKS_PER_RACK = 64;
+  const int domain = gpus <= RACK ? gpus : (gpus % RANKS_PER_RACK == 0 ? RANKS_PER_RACK : 0);
+  if (domain == 0) {
+    reason = "an NVL72 job of " + std::to_string(gpus) + " GPUs fills no whole number of 64-GPU racks";
+    return false;
+  }
+  c.gpus_per_node = domain;
+  c.nodes = gpus / domain;
+  return true;
 }
 
 }  // namespace
@@ -39,6 +56,7 @@ std::optional<ClusterSpec> point_cluster(const ValidationPoint& p, const Predict
   ClusterSpec c = *cluster_presets().find(preset);
   if (p.cluster.nodes > 0) c.nodes = p.cluster.nodes;
   if (p.cluster.gpus_per_node > 0) c.gpus_per_node = p.cluster.gpus_per_node;
+  if (lower(p.cluster.intra_node_kind) == "nvl72" && !nvlink_domains(c, reason)) return std::nullopt;
   if (p.cluster.intra_node_Bps) c.nvlink_Bps = *p.cluster.intra_node_Bps;
   if (p.cluster.nic_Bps) c.nic_Bps = *p.cluster.nic_Bps;
   if (ctx.profile && ctx.profile->gpu_preset == c.gpu.name) c = apply_profile(c, *ctx.profile, ctx.profile_source);

@@ -1,9 +1,11 @@
 // Training-step throughput: the point's model, cluster and plan as a scenario, run by the
 // analytic engine.
 #include <cmath>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "hardware/input_error.hpp"
 #include "sim/simulate.hpp"
 #include "validation/validate/predict.hpp"
 
@@ -70,7 +72,15 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   const std::string precision = q.text("precision");
   s["model"]["compute_dtype"] = compute_dtype_of(precision) == Dtype::FP8 ? "fp8" : "bf16";
   if (gpus % c.gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
-  const Scenario scenario = parse_scenario(s.dump(), p.id);
+  // A stated plan that moesim rejects (Megatron would too: the plan's own numbers disagree)
+  // is a point it cannot simulate, not a reason to stop the whole dataset.
+  std::optional<Scenario> parsed;
+  try {
+    parsed = parse_scenario(s.dump(), p.id);
+  } catch (const InputError& e) {
+    return unsupported(std::string("the stated plan is not one moesim can run: ") + e.what());
+  }
+  const Scenario& scenario = *parsed;
   const StepResult r = simulate_step(scenario).result;
   // tokens/s per GPU, or model TFLOP/s per GPU (moesim's FLOP count: 3 x forward, causal
   // attention halved, which may differ from the publisher's formula by a few per cent).
