@@ -26,6 +26,14 @@ struct ClusterSpec {
   InterNodeFabric fabric = InterNodeFabric::RAIL_OPTIMIZED;
   int nodes_per_leaf = 32;        // rail group size (rail-optimized) or nodes under one leaf (fat tree)
   double oversubscription = 1.0;  // leaf downlink : uplink bandwidth
+  // Payload over line rate: what collectives and EP kernels move per second of the link's
+  // datasheet rate, protocol overhead taken off. NVLink: NCCL's maintainer gives 370 of H100's
+  // 450 GB/s ("protocol overhead ~20%", nccl-tests issue 212); NIC: DeepEP normal's EP32
+  // dispatch row moves 44.0 GB/s over 400 Gb/s (50 GB/s) NICs, and every EP library's
+  // inter-node rows imply 40-46. A calibration profile's fitted link rates are payload rates
+  // already (its efficiency is 1).
+  double nvlink_efficiency = 0.822;
+  double nic_efficiency = 0.88;
   // Efficiency factors until a calibration profile replaces them with fitted values. Large
   // cuBLASLt GEMMs reach 0.70 (H100 FP8, 16k cube: 1377 of 1979 TFLOPS) to 0.82 (A100 FP16:
   // 256 of 312); STREAM-like kernels reach 0.83-0.87 of HBM peak (Azure AI-benchmarking-guide,
@@ -47,6 +55,8 @@ struct ClusterSpec {
   double kernel_overhead_s = 3e-6;   // per memory-bound kernel (copy, permutation)
 
   int gpus() const { return nodes * gpus_per_node; }
+  double nvlink_payload_Bps() const { return nvlink_Bps * nvlink_efficiency; }
+  double nic_payload_Bps() const { return nic_Bps * nic_efficiency; }
   int node_of(int gpu) const { return gpu / gpus_per_node; }
 };
 

@@ -82,12 +82,15 @@ ClusterSpec apply_profile(ClusterSpec cluster, const KernelProfile& p, const std
   if (p.compute_units > 0) cluster.gpu.sms = p.compute_units;
   cluster.gemm_overhead_s = p.gemm_overhead_s;
   cluster.kernel_overhead_s = p.kernel_overhead_s;
+  // fitted link rates are payload rates: they replace line rate and efficiency together
   if (p.intra_node) {
     cluster.nvlink_Bps = p.intra_node->bandwidth_Bps;
+    cluster.nvlink_efficiency = 1;
     cluster.nvlink_latency_s = p.intra_node->latency_s;
   }
   if (p.inter_node) {
     cluster.nic_Bps = p.inter_node->bandwidth_Bps;
+    cluster.nic_efficiency = 1;
     cluster.nic_latency_s = p.inter_node->latency_s;
   }
   return cluster;

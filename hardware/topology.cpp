@@ -41,7 +41,7 @@ void Topology::build_nodes() {
     VertexId nvswitch = add_vertex(VertexKind::NVSWITCH, n);
     for (int local = 0; local < cluster_.gpus_per_node; ++local) {
       add_link(gpu_vertex(n * cluster_.gpus_per_node + local), nvswitch, LinkClass::NVLINK,
-               cluster_.nvlink_Bps, cluster_.nvlink_latency_s / 2);
+               cluster_.nvlink_payload_Bps(), cluster_.nvlink_latency_s / 2);
     }
   }
 }
@@ -59,7 +59,7 @@ void Topology::build_leaves() {
     const int group = cluster_.node_of(g) / cluster_.nodes_per_leaf;
     leaf_of_gpu_[g] = rail ? group * gpn + g % gpn : group;
     // NIC latency is split over the two NIC links of a NIC-leaf-NIC path.
-    add_link(gpu_vertex(g), leaf_vertices_[leaf_of_gpu_[g]], LinkClass::NIC, cluster_.nic_Bps,
+    add_link(gpu_vertex(g), leaf_vertices_[leaf_of_gpu_[g]], LinkClass::NIC, cluster_.nic_payload_Bps(),
              cluster_.nic_latency_s / 2);
   }
 }
@@ -70,7 +70,7 @@ void Topology::build_spines() {
                             ? nodes_per_leaf
                             : nodes_per_leaf * cluster_.gpus_per_node;
   leaf_downlinks_ = downlinks;
-  leaf_uplink_Bps_ = downlinks * cluster_.nic_Bps / cluster_.oversubscription;
+  leaf_uplink_Bps_ = downlinks * cluster_.nic_payload_Bps() / cluster_.oversubscription;
   spines_ = std::clamp(static_cast<int>(std::ceil(downlinks / cluster_.oversubscription)), 1, MAX_SPINES);
   const double per_spine_Bps = leaf_uplink_Bps_ / spines_;
   for (int s = 0; s < spines_; ++s) {

@@ -31,7 +31,7 @@ double CostModel::attention_core_s(double forward_flops, bool backward) const {
 }
 
 double CostModel::bandwidth_Bps(LinkScope scope) const {
-  return scope == LinkScope::INTRA_NODE ? cluster_.nvlink_Bps : cluster_.nic_Bps;
+  return scope == LinkScope::INTRA_NODE ? cluster_.nvlink_payload_Bps() : cluster_.nic_payload_Bps();
 }
 
 double CostModel::latency_s(LinkScope scope) const {

@@ -28,7 +28,7 @@ StepSeriesSummary run_steps(const Scenario& s, const std::string& name, const st
     const StepResult r = estimate_step(s, topology, routed);
     // A re-planned placement moves experts before the step: the busiest receiving rank's
     // bytes over its NIC (moves may cross nodes).
-    const double migration_s = routed.migration_bytes_max / s.cluster.nic_Bps;
+    const double migration_s = routed.migration_bytes_max / s.cluster.nic_payload_Bps();
     out.migration_s += migration_s;
     out.step_time_s.push_back(r.step_time_s + migration_s);
     out.expert_max_over_mean += r.expert_max_over_mean / steps;

@@ -212,8 +212,8 @@ std::string link_chart(const StepResult& r, const RoutedStep& routed, const Scen
           nic[i] += std::max(mb.send_inter[i], mb.recv_inter[i]) * bytes * mb.row_fraction * scale / l.micro_batches.size();
         }
     for (int i = 0; i < g.size(); ++i) {
-      util.push_back(nvlink[i] / (s.cluster.nvlink_Bps * r.step_time_s));
-      if (s.cluster.nodes > 1) util.push_back(nic[i] / (s.cluster.nic_Bps * r.step_time_s));
+      util.push_back(nvlink[i] / (s.cluster.nvlink_payload_Bps() * r.step_time_s));
+      if (s.cluster.nodes > 1) util.push_back(nic[i] / (s.cluster.nic_payload_Bps() * r.step_time_s));
     }
     note = "Analytic engine: all-to-all bytes through each GPU port (NVLink, NIC) of the first EP group over the step, "
            "against the port's bandwidth (--engine des measures every link).";

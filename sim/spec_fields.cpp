@@ -107,6 +107,10 @@ const FieldTable<ClusterSpec>& cluster_fields() {
       int_field("gemm_tile_rows", &ClusterSpec::gemm_tile_rows, 1, "GEMM output tile rows (rows are padded to it)"),
       int_field("gemm_tile_cols", &ClusterSpec::gemm_tile_cols, 1, "GEMM output tile columns"),
       number_field("hbm_efficiency", &ClusterSpec::hbm_efficiency, 1, "achieved/peak HBM bandwidth", 0.0, 1.0),
+      number_field("nvlink_efficiency", &ClusterSpec::nvlink_efficiency, 1,
+                   "payload/line rate of NVLink transfers (protocol overhead taken off)", 0.0, 1.0),
+      number_field("nic_efficiency", &ClusterSpec::nic_efficiency, 1,
+                   "payload/line rate of NIC transfers (protocol overhead taken off)", 0.0, 1.0),
       number_field("gemm_overhead_us", &ClusterSpec::gemm_overhead_s, US, "fixed time per GEMM kernel, us", std::nullopt),
       number_field("kernel_overhead_us", &ClusterSpec::kernel_overhead_s, US, "fixed time per memory-bound kernel, us", std::nullopt),
   };

@@ -52,7 +52,8 @@ PortPeaks port_peaks(const MicroBatchLoad& load, const EpGroupLayout& group, con
 }
 
 double PortPeaks::time_s(double bytes_per_copy, const ClusterSpec& c) const {
-  const double ports = std::max(nvlink_copies / c.nvlink_Bps, nic_copies > 0 ? nic_copies / c.nic_Bps : 0);
+  const double ports =
+      std::max(nvlink_copies / c.nvlink_payload_Bps(), nic_copies > 0 ? nic_copies / c.nic_payload_Bps() : 0);
   double latency = nvlink_copies > 0 ? c.nvlink_latency_s : 0;
   if (nic_copies > 0) latency = std::max(latency, c.nic_latency_s);
   return std::max(ports, uplink_s_per_byte) * bytes_per_copy + latency;

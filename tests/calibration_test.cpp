@@ -182,8 +182,12 @@ TEST_CASE("profiles round-trip through JSON and apply to a cluster of their GPU 
   const ClusterSpec applied = apply_profile(h100, back, path);
   CHECK(applied.gemm_efficiency == Approx(700e12 / h100.gpu.peak_bf16_flops));
   CHECK(applied.hbm_efficiency == Approx(3000e9 / h100.gpu.hbm_Bps));
-  CHECK(applied.nvlink_Bps == Approx(370e9));
+  // a fitted link rate is a payload rate: it replaces line rate and efficiency together,
+  // and a link the profile did not fit keeps the preset's line rate and efficiency
+  CHECK(applied.nvlink_payload_Bps() == Approx(370e9));
+  CHECK(applied.nvlink_efficiency == 1);
   CHECK(applied.nic_Bps == h100.nic_Bps);
+  CHECK(applied.nic_payload_Bps() == Approx(h100.nic_Bps * h100.nic_efficiency));
   CHECK(applied.gemm_overhead_s == Approx(4e-6));
 
   ClusterSpec b200 = *cluster_presets().find("dgx-b200");

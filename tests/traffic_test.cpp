@@ -58,8 +58,8 @@ TEST_CASE("uniform all-to-all on one NVSwitch node takes bytes / NVLink bandwidt
   load.send_inter.assign(8, 0);
   load.recv_inter.assign(8, 0);
   /* Each GPU's NVLink port sends and receives 7 c B bytes at once (full duplex), so
-   * t = 7 c B / nvlink_Bps + nvlink latency = 7 * 1000 * 8192 / 450e9 + 1e-6 s. */
-  const double expected = 7 * c * bytes_per_copy / 450e9 + 1e-6;
+   * t = 7 c B / NVLink payload rate + nvlink latency = 7 * 1000 * 8192 / (0.822 * 450e9) + 1e-6 s. */
+  const double expected = 7 * c * bytes_per_copy / (0.822 * 450e9) + 1e-6;
   CHECK(all_to_all_s(load, group, topology, bytes_per_copy, false) == Approx(expected).epsilon(1e-12));
   CHECK(all_to_all_s(load, group, topology, bytes_per_copy, true) == Approx(expected).epsilon(1e-12));
 }
@@ -74,8 +74,9 @@ TEST_CASE("uniform routing end to end: dispatch equals the port closed form", "[
   const double busiest = std::max(*std::max_element(mb.send_intra.begin(), mb.send_intra.end()),
                                   *std::max_element(mb.recv_intra.begin(), mb.recv_intra.end()));
   /* Top-2 of 8 uniform experts: a token lands on 2 distinct GPUs, remote with probability 7/8 each:
-   * about 2 x 7/8 x 2048 = 3584 copies per GPU; the time is busiest port bytes / bandwidth. */
+   * about 2 x 7/8 x 2048 = 3584 copies per GPU; the time is busiest port bytes / payload rate. */
   CHECK(busiest == Approx(3584).epsilon(0.05));
   const double b = s.model.dispatch_bytes_per_token();
-  CHECK(all_to_all_s(mb, r.group, topology, b, false) == Approx(busiest * b / s.cluster.nvlink_Bps + 1e-6).epsilon(1e-12));
+  CHECK(all_to_all_s(mb, r.group, topology, b, false) ==
+        Approx(busiest * b / s.cluster.nvlink_payload_Bps() + 1e-6).epsilon(1e-12));
 }

@@ -52,7 +52,7 @@ TEST_CASE("EP low-latency traffic: every selection moves once, split by where it
   CHECK(t.nic_bytes + t.nvlink_bytes == Approx(selections_bytes * 31 / 32));
   CHECK(t.nic_bytes == Approx(selections_bytes * 3 / 4));
   CHECK(ep_kernel_s(ll, k, c) ==
-        Approx(ll.latency_s + std::max(t.nic_bytes / (EP_RDMA_EFFICIENCY * c.nic_Bps), t.nvlink_bytes / c.nvlink_Bps)));
+        Approx(ll.latency_s + std::max(t.nic_bytes / c.nic_payload_Bps(), t.nvlink_bytes / c.nvlink_Bps)));
 }
 
 TEST_CASE("EP normal kernels: fewer SMs than the links need make them SM bound", "[validate][ep]") {
@@ -77,7 +77,7 @@ TEST_CASE("Hybrid-EP: its SMs bound the NVLink copies alone, and its PyTorch cal
   // with 2 SMs the NVLink forwarding is SM bound; the NIC still moves at its RDMA rate
   const double kernel = ep_kernel_s(hybrid, k, c);
   CHECK(kernel == Approx(hybrid.latency_s +
-                         std::max(t.nic_bytes / (EP_RDMA_EFFICIENCY * c.nic_Bps), t.nvlink_bytes / (2 * hybrid.sm_Bps))));
+                         std::max(t.nic_bytes / c.nic_payload_Bps(), t.nvlink_bytes / (2 * hybrid.sm_Bps))));
   k.through_torch_api = true;
   CHECK(ep_kernel_s(hybrid, k, c) == Approx(kernel + hybrid.torch_api_s));
 }
@@ -139,11 +139,12 @@ TEST_CASE("validate: predictors reproduce their closed forms", "[validate]") {
   const Prediction gemm = predict(point(points, "gemm-a100-cube"), ctx);
   REQUIRE(gemm.supported);
   CHECK(gemm.metric == Approx(0.75 * 312).epsilon(0.005));
-  // ring all-reduce bus bandwidth at 1 GiB approaches the NVLink port's 450 GB/s
+  // ring all-reduce bus bandwidth at 1 GiB approaches NVLink's payload rate: 0.822 of the
+  // port's 450 GB/s
   const Prediction ar = predict(point(points, "allreduce-h100-1g"), ctx);
   REQUIRE(ar.supported);
   const double n = 8, size = 1 << 30;
-  CHECK(ar.time_s == Approx(2 * (n - 1) * 1e-6 + 2 * (n - 1) / n * size / 450e9).epsilon(0.01));
+  CHECK(ar.time_s == Approx(2 * (n - 1) * 1e-6 + 2 * (n - 1) / n * size / (0.822 * 450e9)).epsilon(0.01));
   CHECK(ar.metric == Approx(size * 2 * (n - 1) / n / ar.time_s / 1e9));
   // the low-latency dispatch is timed directly
   const Prediction ll = predict(point(points, "ll-dispatch-h800-ep8"), ctx);
@@ -176,12 +177,12 @@ TEST_CASE("validate: NVL72 trays form NVLink domains of up to 72 GPUs, 64 per ra
   const Prediction two = predict(point(points, "two-trays"), PredictContext{});
   REQUIRE(two.supported);
   const double size = 1048576.0 * 8;
-  CHECK(two.time_s == Approx(rack.nvlink_latency_s + size * 7 / 8 / rack.nvlink_Bps));
+  CHECK(two.time_s == Approx(rack.nvlink_latency_s + size * 7 / 8 / rack.nvlink_payload_Bps()));
   // 256 GPUs: four racks of 64, so the communicator spans NICs and the predictor's one scope
   // for it is the inter-node one (trays of 4 would have made the 8-GPU case inter-node too)
   const Prediction four = predict(point(points, "four-racks"), PredictContext{});
   REQUIRE(four.supported);
-  CHECK(four.time_s == Approx(rack.nic_latency_s + 255 * 1048576.0 / rack.nic_Bps).epsilon(1e-3));
+  CHECK(four.time_s == Approx(rack.nic_latency_s + 255 * 1048576.0 / rack.nic_payload_Bps()).epsilon(1e-3));
   CHECK_THAT(predict(point(points, "odd"), PredictContext{}).reason, Contains("64-GPU racks"));
   CHECK_THAT(predict(point(points, "custom"), PredictContext{}).reason, Contains("nccl_custom_lsa_simple"));
 }

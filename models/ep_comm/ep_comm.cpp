@@ -147,7 +147,7 @@ double ep_kernel_s(const EpLibrary& library, const EpKernel& k, const ClusterSpe
   const int sms = k.sms.value_or(library.default_sms);
   const double sm_cap = library.sm_Bps > 0 && sms > 0 ? sms * library.sm_Bps : 1e30;
   const double nic_cap = library.sms_copy_rdma ? sm_cap : 1e30;
-  const double nic_s = t.nic_bytes > 0 ? t.nic_bytes / std::min(EP_RDMA_EFFICIENCY * cluster.nic_Bps, nic_cap) : 0;
+  const double nic_s = t.nic_bytes > 0 ? t.nic_bytes / std::min(cluster.nic_payload_Bps(), nic_cap) : 0;
   const double nvlink_cap = std::min(library.nvlink_share * cluster.nvlink_Bps, sm_cap);
   const double nvlink_s = t.nvlink_bytes > 0 ? t.nvlink_bytes / nvlink_cap : 0;
   const double api_s = k.through_torch_api ? library.torch_api_s : 0;

@@ -65,15 +65,10 @@ struct EpLibrary {
 
 const Registry<EpLibrary>& ep_libraries();
 
-// GPU-initiated RDMA moves payload at this share of the NIC's line rate: DeepEP normal's
-// README row EP32 dispatch (H800, CX7 400 Gb/s) implies 44.0 of 50 GB/s. The EP libraries'
-// inter-node rows agree (40-46 GB/s), so one figure serves all of them.
-inline constexpr double EP_RDMA_EFFICIENCY = 0.88;
-
 // Kernel time: the fixed latency plus the slower of the NIC and NVLink transfers, each at the
-// lower of its link's bandwidth (the NIC's at EP_RDMA_EFFICIENCY, NVLink's at the library's
-// nvlink_share) and what the kernel's SMs can push; through the PyTorch API, plus the
-// library's torch_api_s.
+// lower of its link's rate (the NIC's payload rate, ClusterSpec::nic_efficiency of its line
+// rate; NVLink's port rate times the library's nvlink_share) and what the kernel's SMs can
+// push; through the PyTorch API, plus the library's torch_api_s.
 double ep_kernel_s(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster);
 EpTraffic ep_traffic(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster);
 

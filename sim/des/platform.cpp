@@ -125,8 +125,8 @@ Platform::Platform(const Topology& topology) {
     }
   };
   for (int gpu = 0; gpu < topology.gpus(); ++gpu) {
-    add_duplex("nvlink" + std::to_string(gpu), LinkClass::NVLINK, c.nvlink_Bps, c.nvlink_latency_s / 2);
-    add_duplex("nic" + std::to_string(gpu), LinkClass::NIC, c.nic_Bps, c.nic_latency_s / 2);
+    add_duplex("nvlink" + std::to_string(gpu), LinkClass::NVLINK, c.nvlink_payload_Bps(), c.nvlink_latency_s / 2);
+    add_duplex("nic" + std::to_string(gpu), LinkClass::NIC, c.nic_payload_Bps(), c.nic_latency_s / 2);
   }
   // Switch-to-switch links carry no latency of their own (it is in the NIC figure).
   const double per_spine_Bps = topology.spines() ? topology.leaf_uplink_Bps() / topology.spines() : 0;
