@@ -75,7 +75,8 @@ ClusterSpec apply_profile(ClusterSpec cluster, const KernelProfile& p, const std
                        " of " + cluster.gpu.name + "'s datasheet figure; expected a fraction in (0, 1]");
     return e;
   };
-  cluster.gemm_efficiency = efficiency(p.gemm_flops_per_s, peak, "/compute/gemm_TFLOPS");
+  (p.dtype == "fp8" ? cluster.fp8_gemm_efficiency : cluster.gemm_efficiency) =
+      efficiency(p.gemm_flops_per_s, peak, "/compute/gemm_TFLOPS");
   cluster.hbm_efficiency = efficiency(p.memory_Bps, cluster.gpu.hbm_Bps, "/compute/memory_GBps");
   cluster.gemm_tile_rows = p.gemm_tile_rows;
   cluster.gemm_tile_cols = p.gemm_tile_cols;

@@ -8,7 +8,7 @@ namespace moesim {
 CostModel::CostModel(const ClusterSpec& cluster, Dtype compute_dtype)
     : cluster_(cluster),
       peak_flops_(cluster.gpu.peak_flops(compute_dtype)),
-      flops_per_s_(peak_flops_ * cluster.gemm_efficiency),
+      flops_per_s_(peak_flops_ * (compute_dtype == Dtype::FP8 ? cluster.fp8_gemm_efficiency : cluster.gemm_efficiency)),
       hbm_Bps_(cluster.gpu.hbm_Bps * cluster.hbm_efficiency),
       operand_bytes_(bytes_per_element(compute_dtype)) {}
 

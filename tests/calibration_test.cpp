@@ -116,6 +116,15 @@ TEST_CASE("nccl-tests logs: both tables parse and the link fit recovers the gene
   CHECK(relative(c.profile.intra_node->latency_s, 30e-6) < 0.01);
   CHECK(relative(c.profile.inter_node->bandwidth_Bps, 45e9) < 0.01);
   CHECK(relative(c.profile.inter_node->latency_s, 6e-6) < 0.02);
+  // the profile's cost model moves bytes at the fitted (payload) rates, and its checks
+  // reproduce the logs they were fitted on
+  const CostModel cost = profile_cost_model(c.profile, 2);
+  CHECK(cost.transfer_s(1e9, LinkScope::INTRA_NODE) ==
+        Approx(c.profile.intra_node->latency_s + 1e9 / c.profile.intra_node->bandwidth_Bps));
+  CHECK(cost.transfer_s(1e9, LinkScope::INTER_NODE) ==
+        Approx(c.profile.inter_node->latency_s + 1e9 / c.profile.inter_node->bandwidth_Bps));
+  for (const Check& check : c.checks)
+    if (check.kind == "nccl_alltoall" && check.measured_s > 1e-3) CHECK(std::abs(check.predicted_s / check.measured_s - 1) < 0.05);
 }
 
 TEST_CASE("nccl-tests: malformed logs are rejected naming the file and line", "[calibration]") {
@@ -181,6 +190,7 @@ TEST_CASE("profiles round-trip through JSON and apply to a cluster of their GPU 
   const ClusterSpec h100 = *cluster_presets().find("dgx-h100");
   const ClusterSpec applied = apply_profile(h100, back, path);
   CHECK(applied.gemm_efficiency == Approx(700e12 / h100.gpu.peak_bf16_flops));
+  CHECK(applied.fp8_gemm_efficiency == h100.fp8_gemm_efficiency);  // a BF16 profile says nothing of FP8
   CHECK(applied.hbm_efficiency == Approx(3000e9 / h100.gpu.hbm_Bps));
   // a fitted link rate is a payload rate: it replaces line rate and efficiency together,
   // and a link the profile did not fit keeps the preset's line rate and efficiency

@@ -128,7 +128,8 @@ TEST_CASE("FP8 runs attention's projections in FP8 and its core in BF16", "[esti
   // token and layer costs 3 P / R for the projections (forward and twice in backward) and
   // C / B (1 / e_f + 2.5 / e_b) for the fused core, where R is the GEMM rate (g x peak of the
   // compute dtype), B the BF16 peak, e_f and e_b the core's forward and backward efficiencies.
-  // FP8 divides R by r = FP8 peak / BF16 peak (H100: 1978.9 / 989.4), not the core's term.
+  // FP8 multiplies R by r = (FP8 peak x FP8 efficiency) / (BF16 peak x BF16 efficiency)
+  // (H100: 1978.9 x 0.70 / (989.4 x 0.75)), not the core's term.
   Scenario bf16 = scenario(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 1, "seq_len": 4096})"));
   bf16.cluster.gpu.hbm_Bps = 1e30;
   bf16.cluster.kernel_overhead_s = bf16.cluster.gemm_overhead_s = 0;
@@ -142,7 +143,7 @@ TEST_CASE("FP8 runs attention's projections in FP8 and its core in BF16", "[esti
       if (part == "attention") return seconds;
     return 0.0;
   };
-  const double r = c.gpu.peak_fp8_flops / c.gpu.peak_bf16_flops, g = c.gemm_efficiency;
+  const double g = c.gemm_efficiency, r = c.gpu.peak_fp8_flops * c.fp8_gemm_efficiency / (c.gpu.peak_bf16_flops * g);
   const double core_term = core * (1 / c.attention_forward_efficiency + 2.5 / c.attention_backward_efficiency);
   CHECK(attention_s(fp8) / attention_s(bf16) == Approx((3 * p / (r * g) + core_term) / (3 * p / g + core_term)).epsilon(1e-9));
 }

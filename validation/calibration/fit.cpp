@@ -235,10 +235,13 @@ CostModel profile_cost_model(const KernelProfile& p, double element_bytes) {
   ClusterSpec c;
   c.name = "profile";
   c.gpu.name = p.device;
-  c.gpu.peak_bf16_flops = p.gemm_flops_per_s;
+  c.gpu.peak_bf16_flops = c.gpu.peak_fp8_flops = p.gemm_flops_per_s;  // the profile's own dtype
   c.gpu.hbm_Bps = p.memory_Bps;
   c.gemm_efficiency = 1;
+  c.fp8_gemm_efficiency = 1;
   c.hbm_efficiency = 1;
+  c.nvlink_efficiency = 1;  // the fitted link rates are payload rates
+  c.nic_efficiency = 1;
   c.gemm_tile_rows = p.gemm_tile_rows;
   c.gemm_tile_cols = p.gemm_tile_cols;
   c.gpu.sms = p.compute_units;

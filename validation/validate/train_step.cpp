@@ -67,8 +67,11 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   const ClusterSpec& c = *cluster;
   s["cluster"] = {{"gpu", c.gpu.name}, {"nodes", gpus / c.gpus_per_node}, {"gpus_per_node", c.gpus_per_node},
                   {"nvlink_GBps", c.nvlink_Bps / 1e9}, {"nic_GBps", c.nic_Bps / 1e9},
-                  {"gemm_efficiency", c.gemm_efficiency}, {"hbm_efficiency", c.hbm_efficiency},
-                  {"gemm_tile_rows", c.gemm_tile_rows}};
+                  {"gemm_efficiency", c.gemm_efficiency}, {"fp8_gemm_efficiency", c.fp8_gemm_efficiency},
+                  {"hbm_efficiency", c.hbm_efficiency}, {"nvlink_efficiency", c.nvlink_efficiency},
+                  {"nic_efficiency", c.nic_efficiency}, {"gemm_tile_rows", c.gemm_tile_rows},
+                  {"gemm_tile_cols", c.gemm_tile_cols}, {"gemm_overhead_us", c.gemm_overhead_s * 1e6},
+                  {"kernel_overhead_us", c.kernel_overhead_s * 1e6}};
   const std::string precision = q.text("precision");
   s["model"]["compute_dtype"] = compute_dtype_of(precision) == Dtype::FP8 ? "fp8" : "bf16";
   if (gpus % c.gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
