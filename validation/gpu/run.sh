@@ -56,4 +56,9 @@ if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   echo
   timeout 240 python3 "$root/validation/gpu/host_overhead.py" "$out" >"$out/host_overhead.txt" 2>&1 || tail -20 "$out/host_overhead.txt"
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); [print('eager MoE layer, %5d tokens: %7.2f ms wall, %7.2f ms GPU busy, %3d kernels, GPU idle %4.1f %%' % (x['tokens'], x['wall_ms'], x['gpu_busy_ms'], x['kernels_per_iteration'], 100 * x['gpu_idle_share'])) for x in r['rows']]" "$out/host_overhead.json" || true
+  # BF16 and FP8 cuBLAS GEMMs as a moesim-validation/1 dataset (~15 s): validation/gpu/fp8_gemm.py;
+  # `moesim validate $out/gemm.validation.json` on a machine with the simulator compares them.
+  echo
+  timeout 120 python3 "$root/validation/gpu/fp8_gemm.py" "$out" >"$out/fp8_gemm.txt" 2>&1 || tail -20 "$out/fp8_gemm.txt"
+  tail -n 22 "$out/fp8_gemm.txt" | cut -c1-100
 fi
