@@ -185,7 +185,7 @@ TEST_CASE("des: the same seed gives byte-identical results and bytes sent equal 
   for (const auto& [kind, bytes] : up) CHECK(bytes == Approx(down[kind]).epsilon(1e-9));
 }
 
-TEST_CASE("des: an NVL72 rack is one NVLink domain; EP 64 inside it crosses no NIC, both engines agree", "[des]") {
+TEST_CASE("des: an NVL72 rack is one NVLink domain, EP 64 inside it crosses no NIC and both engines agree", "[des]") {
   Scenario s = wide_all_to_all(R"({"preset": "gb200-nvl72", "nodes": 1, "gpus_per_node": 64})", R"({"alpha": 1e6})", 2);
   REQUIRE(s.cluster.gpus() == 64);
   const StepResult analytic = run(s, "analytic"), des = run(s, "des");
