@@ -34,10 +34,12 @@ json component_json(const std::string& name_key, const ComponentChoice& choice) 
 }
 }  // namespace
 
+json cluster_to_json(const ClusterSpec& cluster) { return fields_json(cluster, cluster_fields()); }
+
 json scenario_to_json(const Scenario& s) {
   json out;
   out["name"] = s.name;
-  out["cluster"] = fields_json(s.cluster, cluster_fields());
+  out["cluster"] = cluster_to_json(s.cluster);
   out["cluster"]["preset"] = s.cluster.name;
   out["model"] = fields_json(s.model, model_fields());
   out["model"]["preset"] = s.model.name;

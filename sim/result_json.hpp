@@ -10,6 +10,8 @@ namespace moesim {
 
 // The resolved scenario: every key with the value used (presets expanded), in JSON units.
 nlohmann::json scenario_to_json(const Scenario& scenario);
+// A cluster as the scenario's cluster section, every field written (no preset needed to read it back).
+nlohmann::json cluster_to_json(const ClusterSpec& cluster);
 // result.json: the keys of DESIGN.md's StepResult, plus the resolved scenario.
 nlohmann::json result_to_json(const StepResult& result, const Scenario& scenario);
 // Writes DIR/result.json (creating DIR); returns the file's path.

@@ -7,6 +7,7 @@
 #include "hardware/input_error.hpp"
 #include "models/ep_comm/ep_comm.hpp"
 #include "models/scores/measured_counts.hpp"
+#include "sim/simulate.hpp"
 #include "tests/helpers.hpp"
 #include "validation/validate/predict.hpp"
 
@@ -200,6 +201,29 @@ TEST_CASE("validate: a training step whose stated plan moesim rejects is unsuppo
   const Prediction p = predict(points[0], PredictContext{});
   CHECK_FALSE(p.supported);
   CHECK_THAT(p.reason, Contains("not one moesim can run") && Contains("ep"));
+}
+
+TEST_CASE("validate: a training step runs on the point's whole cluster, the preset's latencies included", "[validate]") {
+  const auto points = parse_validation_dataset(R"({"schema": "moesim-validation/1", "points": [
+    {"id": "step", "family": "train_step", "source": "s", "kind": "measured", "confidence": "high",
+     "cluster": {"gpu": "H100", "nodes": 2, "gpus_per_node": 8, "intra_node": {"kind": "nvlink", "GBps_per_gpu": null},
+                 "nic": {"kind": null, "GBps_per_gpu": null}},
+     "op": "train_step", "params": {"model": "Mixtral-8x7B", "gpus": 16, "seq_len": 4096, "global_batch": 32, "micro_batch": 1,
+     "tp": 1, "pp": 1, "ep": 8, "dp": 16, "precision": "BF16", "routing": "force_balanced"},
+     "metric": {"name": "tokens_per_s_per_gpu", "value": 1000, "unit": "tokens/s/GPU", "definition": "d"}, "time_us": null}]})",
+                                               "step.json");
+  const Prediction p = predict(points[0], PredictContext{});
+  REQUIRE(p.supported);
+  // the same step written from the preset: a cluster section that dropped a field (link
+  // latencies, efficiencies) would differ
+  const Scenario preset = parse_scenario(R"({"cluster": {"preset": "dgx-h100", "nodes": 2},
+    "model": {"preset": "mixtral-8x7b", "compute_dtype": "bf16"},
+    "plan": {"dp": 16, "tp": 1, "pp": 1, "ep": 8, "micro_batch_size": 1, "micro_batches": 2, "seq_len": 4096,
+             "distributed_optimizer": true, "overlap_grad_reduce": true},
+    "router": {"policy": "topk", "capacity_factor": null}, "scores": {"source": "dirichlet", "alpha": 1e6, "seed": 0},
+    "sim": {"engine": "analytic", "routed_micro_batches": 1}})",
+                                         "preset.json");
+  CHECK(p.time_s == Approx(simulate_step(preset).result.step_time_s).epsilon(1e-12));
 }
 
 TEST_CASE("validate: routing statistics come from routing with the measured source", "[validate][routing]") {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hardware/input_error.hpp"
+#include "sim/result_json.hpp"
 #include "sim/simulate.hpp"
 #include "validation/validate/predict.hpp"
 
@@ -49,7 +50,8 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
 
   nlohmann::json s = {
       {"name", p.id},
-      {"cluster", {{"preset", nullptr}}},
+      // the point's cluster (its preset with the point's and a profile's figures), every field
+      {"cluster", cluster_to_json(*cluster)},
       {"model", {{"preset", model}}},
       {"plan",
        {{"dp", dp}, {"tp", plan_value(q, "tp")}, {"pp", plan_value(q, "pp")}, {"vp", plan_value(q, "vp")}, {"ep", plan_value(q, "ep")},
@@ -63,18 +65,10 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
       {"scores", scores_of(q.text("routing"), model)},
       {"sim", {{"engine", "analytic"}, {"routed_micro_batches", 1}}},
   };
-  // The cluster section: the point's cluster, written as the preset's fields it overrides.
-  const ClusterSpec& c = *cluster;
-  s["cluster"] = {{"gpu", c.gpu.name}, {"nodes", gpus / c.gpus_per_node}, {"gpus_per_node", c.gpus_per_node},
-                  {"nvlink_GBps", c.nvlink_Bps / 1e9}, {"nic_GBps", c.nic_Bps / 1e9},
-                  {"gemm_efficiency", c.gemm_efficiency}, {"fp8_gemm_efficiency", c.fp8_gemm_efficiency},
-                  {"hbm_efficiency", c.hbm_efficiency}, {"nvlink_efficiency", c.nvlink_efficiency},
-                  {"nic_efficiency", c.nic_efficiency}, {"gemm_tile_rows", c.gemm_tile_rows},
-                  {"gemm_tile_cols", c.gemm_tile_cols}, {"gemm_overhead_us", c.gemm_overhead_s * 1e6},
-                  {"kernel_overhead_us", c.kernel_overhead_s * 1e6}};
   const std::string precision = q.text("precision");
   s["model"]["compute_dtype"] = compute_dtype_of(precision) == Dtype::FP8 ? "fp8" : "bf16";
-  if (gpus % c.gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
+  if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
+  s["cluster"]["nodes"] = gpus / cluster->gpus_per_node;
   // A stated plan that moesim rejects (Megatron would too: the plan's own numbers disagree)
   // is a point it cannot simulate, not a reason to stop the whole dataset.
   std::optional<Scenario> parsed;
