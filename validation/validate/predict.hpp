@@ -17,6 +17,9 @@ struct Prediction {
   double time_s = 0;      // predicted kernel or step time
   double metric = 0;      // the time converted into the point's metric with its byte/FLOP count
   std::string note;       // how the prediction was formed (validation.json "how")
+  // The scenario simulated, for points run as a whole scenario (training steps): written to
+  // `--out DIR/scenarios/ID.json` so that `moesim estimate` reruns the point with its breakdown.
+  std::string scenario_json;
 };
 inline Prediction unsupported(std::string reason) { return {false, std::move(reason), 0, 0, ""}; }
 

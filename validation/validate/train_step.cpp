@@ -82,7 +82,10 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   // tokens/s per GPU, or model TFLOP/s per GPU (moesim's FLOP count: 3 x forward, causal
   // attention halved, which may differ from the publisher's formula by a few per cent).
   const double work = (p.metric.name == "tflops_per_gpu" ? r.model_flops_per_step : scenario.plan.tokens_per_step()) / gpus;
-  return in_metric(p, r.step_time_s, work, "analytic engine, 1F1B (interleaved when vp > 1), gradient reduce overlapped");
+  Prediction prediction =
+      in_metric(p, r.step_time_s, work, "analytic engine, 1F1B (interleaved when vp > 1), gradient reduce overlapped");
+  prediction.scenario_json = s.dump(2);
+  return prediction;
 }
 
 }  // namespace moesim::validation

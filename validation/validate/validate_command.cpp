@@ -2,6 +2,8 @@
 
 #include "sim/progress.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -101,6 +103,24 @@ void print_summary(std::ostream& out, const std::vector<Row>& rows) {
   }
 }
 
+// Each simulated scenario as DIR/scenarios/ID.json (ids are the dataset's, checked to be
+// plain file names: letters, digits, '-', '_' and '.').
+void write_scenarios(const std::string& dir, const std::vector<Row>& rows) {
+  for (const Row& r : rows) {
+    if (r.prediction.scenario_json.empty()) continue;
+    const std::string& id = r.point->id;
+    const bool plain = !id.empty() && id[0] != '.' && std::all_of(id.begin(), id.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    });
+    if (!plain) continue;  // not a file name: the scenario stays unwritten rather than misplaced
+    std::filesystem::create_directories(dir + "/scenarios");
+    const std::string path = dir + "/scenarios/" + id + ".json";
+    std::ofstream f(path);
+    if (!f) throw InputError(path + ": cannot write");
+    f << r.prediction.scenario_json << "\n";
+  }
+}
+
 void write_json(const std::string& dir, const std::vector<Row>& rows) {
   std::filesystem::create_directories(dir);
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
@@ -125,6 +145,7 @@ void write_json(const std::string& dir, const std::vector<Row>& rows) {
   std::ofstream f(path);
   if (!f) throw InputError(path + ": cannot write");
   f << list.dump(2) << "\n";
+  write_scenarios(dir, rows);
 }
 
 }  // namespace
@@ -147,7 +168,8 @@ int validate_command(const std::vector<std::string>& args, std::ostream& out) {
   print_summary(out, rows);
   if (!a.out_dir.empty()) {
     write_json(a.out_dir, rows);
-    out << "\nwrote " << a.out_dir << "/validation.json\n";
+    out << "\nwrote " << a.out_dir << "/validation.json (and each training step's scenario in "
+        << a.out_dir << "/scenarios/)\n";
   }
   return 0;
 }
