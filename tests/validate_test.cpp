@@ -69,18 +69,44 @@ TEST_CASE("EP normal kernels: fewer SMs than the links need make them SM bound",
   CHECK(few == Approx(normal.latency_s + std::max(t.nic_bytes, t.nvlink_bytes) / (2 * normal.sm_Bps)));
 }
 
-TEST_CASE("Hybrid-EP: its SMs bound the NVLink copies alone, and its PyTorch call adds a fixed cost", "[validate][ep]") {
+// Hybrid-EP's SM time on `sms` SMs (closed form): the NVLink bytes at sm_Bps per SM, and a
+// fixed time per copy, NVLink forwards and RDMA puts alike (the NIC reads the RDMA bytes).
+double hybrid_sm_s(const EpLibrary& h, const EpKernel& k, const EpTraffic& t, int sms) {
+  const double copies = (t.nvlink_bytes + t.nic_bytes) / k.bytes_per_token;
+  return (t.nvlink_bytes / h.sm_Bps + copies * (k.combine ? h.combine_copy_sm_s : h.dispatch_copy_sm_s)) / sms;
+}
+
+TEST_CASE("Hybrid-EP: its SMs copy the NVLink bytes and post the RDMA ones, and its PyTorch call adds a fixed cost",
+          "[validate][ep]") {
   const EpLibrary& hybrid = *ep_libraries().find("hybrid_ep");
   ClusterSpec c = *cluster_presets().find("dgx-h100");
   c.nodes = 4;
   EpKernel k{32, 4096, 8, 256, 14336, std::nullopt, 2, false};
   const EpTraffic t = ep_traffic(hybrid, k, c);
-  // with 2 SMs the NVLink forwarding is SM bound; the NIC still moves at its RDMA rate
+  REQUIRE(t.nic_bytes > 0);
+  // with 2 SMs the kernel is SM bound; the NIC still moves at its RDMA rate
   const double kernel = ep_kernel_s(hybrid, k, c);
-  CHECK(kernel == Approx(hybrid.latency_s +
-                         std::max(t.nic_bytes / c.nic_payload_Bps(), t.nvlink_bytes / (2 * hybrid.sm_Bps))));
+  CHECK(kernel == Approx(hybrid.latency_s + std::max(t.nic_bytes / c.nic_payload_Bps(), hybrid_sm_s(hybrid, k, t, 2))));
+  CHECK(hybrid_sm_s(hybrid, k, t, 2) > t.nic_bytes / c.nic_payload_Bps());
   k.through_torch_api = true;
   CHECK(ep_kernel_s(hybrid, k, c) == Approx(kernel + hybrid.torch_api_s));
+}
+
+TEST_CASE("Hybrid-EP: FP8 tokens of half the bytes take more than half the time on few SMs", "[validate][ep]") {
+  // Its table (EP16, 4 SMs, kernel only): BF16 dispatch 44.4 GB/s, FP8 34.0 GB/s of the same
+  // token count: each copy costs SM time whatever its bytes.
+  const EpLibrary& hybrid = *ep_libraries().find("hybrid_ep");
+  ClusterSpec c = *cluster_presets().find("dgx-h100");
+  c.nodes = 2;
+  EpKernel bf16{16, 4096, 8, 128, 14336, std::nullopt, 4, false};
+  EpKernel fp8 = bf16;
+  fp8.bytes_per_token = 7392;  // 7168 FP8 values and 56 FP32 scales of 1x128 blocks
+  const double ratio = (ep_kernel_s(hybrid, fp8, c) - hybrid.latency_s) / (ep_kernel_s(hybrid, bf16, c) - hybrid.latency_s);
+  CHECK(ratio > 7392.0 / 14336 + 0.1);
+  CHECK(ratio < 1);
+  // closed form: both SM bound on 4 SMs
+  const EpTraffic t = ep_traffic(hybrid, fp8, c);
+  CHECK(ep_kernel_s(hybrid, fp8, c) == Approx(hybrid.latency_s + hybrid_sm_s(hybrid, fp8, t, 4)));
 }
 
 TEST_CASE("EP libraries: more SMs stop helping at the library's share of the NVLink rate", "[validate][ep]") {
@@ -90,13 +116,14 @@ TEST_CASE("EP libraries: more SMs stop helping at the library's share of the NVL
   c.nic_Bps = 1e15;  // a NIC that never binds: the NVLink copies set the time
   EpKernel k{16, 4096, 8, 128, 14336, std::nullopt, 16, false};
   const EpTraffic t = ep_traffic(hybrid, k, c);
-  REQUIRE(16 * hybrid.sm_Bps > hybrid.nvlink_share * c.nvlink_Bps);
-  const double plateau = hybrid.latency_s + t.nvlink_bytes / (hybrid.nvlink_share * c.nvlink_Bps);
-  CHECK(ep_kernel_s(hybrid, k, c) == Approx(plateau));
+  const double plateau_s = t.nvlink_bytes / (hybrid.nvlink_share * c.nvlink_Bps);
+  REQUIRE(hybrid_sm_s(hybrid, k, t, 16) < plateau_s);
+  CHECK(ep_kernel_s(hybrid, k, c) == Approx(hybrid.latency_s + plateau_s));
   k.sms = 64;
-  CHECK(ep_kernel_s(hybrid, k, c) == Approx(plateau));
+  CHECK(ep_kernel_s(hybrid, k, c) == Approx(hybrid.latency_s + plateau_s));
   k.sms = 2;  // below the plateau the SMs bind
-  CHECK(ep_kernel_s(hybrid, k, c) == Approx(hybrid.latency_s + t.nvlink_bytes / (2 * hybrid.sm_Bps)));
+  REQUIRE(hybrid_sm_s(hybrid, k, t, 2) > plateau_s);
+  CHECK(ep_kernel_s(hybrid, k, c) == Approx(hybrid.latency_s + hybrid_sm_s(hybrid, k, t, 2)));
 }
 
 // An EP library's bandwidth as its own benchmark counts it: unique (token, node) pairs across
@@ -128,6 +155,11 @@ TEST_CASE("EP libraries reproduce the published rows their parameters come from"
   h100.nodes = 2;
   CHECK(library_GBps(*ep_libraries().find("hybrid_ep"), {16, 4096, 8, 128, 14336, std::nullopt, 4, true}, h100) ==
         Approx(52).epsilon(0.02));
+  // Hybrid-EP's SM rate and per-copy dispatch time: its BF16 and FP8 dispatch rows (EP16, 4 SMs)
+  CHECK(library_GBps(*ep_libraries().find("hybrid_ep"), {16, 4096, 8, 128, 14336, std::nullopt, 4, false}, h100) ==
+        Approx(44.4).epsilon(0.02));
+  CHECK(library_GBps(*ep_libraries().find("hybrid_ep"), {16, 4096, 8, 128, 7392, std::nullopt, 4, false}, h100) ==
+        Approx(34.0).epsilon(0.02));
   // Hybrid-EP's NVLink share: EP16 BF16 dispatch with 16 SMs, kernel only
   CHECK(library_GBps(*ep_libraries().find("hybrid_ep"), {16, 4096, 8, 128, 14336, std::nullopt, 16, false}, h100) ==
         Approx(71.71).epsilon(0.02));
@@ -224,6 +256,9 @@ TEST_CASE("validate: a training step runs on the point's whole cluster, the pres
     "sim": {"engine": "analytic", "routed_micro_batches": 1}})",
                                          "preset.json");
   CHECK(p.time_s == Approx(simulate_step(preset).result.step_time_s).epsilon(1e-12));
+  // the scenario that `--out DIR` writes to DIR/scenarios/step.json reruns the same step
+  REQUIRE_FALSE(p.scenario_json.empty());
+  CHECK(simulate_step(parse_scenario(p.scenario_json, "step")).result.step_time_s == Approx(p.time_s).epsilon(1e-12));
 }
 
 TEST_CASE("validate: routing statistics come from routing with the measured source", "[validate][routing]") {

@@ -104,9 +104,13 @@ Registry<EpLibrary> make_libraries() {
   //  - DeepEP normal: EP8 dispatch on H800 with 24 SMs, 153 GB/s -> 5.7 GB/s per SM; its
   //    SMs also pack the RDMA bytes into send buffers.
   //  - DeepEP V2: EP8 dispatch on SM100 with 24 SMs, 643 GB/s -> 24.4 GB/s per SM.
-  //  - Hybrid-EP: EP16 combine with 4 SMs (kernel only), 52 GB/s of "algorithm bandwidth",
-  //    i.e. 166 GB/s of NVLink forwarding -> 41.8 GB/s per SM; its PyTorch call adds 335 us
-  //    (the same row through the API: 2196 us against 1861 us at 16 SMs).
+  //  - Hybrid-EP: its EP16 rows with 4 SMs (kernel only), where its SMs bind: BF16 dispatch
+  //    44.4 GB/s of "algorithm bandwidth", FP8 dispatch 34.0 GB/s (half the bytes, 0.67 of the
+  //    time), BF16 combine 52.0 GB/s. Three rows, three parameters: 52.4 GB/s per SM for the
+  //    NVLink bytes, and per token copy (NVLink forward or RDMA put) 111 ns of one SM in the
+  //    dispatch (routing metadata, probabilities, scales, flags), 60 ns in the combine. Its
+  //    PyTorch call adds 335 us (the combine row through the API: 2196 us against 1861 us at
+  //    16 SMs).
   // V2 and Hybrid-EP leave the RDMA bytes to the NIC (a warp posts one-sided puts; Hybrid-EP's
   // implementation guide: "RDMA warp group"), so their SMs bound the NVLink copies alone.
   // Their NVLink copies level off below the port's rate, whatever the SMs:
@@ -120,13 +124,27 @@ Registry<EpLibrary> make_libraries() {
         {.latency_s = 20e-6, .sm_Bps = 24.4e9, .default_sms = 24, .per_node_dedup = true, .sms_copy_rdma = false,
          .nvlink_share = 0.739});
   r.add("hybrid_ep", "NVIDIA Hybrid-EP: per-node dedup like DeepEP normal, TMA copies",
-        {.latency_s = 20e-6, .sm_Bps = 41.8e9, .default_sms = 16, .torch_api_s = 335e-6, .per_node_dedup = true,
+        {.latency_s = 20e-6, .sm_Bps = 52.39e9, .dispatch_copy_sm_s = 111.1e-9, .combine_copy_sm_s = 59.9e-9, .default_sms = 16, .torch_api_s = 335e-6, .per_node_dedup = true,
          .sms_copy_rdma = false, .nvlink_share = 0.514});
   r.add("deepep_ll", "DeepEP low-latency kernels: one copy per (token, expert), direct RDMA or NVLink",
         {.latency_s = 30e-6});
   r.add("nccl_ep_ll", "NCCL EP low-latency kernels (contrib/nccl_ep): as DeepEP low-latency",
         {.latency_s = 30e-6});
   return r;
+}
+
+// The time the kernel's SMs need for their share of the copies: the bytes they copy at
+// sm_Bps each, and a fixed time per copy, including the RDMA copies whose bytes the NIC
+// reads itself (an SM still posts each one). Libraries whose SMs pack the RDMA bytes copy
+// both links' bytes, each link's with all of the kernel's SMs.
+double sm_bound_s(const EpLibrary& library, const EpKernel& k, const EpTraffic& t, int sms) {
+  if (library.sm_Bps <= 0 || sms <= 0) return 0;
+  const double copy_sm_s = k.combine ? library.combine_copy_sm_s : library.dispatch_copy_sm_s;
+  const double nvlink_copies = t.nvlink_bytes / k.bytes_per_token, nic_copies = t.nic_bytes / k.bytes_per_token;
+  if (library.sms_copy_rdma)
+    return std::max(t.nvlink_bytes / library.sm_Bps + nvlink_copies * copy_sm_s,
+                    t.nic_bytes / library.sm_Bps + nic_copies * copy_sm_s) / sms;
+  return (t.nvlink_bytes / library.sm_Bps + (nvlink_copies + nic_copies) * copy_sm_s) / sms;
 }
 
 }  // namespace
@@ -145,13 +163,10 @@ EpTraffic ep_traffic(const EpLibrary& library, const EpKernel& k, const ClusterS
 double ep_kernel_s(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster) {
   const EpTraffic t = ep_traffic(library, k, cluster);
   const int sms = k.sms.value_or(library.default_sms);
-  const double sm_cap = library.sm_Bps > 0 && sms > 0 ? sms * library.sm_Bps : 1e30;
-  const double nic_cap = library.sms_copy_rdma ? sm_cap : 1e30;
-  const double nic_s = t.nic_bytes > 0 ? t.nic_bytes / std::min(cluster.nic_payload_Bps(), nic_cap) : 0;
-  const double nvlink_cap = std::min(library.nvlink_share * cluster.nvlink_Bps, sm_cap);
-  const double nvlink_s = t.nvlink_bytes > 0 ? t.nvlink_bytes / nvlink_cap : 0;
+  const double nic_s = t.nic_bytes > 0 ? t.nic_bytes / cluster.nic_payload_Bps() : 0;
+  const double nvlink_s = t.nvlink_bytes > 0 ? t.nvlink_bytes / (library.nvlink_share * cluster.nvlink_Bps) : 0;
   const double api_s = k.through_torch_api ? library.torch_api_s : 0;
-  return library.latency_s + std::max(nic_s, nvlink_s) + api_s;
+  return library.latency_s + std::max({nic_s, nvlink_s, sm_bound_s(library, k, t, sms)}) + api_s;
 }
 
 }  // namespace moesim

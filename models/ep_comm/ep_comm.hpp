@@ -48,6 +48,12 @@ DestinationCounts destination_counts(const EpKernel& k, int gpus_per_node);
 struct EpLibrary {
   double latency_s = 0;      // fixed cost of one kernel: launch, handshakes, first-byte latency
   double sm_Bps = 0;         // copy throughput per SM (0: the links bound it alone)
+  // SM time per token copy besides its bytes (one SM's seconds), dispatch and combine: what
+  // each copy costs whatever its size (its routing metadata, probabilities and scales, its
+  // completion flags; the combine's reduction). Why FP8 tokens of half the bytes take more
+  // than half the time on few SMs.
+  double dispatch_copy_sm_s = 0;
+  double combine_copy_sm_s = 0;
   int default_sms = 0;
   double torch_api_s = 0;    // what the PyTorch call adds to the kernel (EpKernel::through_torch_api)
   // true: one copy per (token, node) over RDMA, then NVLink forwarding (DeepEP normal); its
@@ -65,10 +71,10 @@ struct EpLibrary {
 
 const Registry<EpLibrary>& ep_libraries();
 
-// Kernel time: the fixed latency plus the slower of the NIC and NVLink transfers, each at the
-// lower of its link's rate (the NIC's payload rate, ClusterSpec::nic_efficiency of its line
-// rate; NVLink's port rate times the library's nvlink_share) and what the kernel's SMs can
-// push; through the PyTorch API, plus the library's torch_api_s.
+// Kernel time: the fixed latency plus the slowest of the NIC transfer (at its payload rate,
+// ClusterSpec::nic_efficiency of its line rate), the NVLink transfer (at NVLink's port rate
+// times the library's nvlink_share) and the kernel's SMs copying the bytes they copy (at
+// sm_Bps each, plus the per-copy SM time); through the PyTorch API, plus its torch_api_s.
 double ep_kernel_s(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster);
 EpTraffic ep_traffic(const EpLibrary& library, const EpKernel& k, const ClusterSpec& cluster);
 
