@@ -72,7 +72,9 @@ std::string plan_page(const PlanSearch& search, size_t shown, const std::string&
   for (size_t i = 0; i < shown; ++i) {
     const auto& r = search.ranked[i];
     const double y = 10 + 22 * i;
-    c.text(200, y + 13, "#" + std::to_string(i + 1) + " " + plan_label(r.plan), "end", 10);
+    std::string label = "#";  // appended, not "#" + ...: g++ 12 warns falsely (-Wrestrict) on that form
+    label += std::to_string(i + 1) + " " + plan_label(r.plan);
+    c.text(200, y + 13, label, "end", 10);
     double x = 206;
     for (size_t k = 0; k < r.analytic.breakdown_s.size(); ++k) {
       const double w = 440 * r.analytic.breakdown_s[k].second / most;

@@ -1,6 +1,8 @@
 // Routing to traffic: score source -> router -> placement -> per-GPU port counts.
 #include "sim/traffic.hpp"
 
+#include "sim/progress.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -101,6 +103,9 @@ RoutedStep StepRouter::route(int step) {
   out.routed_micro_batches = routed_micro_batches_;
   migration_bytes_.assign(s_.plan.ep, 0);
   const int routed_layers = s_.sim.routed_layers.value_or(s_.model.moe_layers());
+  // Routing every micro-batch of a large EP group takes minutes: say so after a second.
+  const int sampled_layers = std::min(routed_layers, s_.model.moe_layers());
+  ProgressLine progress("routing", double(sampled_layers) * routed_micro_batches_, 1.0);
   for (int layer = 0; layer < s_.model.layers; ++layer) {
     if (!s_.model.is_moe_layer(layer)) continue;
     if (int(out.layers.size()) >= routed_layers) {  // a sampled layer's loads, in turn
@@ -114,6 +119,11 @@ RoutedStep StepRouter::route(int step) {
     load.placement = placement_for(step, layer);
     load.expert_tokens.assign(s_.model.experts, 0);
     for (int mb = 0; mb < routed_micro_batches_; ++mb) {
+      if (ProgressLine::enabled())  // the text is built only where a line can be drawn: on a terminal
+        progress.update(double(out.layers.size()) * routed_micro_batches_ + mb,
+                        "MoE layer " + std::to_string(out.layers.size() + 1) + "/" + std::to_string(sampled_layers) +
+                            ", micro-batch " + std::to_string(mb + 1) + "/" + std::to_string(routed_micro_batches_) +
+                            " (sim.routed_micro_batches samples fewer)");
       load.micro_batches.push_back(route_micro_batch(step, layer, mb, load.placement));
       for (int e = 0; e < s_.model.experts; ++e) load.expert_tokens[e] += load.micro_batches.back().expert_tokens[e];
       load.dropped += load.micro_batches.back().dropped;
