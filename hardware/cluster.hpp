@@ -56,6 +56,10 @@ struct ClusterSpec {
   // many small GEMMs (an expert with a handful of tokens), not for the large ones of training.
   double gemm_overhead_s = 5e-6;
   double kernel_overhead_s = 3e-6;   // per memory-bound kernel (copy, permutation)
+  // How an all-reduce's steps are priced: NCCL's tuner (true: per protocol, its base and
+  // per-hop latencies, models/cost_model.cpp), or the cluster's link latencies per ring step
+  // (false), as a calibration profile fits them from nccl-tests logs.
+  bool nccl_latencies = true;
 
   int gpus() const { return nodes * gpus_per_node; }
   double nvlink_payload_Bps() const { return nvlink_Bps * nvlink_efficiency; }

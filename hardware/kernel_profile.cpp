@@ -83,7 +83,9 @@ ClusterSpec apply_profile(ClusterSpec cluster, const KernelProfile& p, const std
   if (p.compute_units > 0) cluster.gpu.sms = p.compute_units;
   cluster.gemm_overhead_s = p.gemm_overhead_s;
   cluster.kernel_overhead_s = p.kernel_overhead_s;
-  // fitted link rates are payload rates: they replace line rate and efficiency together
+  // fitted link rates are payload rates: they replace line rate and efficiency together; the
+  // fitted latencies are per ring step, as the fit priced them
+  if (p.intra_node || p.inter_node) cluster.nccl_latencies = false;
   if (p.intra_node) {
     cluster.nvlink_Bps = p.intra_node->bandwidth_Bps;
     cluster.nvlink_efficiency = 1;

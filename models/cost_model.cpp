@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace moesim {
 
@@ -38,9 +39,53 @@ double CostModel::latency_s(LinkScope scope) const {
   return scope == LinkScope::INTRA_NODE ? cluster_.nvlink_latency_s : cluster_.nic_latency_s;
 }
 
-double CostModel::ring_allreduce_s(double bytes, int n, LinkScope scope) const {
-  if (n <= 1) return 0;
-  return 2.0 * (n - 1) * latency_s(scope) + 2.0 * (n - 1) / n * bytes / bandwidth_Bps(scope);
+namespace {
+
+// NCCL's ring constants (src/graph/tuning.cc, ncclTunerConstantsDefaults, NCCL 2.2x), per
+// protocol LL, LL128, Simple, in microseconds: the base latency of a ring collective, the hop
+// latency of one step over NVLink and over the network (the tree's where one rank per node
+// makes every hop a network one), and the host's network overhead per intra-node step of an
+// inter-node ring (Intel x86: 1 us; 3x for Simple).
+struct NcclProtocol {
+  double base_us, nvlink_hop_us, net_ring_hop_us, net_tree_hop_us, net_overhead_us, bandwidth_share;
+};
+constexpr NcclProtocol NCCL_RING_PROTOCOLS[] = {
+    {6.6, 0.6, 2.7, 5.0, 1.0, 0.5},     // LL: 8-byte stores with a 4-byte flag each
+    {14.0, 1.9, 4.0, 8.5, 1.0, 0.92},   // LL128: 120 of 128 bytes
+    {8.4, 3.4, 14.0, 14.0, 3.0, 1.0},   // Simple
+};
+
+}  // namespace
+
+CostModel::RingAllReduce CostModel::ring_allreduce(double bytes, int n, int nodes) const {
+  RingAllReduce out;
+  if (n <= 1) return {0, 1, 0, 1, 1};
+  nodes = std::clamp(nodes, 1, n);
+  const double steps = 2.0 * (n - 1);
+  out.ring_bytes = 2.0 * (n - 1) / n * bytes;
+  const LinkScope scope = nodes > 1 ? LinkScope::INTER_NODE : LinkScope::INTRA_NODE;
+  if (!cluster_.nccl_latencies) {  // one ring, each step at the scope's fitted latency and rate
+    out.latency_s = steps * latency_s(scope);
+    out.rate_Bps = bandwidth_Bps(scope);
+    return out;
+  }
+  // Each ring crosses into every node once; a node's crossings of all channels share its
+  // members' NICs, so per_node members carry per_node times one NIC's rate (up to NVLink's).
+  const int per_node = std::max(1, n / nodes);
+  out.channels = nodes > 1 ? per_node : 1;
+  out.rate_Bps = nodes == 1 ? cluster_.nvlink_payload_Bps()
+                            : std::min(cluster_.nvlink_payload_Bps(), per_node * cluster_.nic_payload_Bps());
+  const double inter_steps = nodes == 1 ? 0 : 2.0 * (nodes - 1);
+  double best_s = std::numeric_limits<double>::infinity();
+  for (const NcclProtocol& p : NCCL_RING_PROTOCOLS) {
+    const double intra_hop_us = nodes == 1 ? p.nvlink_hop_us : std::max(p.nvlink_hop_us, p.net_overhead_us);
+    const double inter_hop_us = per_node > 1 ? p.net_ring_hop_us : p.net_tree_hop_us;
+    RingAllReduce candidate = out;
+    candidate.latency_s = 1e-6 * (p.base_us + (steps - inter_steps) * intra_hop_us + inter_steps * inter_hop_us);
+    candidate.bandwidth_share = p.bandwidth_share;
+    if (candidate.time_s() < best_s) best_s = candidate.time_s(), out = candidate;
+  }
+  return out;
 }
 
 }  // namespace moesim

@@ -37,8 +37,23 @@ class CostModel {
   double bandwidth_Bps(LinkScope scope) const;
   double latency_s(LinkScope scope) const;
   double transfer_s(double bytes, LinkScope scope) const { return latency_s(scope) + bytes / bandwidth_Bps(scope); }
-  // Ring all-reduce over n GPUs: 2 (n-1)/n of the bytes cross each GPU's port, 2 (n-1) steps.
-  double ring_allreduce_s(double bytes, int n, LinkScope scope) const;
+  // Ring all-reduce of `bytes` over n GPUs spread evenly over `nodes` nodes: 2 (n-1)/n of the
+  // bytes cross each GPU's port in 2 (n-1) steps. With ClusterSpec::nccl_latencies, priced as
+  // NCCL's tuner prices its ring (a base latency and one hop latency per step, per protocol;
+  // LL keeps half the bandwidth, LL128 0.92; the fastest protocol runs), each node's ring
+  // crossings shared by its members' NICs; otherwise each step at the scope's link latency
+  // and the bytes at its rate, as a calibration profile fits them.
+  double ring_allreduce_s(double bytes, int n, int nodes) const { return ring_allreduce(bytes, n, nodes).time_s(); }
+  // The same, in parts, for an engine that moves the ring's bytes itself (the DES): the
+  // latency of all steps, the share of the link rate the protocol keeps, the parallel rings
+  // (channels; one per member of a node when the ring spans nodes, so that every member's
+  // NIC carries one crossing) and the rate the bytes move at.
+  struct RingAllReduce {
+    double latency_s = 0, bandwidth_share = 1, ring_bytes = 0, rate_Bps = 1;
+    int channels = 1;
+    double time_s() const { return latency_s + ring_bytes / (bandwidth_share * rate_Bps); }
+  };
+  RingAllReduce ring_allreduce(double bytes, int n, int nodes) const;
   double peak_flops() const { return peak_flops_; }
 
  private:

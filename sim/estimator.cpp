@@ -14,7 +14,17 @@ namespace {
 // Closed-form durations of the program's communication.
 class AnalyticTimes {
  public:
-  AnalyticTimes(const Scenario& s, const StepProgram& program) : s_(s), program_(program), cost_(s.cluster, s.model.compute_dtype) {}
+  AnalyticTimes(const Scenario& s, const StepProgram& program) : s_(s), program_(program), cost_(s.cluster, s.model.compute_dtype) {
+    // distinct nodes among each group's members
+    group_nodes_.reserve(program.groups.size());
+    std::vector<int> nodes;
+    for (const std::vector<int>& members : program.groups) {
+      nodes.clear();
+      for (int g : members) nodes.push_back(s.cluster.node_of(g));
+      std::sort(nodes.begin(), nodes.end());
+      group_nodes_.push_back(int(std::unique(nodes.begin(), nodes.end()) - nodes.begin()));
+    }
+  }
 
   double collective_s(const Collective& c) const {
     if (c.kind == CollectiveKind::ALL_TO_ALL) {
@@ -22,10 +32,11 @@ class AnalyticTimes {
       return peaks.time_s(c.bytes_per_copy, s_.cluster);
     }
     const std::vector<int>& members = program_.groups[c.group];
-    return cost_.ring_allreduce_s(c.bytes, int(members.size()), scope(members.front(), members.back()));
+    return cost_.ring_allreduce_s(c.bytes, int(members.size()), group_nodes_[c.group]);
   }
 
   double message_s(const Message& m) const { return cost_.transfer_s(m.bytes, scope(m.src_gpu, m.dst_gpu)); }
+
 
  private:
   LinkScope scope(int a, int b) const {
@@ -34,6 +45,7 @@ class AnalyticTimes {
   const Scenario& s_;
   const StepProgram& program_;
   CostModel cost_;
+  std::vector<int> group_nodes_;
 };
 
 // Each GPU runs its ops in order on its own clock until it must wait for another GPU.

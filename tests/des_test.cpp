@@ -11,6 +11,8 @@
 #include <map>
 
 #include "hardware/topology.hpp"
+#include "models/cost_model.hpp"
+#include "sim/des/collectives.hpp"
 #include "sim/des/platform.hpp"
 #include "sim/result_json.hpp"
 #include "sim/simulate.hpp"
@@ -200,4 +202,30 @@ TEST_CASE("des: an NVL72 rack is one NVLink domain, EP 64 inside it crosses no N
   const StepResult across = run(eight, "analytic");
   CHECK(across.a2a_inter_node_bytes > 0);
   CHECK(part(across, "dispatch") > 2 * part(analytic, "dispatch"));
+}
+
+TEST_CASE("des ring all-reduce across nodes: one channel per member of a node, each member's NIC one crossing",
+          "[des]") {
+  ClusterSpec c = *cluster_presets().find("dgx-h100");
+  c.nodes = 2;
+  std::vector<int> members(16);
+  for (int g = 0; g < 16; ++g) members[size_t(g)] = g;
+  const std::vector<Phase> phases = ring_all_reduce(members, 1 << 30, c);
+  REQUIRE(phases.size() == 1);
+  const CostModel::RingAllReduce ring = CostModel(c, Dtype::BF16).ring_allreduce(1 << 30, 16, 2);
+  REQUIRE(ring.channels == 8);
+  CHECK(phases[0].transfers.size() == 8 * 16);
+  std::map<int, int> crossings_sent, crossings_received;
+  double bytes = 0;
+  for (const Transfer& t : phases[0].transfers) {
+    bytes += t.bytes;
+    if (c.node_of(t.src_gpu) != c.node_of(t.dst_gpu)) ++crossings_sent[t.src_gpu], ++crossings_received[t.dst_gpu];
+  }
+  // every GPU sends and receives exactly one crossing: the 8 NICs of a node share the ring
+  CHECK(crossings_sent.size() == 16);
+  CHECK(crossings_received.size() == 16);
+  for (const auto& [gpu, n] : crossings_sent) CHECK(n == 1);
+  for (const auto& [gpu, n] : crossings_received) CHECK(n == 1);
+  // each member sends its 2 (n-1)/n of the bytes in all, at the protocol's share of the rate
+  CHECK(bytes == Approx(16 * ring.ring_bytes / ring.bandwidth_share));
 }

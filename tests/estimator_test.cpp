@@ -1,6 +1,7 @@
 // The analytic step: breakdown consistency, determinism, memory and pipeline behaviour.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <numeric>
 
@@ -167,11 +168,10 @@ TEST_CASE("overlapped gradient reduce: only the first layer's sync and the embed
   const StepResult overlapped = simulate(s);
   const CostModel cost(s.cluster, s.model.compute_dtype);
   const double gradient_bytes = 4;  // FP32, no distributed optimizer
-  const double dense0 = cost.ring_allreduce_s(gradient_bytes * layer_dense_params_per_gpu(s.model, s.plan, 0), 16,
-                                              LinkScope::INTER_NODE);
-  const double expert0 = cost.ring_allreduce_s(gradient_bytes * layer_expert_params_per_gpu(s.model, s.plan, 0), 2,
-                                               LinkScope::INTER_NODE);
-  const double embedding = cost.ring_allreduce_s(gradient_bytes * s.model.embedding_params(), 16, LinkScope::INTER_NODE);
+  // DP 16: 8 members on each of the 2 nodes; EDP 2: one on each
+  const double dense0 = cost.ring_allreduce_s(gradient_bytes * layer_dense_params_per_gpu(s.model, s.plan, 0), 16, 2);
+  const double expert0 = cost.ring_allreduce_s(gradient_bytes * layer_expert_params_per_gpu(s.model, s.plan, 0), 2, 2);
+  const double embedding = cost.ring_allreduce_s(gradient_bytes * s.model.embedding_params(), 16, 2);
   CHECK(grad_sync_s(overlapped) == Approx(std::max(dense0, expert0) + embedding).epsilon(1e-6));
   CHECK(grad_sync_s(overlapped) < grad_sync_s(blocking));
   CHECK(blocking.step_time_s - overlapped.step_time_s == Approx(grad_sync_s(blocking) - grad_sync_s(overlapped)).epsilon(1e-6));
@@ -338,4 +338,31 @@ TEST_CASE("combined 1F1B: the discrete-event engine agrees with the analytic one
     CAPTURE(combined);
     CHECK(simulate(s).step_time_s == Approx(analytic).epsilon(0.05));
   }
+}
+
+TEST_CASE("ring all-reduce: NCCL's protocol latencies, and one channel per member of a node across nodes", "[estimator]") {
+  ClusterSpec c = *cluster_presets().find("dgx-h100");
+  c.nodes = 2;
+  const CostModel cost(c, Dtype::BF16);
+  const double nvlink = c.nvlink_payload_Bps(), nic = c.nic_payload_Bps();
+  // 1 KiB on one node of 8: LL, NCCL's 6.6 us base and 0.6 us per step over NVLink, 14 steps;
+  // half the bandwidth (nothing else comes close at this size)
+  const double ring_kib = 2.0 * 7 / 8 * 1024;
+  CHECK(cost.ring_allreduce_s(1024, 8, 1) == Approx(6.6e-6 + 14 * 0.6e-6 + ring_kib / (0.5 * nvlink)));
+  // 1 GiB: Simple, 8.4 us base and 3.4 us per step, the full payload rate
+  const double ring_gib = 2.0 * 7 / 8 * (1 << 30);
+  CHECK(cost.ring_allreduce_s(1 << 30, 8, 1) == Approx(8.4e-6 + 14 * 3.4e-6 + ring_gib / nvlink));
+  // 16 GPUs on 2 nodes: 2 of the 30 steps cross the network (Simple: 14 us each; the others
+  // 3.4 us, above the host's 3 us per step), and 8 channels share the 8 NICs of a node
+  const double ring16 = 2.0 * 15 / 16 * (1 << 30);
+  const double two_nodes = cost.ring_allreduce_s(1 << 30, 16, 2);
+  CHECK(two_nodes == Approx(8.4e-6 + 28 * 3.4e-6 + 2 * 14e-6 + ring16 / std::min(nvlink, 8 * nic)));
+  // one member per node: every step crosses (the tree's network latency), one NIC carries it
+  const double ring2 = 2.0 * 1 / 2 * (1 << 30);
+  CHECK(cost.ring_allreduce_s(1 << 30, 2, 2) == Approx(8.4e-6 + 2 * 14e-6 + ring2 / nic));
+  // the links mode (a calibration profile's): every step at the scope's link latency
+  c.nccl_latencies = false;
+  const CostModel fitted(c, Dtype::BF16);
+  CHECK(fitted.ring_allreduce_s(1 << 30, 16, 2) == Approx(30 * c.nic_latency_s + ring16 / nic));
+  CHECK(fitted.ring_allreduce_s(1024, 8, 1) == Approx(14 * c.nvlink_latency_s + ring_kib / nvlink));
 }

@@ -28,8 +28,9 @@ using AllToAllAlgorithm =
     std::function<std::vector<Phase>(const std::vector<int>& members, const std::vector<double>& bytes, const ClusterSpec&)>;
 const Registry<AllToAllAlgorithm>& all_to_all_algorithms();
 
-// Ring all-reduce of `bytes` per member: 2 (n-1)/n of them go to the ring successor, in
-// 2 (n-1) steps whose latencies add up.
+// Ring all-reduce of `bytes` per member: 2 (n-1)/n of them go to the ring successor in
+// 2 (n-1) steps, split over parallel rings (channels) and priced per protocol as
+// CostModel::ring_allreduce decides (NCCL's tuner, or a profile's fitted step latency).
 std::vector<Phase> ring_all_reduce(const std::vector<int>& members, double bytes, const ClusterSpec& cluster);
 
 }  // namespace moesim

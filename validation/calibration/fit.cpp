@@ -148,7 +148,7 @@ std::pair<double, double> steps_and_bytes(const NcclTestsLog& log, double size) 
 
 double predict_collective(const NcclTestsLog& log, double size, const CostModel& cost) {
   const LinkScope scope = scope_of(log);
-  if (log.collective == NcclCollective::ALL_REDUCE) return cost.ring_allreduce_s(size, log.ranks, scope);
+  if (log.collective == NcclCollective::ALL_REDUCE) return cost.ring_allreduce_s(size, log.ranks, log.nodes);
   return cost.transfer_s(steps_and_bytes(log, size).second, scope);
 }
 
@@ -242,6 +242,7 @@ CostModel profile_cost_model(const KernelProfile& p, double element_bytes) {
   c.hbm_efficiency = 1;
   c.nvlink_efficiency = 1;  // the fitted link rates are payload rates
   c.nic_efficiency = 1;
+  c.nccl_latencies = false;  // and the fitted latencies are per ring step
   c.gemm_tile_rows = p.gemm_tile_rows;
   c.gemm_tile_cols = p.gemm_tile_cols;
   c.gpu.sms = p.compute_units;

@@ -35,7 +35,7 @@ Prediction predict_allreduce(const ValidationPoint& p, const PredictContext& ctx
   const int n = p.params.whole("ranks", 2, 1 << 20);
   const double size = p.params.has("msg_bytes") ? p.params.positive("msg_bytes") : LARGE_BYTES;
   const CostModel cost(*cluster, Dtype::BF16);
-  const double t = cost.ring_allreduce_s(size, n, scope_of(*cluster, n));
+  const double t = cost.ring_allreduce_s(size, n, (n + cluster->gpus_per_node - 1) / cluster->gpus_per_node);
   return in_metric(p, t, size * 2.0 * (n - 1) / n);
 }
 
