@@ -57,16 +57,18 @@ constexpr NcclProtocol NCCL_RING_PROTOCOLS[] = {
 
 }  // namespace
 
-CostModel::RingAllReduce CostModel::ring_allreduce(double bytes, int n, int nodes) const {
-  RingAllReduce out;
-  if (n <= 1) return {0, 1, 0, 1, 1};
+CostModel::RingPrices CostModel::ring_prices(int n, int nodes) const {
+  RingPrices out;
+  if (n <= 1) return out;
   nodes = std::clamp(nodes, 1, n);
   const double steps = 2.0 * (n - 1);
-  out.ring_bytes = 2.0 * (n - 1) / n * bytes;
+  out.ring_share = 2.0 * (n - 1) / n;
   const LinkScope scope = nodes > 1 ? LinkScope::INTER_NODE : LinkScope::INTRA_NODE;
   if (!cluster_.nccl_latencies) {  // one ring, each step at the scope's fitted latency and rate
-    out.latency_s = steps * latency_s(scope);
+    out.protocols = 1;
+    out.latency_s[0] = steps * latency_s(scope);
     out.rate_Bps = bandwidth_Bps(scope);
+    out.s_per_byte[0] = 1 / out.rate_Bps;
     return out;
   }
   // Each ring crosses into every node once; a node's crossings of all channels share its
@@ -76,14 +78,27 @@ CostModel::RingAllReduce CostModel::ring_allreduce(double bytes, int n, int node
   out.rate_Bps = nodes == 1 ? cluster_.nvlink_payload_Bps()
                             : std::min(cluster_.nvlink_payload_Bps(), per_node * cluster_.nic_payload_Bps());
   const double inter_steps = nodes == 1 ? 0 : 2.0 * (nodes - 1);
-  double best_s = std::numeric_limits<double>::infinity();
   for (const NcclProtocol& p : NCCL_RING_PROTOCOLS) {
     const double intra_hop_us = nodes == 1 ? p.nvlink_hop_us : std::max(p.nvlink_hop_us, p.net_overhead_us);
     const double inter_hop_us = per_node > 1 ? p.net_ring_hop_us : p.net_tree_hop_us;
-    RingAllReduce candidate = out;
-    candidate.latency_s = 1e-6 * (p.base_us + (steps - inter_steps) * intra_hop_us + inter_steps * inter_hop_us);
-    candidate.bandwidth_share = p.bandwidth_share;
-    if (candidate.time_s() < best_s) best_s = candidate.time_s(), out = candidate;
+    out.latency_s[out.protocols] = 1e-6 * (p.base_us + (steps - inter_steps) * intra_hop_us + inter_steps * inter_hop_us);
+    out.bandwidth_share[out.protocols] = p.bandwidth_share;
+    out.s_per_byte[out.protocols] = 1 / (p.bandwidth_share * out.rate_Bps);
+    ++out.protocols;
+  }
+  return out;
+}
+
+CostModel::RingAllReduce CostModel::ring_allreduce(double bytes, int n, int nodes) const {
+  const RingPrices prices = ring_prices(n, nodes);
+  RingAllReduce out;
+  out.ring_bytes = prices.ring_share * bytes;
+  out.rate_Bps = prices.rate_Bps;
+  out.channels = prices.channels;
+  double best_s = std::numeric_limits<double>::infinity();
+  for (int p = 0; p < prices.protocols; ++p) {
+    const double t = prices.latency_s[p] + out.ring_bytes * prices.s_per_byte[p];
+    if (t < best_s) best_s = t, out.latency_s = prices.latency_s[p], out.bandwidth_share = prices.bandwidth_share[p];
   }
   return out;
 }

@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include "hardware/cluster.hpp"
 #include "hardware/dtype.hpp"
 
@@ -43,7 +44,7 @@ class CostModel {
   // LL keeps half the bandwidth, LL128 0.92; the fastest protocol runs), each node's ring
   // crossings shared by its members' NICs; otherwise each step at the scope's link latency
   // and the bytes at its rate, as a calibration profile fits them.
-  double ring_allreduce_s(double bytes, int n, int nodes) const { return ring_allreduce(bytes, n, nodes).time_s(); }
+  double ring_allreduce_s(double bytes, int n, int nodes) const { return ring_prices(n, nodes).time_s(bytes); }
   // The same, in parts, for an engine that moves the ring's bytes itself (the DES): the
   // latency of all steps, the share of the link rate the protocol keeps, the parallel rings
   // (channels; one per member of a node when the ring spans nodes, so that every member's
@@ -54,6 +55,22 @@ class CostModel {
     double time_s() const { return latency_s + ring_bytes / (bandwidth_share * rate_Bps); }
   };
   RingAllReduce ring_allreduce(double bytes, int n, int nodes) const;
+  // What a ring of n GPUs over `nodes` nodes costs whatever its bytes, per protocol that can
+  // run: the latency of its steps and the seconds per ring byte (callers that time many
+  // all-reduces of one group keep it).
+  struct RingPrices {
+    int protocols = 0;
+    double latency_s[3] = {0, 0, 0}, s_per_byte[3] = {0, 0, 0}, bandwidth_share[3] = {1, 1, 1};
+    double ring_share = 0;  // ring bytes per byte reduced: 2 (n-1)/n
+    double rate_Bps = 1;
+    int channels = 1;
+    double time_s(double bytes) const {
+      double best = protocols ? latency_s[0] + ring_share * bytes * s_per_byte[0] : 0;
+      for (int p = 1; p < protocols; ++p) best = std::min(best, latency_s[p] + ring_share * bytes * s_per_byte[p]);
+      return best;
+    }
+  };
+  RingPrices ring_prices(int n, int nodes) const;
   double peak_flops() const { return peak_flops_; }
 
  private:

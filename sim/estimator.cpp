@@ -14,28 +14,46 @@ namespace {
 // Closed-form durations of the program's communication.
 class AnalyticTimes {
  public:
-  AnalyticTimes(const Scenario& s, const StepProgram& program) : s_(s), program_(program), cost_(s.cluster, s.model.compute_dtype) {
-    // distinct nodes among each group's members
-    group_nodes_.reserve(program.groups.size());
-    std::vector<int> nodes;
-    for (const std::vector<int>& members : program.groups) {
-      nodes.clear();
-      for (int g : members) nodes.push_back(s.cluster.node_of(g));
-      std::sort(nodes.begin(), nodes.end());
-      group_nodes_.push_back(int(std::unique(nodes.begin(), nodes.end()) - nodes.begin()));
-    }
-  }
+  AnalyticTimes(const Scenario& s, const StepProgram& program) : s_(s), program_(program), cost_(s.cluster, s.model.compute_dtype) {}
 
   double collective_s(const Collective& c) const {
     if (c.kind == CollectiveKind::ALL_TO_ALL) {
       const PortPeaks& peaks = c.reverse ? c.load->to_owners : c.load->to_experts;
       return peaks.time_s(c.bytes_per_copy, s_.cluster);
     }
-    const std::vector<int>& members = program_.groups[c.group];
-    return cost_.ring_allreduce_s(c.bytes, int(members.size()), group_nodes_[c.group]);
+    return ring_of(c.group).time_s(c.bytes);
   }
 
   double message_s(const Message& m) const { return cost_.transfer_s(m.bytes, scope(m.src_gpu, m.dst_gpu)); }
+
+  // A group's ring prices, computed when its first all-reduce is timed: a plan's program
+  // lists every group, the ranking times a few of them many times each (a short list
+  // searched in order beats a table the size of every group, cleared for every plan).
+  const CostModel::RingPrices& ring_of(int group) const {
+    for (const auto& [g, prices] : rings_)
+      if (g == group) return prices;
+    const std::vector<int>& members = program_.groups[size_t(group)];
+    rings_.emplace_back(group, cost_.ring_prices(int(members.size()), nodes_spanned(members)));
+    return rings_.back().second;
+  }
+
+  // Distinct nodes among members; groups list them in rank order, so node ids only grow and
+  // counting the changes suffices (a list out of order is sorted first).
+  int nodes_spanned(const std::vector<int>& members) const {
+    int nodes = 0, last = -1;
+    for (int gpu : members) {
+      const int node = s_.cluster.node_of(gpu);
+      if (node < last) {
+        std::vector<int> ids;
+        for (int g : members) ids.push_back(s_.cluster.node_of(g));
+        std::sort(ids.begin(), ids.end());
+        return int(std::unique(ids.begin(), ids.end()) - ids.begin());
+      }
+      nodes += node != last;
+      last = node;
+    }
+    return nodes;
+  }
 
 
  private:
@@ -45,7 +63,7 @@ class AnalyticTimes {
   const Scenario& s_;
   const StepProgram& program_;
   CostModel cost_;
-  std::vector<int> group_nodes_;
+  mutable std::vector<std::pair<int, CostModel::RingPrices>> rings_;  // (group, its prices), as timed
 };
 
 // Each GPU runs its ops in order on its own clock until it must wait for another GPU.
