@@ -52,7 +52,6 @@ class CostModel {
   struct RingAllReduce {
     double latency_s = 0, bandwidth_share = 1, ring_bytes = 0, rate_Bps = 1;
     int channels = 1;
-    double time_s() const { return latency_s + ring_bytes / (bandwidth_share * rate_Bps); }
   };
   RingAllReduce ring_allreduce(double bytes, int n, int nodes) const;
   // What a ring of n GPUs over `nodes` nodes costs whatever its bytes, per protocol that can

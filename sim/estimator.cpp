@@ -29,7 +29,7 @@ class AnalyticTimes {
   // A group's ring prices, computed when its first all-reduce is timed: a plan's program
   // lists every group, the ranking times a few of them many times each (a short list
   // searched in order beats a table the size of every group, cleared for every plan).
-  const CostModel::RingPrices& ring_of(int group) const {
+  CostModel::RingPrices ring_of(int group) const {
     for (const auto& [g, prices] : rings_)
       if (g == group) return prices;
     const std::vector<int>& members = program_.groups[size_t(group)];
@@ -54,7 +54,6 @@ class AnalyticTimes {
     }
     return nodes;
   }
-
 
  private:
   LinkScope scope(int a, int b) const {
