@@ -124,8 +124,9 @@ Registry<EpLibrary> make_libraries() {
         {.latency_s = 20e-6, .sm_Bps = 24.4e9, .default_sms = 24, .per_node_dedup = true, .sms_copy_rdma = false,
          .nvlink_share = 0.739});
   r.add("hybrid_ep", "NVIDIA Hybrid-EP: per-node dedup like DeepEP normal, TMA copies",
-        {.latency_s = 20e-6, .sm_Bps = 52.39e9, .dispatch_copy_sm_s = 111.1e-9, .combine_copy_sm_s = 59.9e-9, .default_sms = 16, .torch_api_s = 335e-6, .per_node_dedup = true,
-         .sms_copy_rdma = false, .nvlink_share = 0.514});
+        {.latency_s = 20e-6, .sm_Bps = 52.39e9, .dispatch_copy_sm_s = 111.1e-9, .combine_copy_sm_s = 59.9e-9,
+         .default_sms = 16, .torch_api_s = 335e-6, .per_node_dedup = true, .sms_copy_rdma = false,
+         .nvlink_share = 0.514});
   r.add("deepep_ll", "DeepEP low-latency kernels: one copy per (token, expert), direct RDMA or NVLink",
         {.latency_s = 30e-6});
   r.add("nccl_ep_ll", "NCCL EP low-latency kernels (contrib/nccl_ep): as DeepEP low-latency",
