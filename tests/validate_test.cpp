@@ -220,31 +220,32 @@ TEST_CASE("validate: NVL72 trays form NVLink domains of up to 72 GPUs, 64 per ra
   CHECK_THAT(predict(point(points, "custom"), PredictContext{}).reason, Contains("nccl_custom_lsa_simple"));
 }
 
+// A force-balanced Mixtral-8x7B training step on `nodes` H100 nodes of 8, TP1 PP1, DP over
+// every GPU, micro-batch 1.
+ValidationPoint mixtral_step_point(const std::string& id, int nodes, int ep, int global_batch) {
+  const int gpus = 8 * nodes;
+  nlohmann::json point = nlohmann::json::parse(R"({"family": "train_step", "source": "s", "kind": "measured",
+     "confidence": "high", "cluster": {"gpu": "H100", "gpus_per_node": 8, "intra_node": {"kind": "nvlink",
+     "GBps_per_gpu": null}, "nic": {"kind": null, "GBps_per_gpu": null}}, "op": "train_step",
+     "params": {"model": "Mixtral-8x7B", "seq_len": 4096, "micro_batch": 1, "tp": 1, "pp": 1, "precision": "BF16",
+     "routing": "force_balanced"}, "metric": {"name": "tokens_per_s_per_gpu", "value": 1000, "unit": "tokens/s/GPU",
+     "definition": "d"}, "time_us": null})");
+  point["id"] = id;
+  point["cluster"]["nodes"] = nodes;
+  point["params"].update({{"gpus", gpus}, {"global_batch", global_batch}, {"ep", ep}, {"dp", gpus}});
+  const nlohmann::json doc = {{"schema", "moesim-validation/1"}, {"points", {point}}};
+  return parse_validation_dataset(doc.dump(), id + ".json").front();
+}
+
 TEST_CASE("validate: a training step whose stated plan moesim rejects is unsupported, with the plan error", "[validate]") {
   // EP 16 on 8 GPUs: the plan's own numbers disagree, so the dataset goes on without it
-  const auto points = parse_validation_dataset(R"({"schema": "moesim-validation/1", "points": [
-    {"id": "bad-plan", "family": "train_step", "source": "s", "kind": "measured", "confidence": "high",
-     "cluster": {"gpu": "H100", "nodes": 1, "gpus_per_node": 8, "intra_node": {"kind": "nvlink", "GBps_per_gpu": null},
-                 "nic": {"kind": null, "GBps_per_gpu": null}},
-     "op": "train_step", "params": {"model": "Mixtral-8x7B", "gpus": 8, "seq_len": 4096, "global_batch": 64, "micro_batch": 1,
-     "tp": 1, "pp": 1, "ep": 16, "dp": 8, "precision": "BF16", "routing": "force_balanced"},
-     "metric": {"name": "tokens_per_s_per_gpu", "value": 1000, "unit": "tokens/s/GPU", "definition": "d"}, "time_us": null}]})",
-                                               "plan.json");
-  const Prediction p = predict(points[0], PredictContext{});
+  const Prediction p = predict(mixtral_step_point("bad-plan", 1, 16, 64), PredictContext{});
   CHECK_FALSE(p.supported);
   CHECK_THAT(p.reason, Contains("not one moesim can run") && Contains("ep"));
 }
 
 TEST_CASE("validate: a training step runs on the point's whole cluster, the preset's latencies included", "[validate]") {
-  const auto points = parse_validation_dataset(R"({"schema": "moesim-validation/1", "points": [
-    {"id": "step", "family": "train_step", "source": "s", "kind": "measured", "confidence": "high",
-     "cluster": {"gpu": "H100", "nodes": 2, "gpus_per_node": 8, "intra_node": {"kind": "nvlink", "GBps_per_gpu": null},
-                 "nic": {"kind": null, "GBps_per_gpu": null}},
-     "op": "train_step", "params": {"model": "Mixtral-8x7B", "gpus": 16, "seq_len": 4096, "global_batch": 32, "micro_batch": 1,
-     "tp": 1, "pp": 1, "ep": 8, "dp": 16, "precision": "BF16", "routing": "force_balanced"},
-     "metric": {"name": "tokens_per_s_per_gpu", "value": 1000, "unit": "tokens/s/GPU", "definition": "d"}, "time_us": null}]})",
-                                               "step.json");
-  const Prediction p = predict(points[0], PredictContext{});
+  const Prediction p = predict(mixtral_step_point("step", 2, 8, 32), PredictContext{});
   REQUIRE(p.supported);
   // the same step written from the preset: a cluster section that dropped a field (link
   // latencies, efficiencies) would differ

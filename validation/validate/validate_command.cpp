@@ -103,22 +103,27 @@ void print_summary(std::ostream& out, const std::vector<Row>& rows) {
   }
 }
 
-// Each simulated scenario as DIR/scenarios/ID.json (ids are the dataset's, checked to be
-// plain file names: letters, digits, '-', '_' and '.').
-void write_scenarios(const std::string& dir, const std::vector<Row>& rows) {
+// Each simulated scenario as DIR/scenarios/ID.json; returns the ids that are not plain file
+// names (letters, digits, '-', '_', '.'), whose scenarios are not written.
+std::vector<std::string> write_scenarios(const std::string& dir, const std::vector<Row>& rows) {
+  std::vector<std::string> not_written;
   for (const Row& r : rows) {
     if (r.prediction.scenario_json.empty()) continue;
     const std::string& id = r.point->id;
     const bool plain = !id.empty() && id[0] != '.' && std::all_of(id.begin(), id.end(), [](char c) {
       return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
     });
-    if (!plain) continue;  // not a file name: the scenario stays unwritten rather than misplaced
+    if (!plain) {
+      not_written.push_back(id);
+      continue;
+    }
     std::filesystem::create_directories(dir + "/scenarios");
     const std::string path = dir + "/scenarios/" + id + ".json";
     std::ofstream f(path);
     if (!f) throw InputError(path + ": cannot write");
     f << r.prediction.scenario_json << "\n";
   }
+  return not_written;
 }
 
 void write_json(const std::string& dir, const std::vector<Row>& rows) {
@@ -145,7 +150,6 @@ void write_json(const std::string& dir, const std::vector<Row>& rows) {
   std::ofstream f(path);
   if (!f) throw InputError(path + ": cannot write");
   f << list.dump(2) << "\n";
-  write_scenarios(dir, rows);
 }
 
 }  // namespace
@@ -168,6 +172,8 @@ int validate_command(const std::vector<std::string>& args, std::ostream& out) {
   print_summary(out, rows);
   if (!a.out_dir.empty()) {
     write_json(a.out_dir, rows);
+    for (const std::string& id : write_scenarios(a.out_dir, rows))
+      out << "scenario of " << id << " not written: its id is not a plain file name\n";
     out << "\nwrote " << a.out_dir << "/validation.json (and each training step's scenario in "
         << a.out_dir << "/scenarios/)\n";
   }
