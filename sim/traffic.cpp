@@ -1,12 +1,11 @@
 // Routing to traffic: score source -> router -> placement -> per-GPU port counts.
 #include "sim/traffic.hpp"
 
-#include "sim/progress.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
+#include "sim/progress.hpp"
 
 namespace moesim {
 

@@ -10,6 +10,7 @@
 #include "hardware/input_error.hpp"
 #include "hardware/input_file.hpp"
 #include "hardware/kernel_profile.hpp"
+#include "models/cost_model.hpp"
 #include "tests/helpers.hpp"
 #include "validation/calibration/kineto_trace.hpp"
 #include "validation/calibration/bench_reader.hpp"
@@ -199,6 +200,11 @@ TEST_CASE("profiles round-trip through JSON and apply to a cluster of their GPU 
   CHECK(applied.nic_Bps == h100.nic_Bps);
   CHECK(applied.nic_payload_Bps() == Approx(h100.nic_Bps * h100.nic_efficiency));
   CHECK(applied.gemm_overhead_s == Approx(4e-6));
+  // fitted latencies are per ring step: an all-reduce is priced as the fit priced it, not by
+  // NCCL's protocol table
+  CHECK(h100.nccl_latencies);
+  CHECK_FALSE(applied.nccl_latencies);
+  CHECK(CostModel(applied, Dtype::BF16).ring_allreduce_s(1e6, 8, 1) == Approx(14 * 3e-6 + 2.0 * 7 / 8 * 1e6 / 370e9));
 
   ClusterSpec b200 = *cluster_presets().find("dgx-b200");
   CHECK_THROWS_WITH(apply_profile(b200, back, path), Contains(path) && Contains("h100-sxm") && Contains("b200"));
