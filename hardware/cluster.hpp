@@ -56,6 +56,14 @@ struct ClusterSpec {
   // many small GEMMs (an expert with a handful of tokens), not for the large ones of training.
   double gemm_overhead_s = 5e-6;
   double kernel_overhead_s = 3e-6;   // per memory-bound kernel (copy, permutation)
+  // Host time per kernel moesim counts in a layer (sim/step_program.cpp) of an eager
+  // framework: its Python, dispatcher and launch path. A GPU whose kernels are shorter waits
+  // for the host (Part::HOST_WAIT); 0 for a CUDA-graphed step. Measured on the lent H200 node
+  // (validation/gpu/host_bound.py, RESULTS.md): an eager PyTorch MoE layer with 16 experts,
+  // host-bound at 64 and 256 tokens, takes a median 9.84 ms (7.4-13.3 over four runs) for the
+  // 182 kernels moesim counts in it (it launches 353: moesim counts fused kernels, as
+  // Megatron-Core runs them).
+  double host_s_per_kernel = 54.1e-6;
   // How an all-reduce's steps are priced: NCCL's tuner (true: per protocol, its base and
   // per-hop latencies, models/cost_model.cpp), or the cluster's link latencies per ring step
   // (false), as a calibration profile fits them from nccl-tests logs.

@@ -115,6 +115,8 @@ const FieldTable<ClusterSpec>& cluster_fields() {
                    "payload/line rate of NIC transfers (protocol overhead taken off)", 0.0, 1.0),
       number_field("gemm_overhead_us", &ClusterSpec::gemm_overhead_s, US, "fixed time per GEMM kernel, us", std::nullopt),
       number_field("kernel_overhead_us", &ClusterSpec::kernel_overhead_s, US, "fixed time per memory-bound kernel, us", std::nullopt),
+      number_field("host_us_per_kernel", &ClusterSpec::host_s_per_kernel, US,
+                   "host time per launched kernel (framework, dispatcher, launch); 0 for CUDA-graphed steps, us", std::nullopt),
       {{"collective_latency", ParamKind::CHOICE, std::string("nccl"),
         "all-reduce step latencies: nccl (NCCL's tuner: per protocol, a base and a per-hop latency; the fastest "
         "protocol) or links (nvlink_latency_us / nic_latency_us per ring step, as a calibration profile fits them)",

@@ -13,7 +13,7 @@ namespace moesim {
 const char* part_name(Part part) {
   static constexpr const char* NAMES[PART_COUNT] = {
       "attention", "dense_ffn", "expert_compute", "straggler_wait", "dispatch",
-      "combine",   "tp_comm",   "pipeline_bubble", "grad_sync",     "optimizer"};
+      "combine",   "tp_comm",   "pipeline_bubble", "grad_sync",     "optimizer", "host_wait"};
   return NAMES[size_t(part)];
 }
 
@@ -36,12 +36,18 @@ constexpr double FP8_CAST_BYTES = 3;
 // The router's softmax (or sigmoid) and top-k selection after its gate GEMM.
 constexpr int ROUTER_KERNELS = 2;
 
-// Duration and FLOPs of a kernel.
+// Duration and FLOPs of some kernels, and how many kernels the host launches for them.
 struct Work {
-  double seconds = 0, flops = 0;
-  Work operator*(double f) const { return {seconds * f, flops * f}; }
-  Work operator+(const Work& o) const { return {seconds + o.seconds, flops + o.flops}; }
+  double seconds = 0, flops = 0, kernels = 0;
+  Work operator*(double f) const { return {seconds * f, flops * f, kernels * f}; }
+  Work operator+(const Work& o) const { return {seconds + o.seconds, flops + o.flops, kernels + o.kernels}; }
 };
+
+// Kernels of a token-mixing block's forward: its input and output projections and its core
+// (softmax(QK^T)V); the backward runs both projections' data and weight gradients and the
+// core's backward kernel.
+constexpr double MIXING_FORWARD_KERNELS = 3;
+constexpr double MIXING_BACKWARD_KERNELS = 5;
 
 // Which group of a stage a collective runs in; the member lists follow the rank order of
 // ParallelPlan (attention: tp innermost, then dp; experts: etp, ep, then edp).
@@ -296,8 +302,30 @@ class ProgramBuilder {
   }
 
   void piece_ops(int stage, int layer, int mb, bool bwd) {
-    if (layer >= 0) return layer_ops(stage, layer, mb, bwd);
-    compute(stage, Part::DENSE_FFN, -1, mb, bwd, bwd ? output_layer() * BACKWARD_FLOP_FACTOR : output_layer());
+    host_.kernels = host_.compute_s = 0;
+    host_.column_s.assign(size_t(columns_), 0.0);
+    if (layer >= 0) {
+      layer_ops(stage, layer, mb, bwd);
+    } else {
+      compute(stage, Part::DENSE_FFN, -1, mb, bwd, bwd ? output_layer() * BACKWARD_FLOP_FACTOR : output_layer());
+    }
+    host_wait(stage, layer, mb, bwd);
+  }
+
+  // The host launches a piece's kernels one after another while the GPU runs those launched
+  // before; a GPU whose kernels take less time than their launches waits for the host at the
+  // end of the piece. The host runs ahead across communication, so only the piece's compute
+  // counts as hiding it (a piece whose all-to-alls take long is charged a wait it may hide).
+  struct HostTally {
+    double kernels = 0, compute_s = 0;
+    std::vector<double> column_s;  // per GPU in the program: its EP group's slowest expert GEMMs
+  };
+  void host_wait(int stage, int layer, int mb, bool bwd) {
+    const double launch_s = host_.kernels * s_.cluster.host_s_per_kernel;
+    for_each_gpu(stage, [&](int gpu, int q) {
+      const double wait_s = launch_s - host_.compute_s - host_.column_s[size_t(q)];
+      if (wait_s > 0) out_.ops[gpu].push_back(Op{OpKind::COMPUTE, Part::HOST_WAIT, bwd, int16_t(layer), mb, -1, wait_s, 0});
+    });
   }
 
   void forward_body(int stage, int j, int mb) {
@@ -438,7 +466,7 @@ class ProgramBuilder {
   void all_to_all_beside(int stage, int layer, int mb, bool bwd, Part part, bool reverse, Work beside) {
     if (!overlaps_shared_experts()) return (void)all_to_all(stage, layer, mb, bwd, part, reverse, OpKind::COLLECTIVE);
     const int first = all_to_all(stage, layer, mb, bwd, part, reverse, OpKind::COLLECTIVE_START);
-    compute(stage, Part::DENSE_FFN, layer, mb, bwd, Work{beside.seconds * beside_comm_factor(), beside.flops});
+    compute(stage, Part::DENSE_FFN, layer, mb, bwd, Work{beside.seconds * beside_comm_factor(), beside.flops, beside.kernels});
     wait_ops(stage, first, GroupKind::EP);
   }
 
@@ -511,6 +539,8 @@ class ProgramBuilder {
   }
 
   void compute(int stage, Part part, int layer, int mb, bool bwd, Work work) {
+    host_.kernels += work.kernels;
+    host_.compute_s += work.seconds;
     for_each_gpu(stage, [&](int gpu, int) {
       out_.ops[gpu].push_back(Op{OpKind::COMPUTE, part, bwd, int16_t(layer), mb, -1, work.seconds, work.flops});
     });
@@ -585,6 +615,10 @@ class ProgramBuilder {
     const double launches_s = e.matrices * s_.cluster.gemm_overhead_s +
                               (2 + row_kernels()) * s_.cluster.kernel_overhead_s;
     const double f = bwd ? backward_factor() : 1;
+    // The host launches each local expert's GEMMs apart (as Transformer Engine's GroupedLinear
+    // does), the GPU runs them back to back.
+    const double local_experts = std::max(1.0, double(m_.experts) / p_.ep);
+    host_.kernels += f * (local_experts * e.matrices + 2 + row_kernels());
     const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
       return f * (launches_s + l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s);
     };
@@ -593,6 +627,9 @@ class ProgramBuilder {
       const MicroBatchLoad& l = load(layer, mb, q / p_.ep_group_gpus());
       const int rank = (q % p_.ep_group_gpus()) / p_.etp;
       const double seconds = seconds_of(l, rank);
+      // The group's combine waits for its slowest member, so every member's host has had
+      // that long to launch.
+      host_.column_s[size_t(q)] += f * spread_of(l, f, seconds_of).slowest;
       out_.ops[gpu].push_back(
           Op{OpKind::COMPUTE, Part::EXPERT_COMPUTE, bwd, int16_t(layer), mb, -1, seconds, f * l.rank_rows[rank] * row.flops});
     });
@@ -606,8 +643,9 @@ class ProgramBuilder {
     int slowest_member = 0;
   };
 
+  // The spread of a load's expert times (per unit of the backward factor f), computed once.
   template <class SecondsOf>
-  void note_absent_lag(int stage, const MicroBatchLoad& l, double f, SecondsOf seconds_of) {
+  const Spread& spread_of(const MicroBatchLoad& l, double f, SecondsOf seconds_of) {
     auto [it, inserted] = spread_of_load_.try_emplace(&l);
     Spread& spread = it->second;
     if (inserted) {
@@ -624,6 +662,12 @@ class ProgramBuilder {
       spread.mean = sum / ranks / f;
       spread.first = seconds_of(l, 0) / f;
     }
+    return spread;
+  }
+
+  template <class SecondsOf>
+  void note_absent_lag(int stage, const MicroBatchLoad& l, double f, SecondsOf seconds_of) {
+    const Spread& spread = spread_of(l, f, seconds_of);
     Collective& lag = pending_lag_[stage];
     lag.absent_lag_s = f * (spread.slowest - spread.first);
     lag.absent_straggler_gpu = stage * gps_ + spread.slowest_member;
@@ -646,7 +690,7 @@ class ProgramBuilder {
   }
   size_t moe_index(int layer) const { return moe_index_[layer]; }
   int first_layer(int virtual_stage) const { return p_.first_layer(virtual_stage, m_.layers); }
-  Work gemm(double m, double n, double k) const { return {cost_.gemm_s(m, n, k), 2.0 * m * n * k}; }
+  Work gemm(double m, double n, double k) const { return {cost_.gemm_s(m, n, k), 2.0 * m * n * k, 1}; }
   // The projections run at the model's compute dtype; the core (softmax(QK^T)V) stays in
   // BF16 even in FP8 recipes (Transformer Engine and DeepSeek-V3 keep attention in BF16).
   // The backward does twice the projections' FLOPs; the core's is priced by its own kernel.
@@ -656,7 +700,8 @@ class ProgramBuilder {
     const double projections = m_.mixing_projection_flops_per_token(0) * rows;
     const double core = m_.mixing_core_flops_per_token(0, p_.seq_len) * rows;
     const double f = backward ? BACKWARD_FLOP_FACTOR : 1;
-    return {f * cost_.flops_s(projections) + cost_.attention_core_s(core, backward), f * (projections + core)};
+    return {f * cost_.flops_s(projections) + cost_.attention_core_s(core, backward), f * (projections + core),
+            backward ? MIXING_BACKWARD_KERNELS : MIXING_FORWARD_KERNELS};
   }
   // Element-wise kernels around the GEMMs, forward; their backward reads the saved input and
   // the incoming gradient and writes the outgoing one: taken as twice the bytes and launches.
@@ -669,7 +714,7 @@ class ProgramBuilder {
     const double bytes = rows * h * (2 * BF16_BYTES + 3 * BF16_BYTES + (cast ? 2 * FP8_CAST_BYTES : 0));
     return launches(2 + (cast ? 2 : 0)) + Work{cost_.memory_bound_s(bytes), 0};
   }
-  Work launches(int kernels) const { return {kernels * s_.cluster.kernel_overhead_s, 0}; }
+  Work launches(int kernels) const { return {kernels * s_.cluster.kernel_overhead_s, 0, double(kernels)}; }
   // Per FFN row of `input` values and hidden width `width`: the activation (SwiGLU reads 2
   // width values and writes width; GELU reads and writes width), and with FP8 the casts of the
   // row's input and hidden values. Bytes only: row_kernels() launches run them for all rows.
@@ -734,6 +779,7 @@ class ProgramBuilder {
   bool folds_units_ = false;  // STAGE_UNITS
   std::unordered_map<const MicroBatchLoad*, Spread> spread_of_load_;
   std::vector<size_t> moe_index_;  // per layer: its index among the MoE layers
+  HostTally host_;                 // the piece being built
   Work attention_, dense_ffn_;                     // per layer and micro-batch, forward
   Work gate_and_shared_[2];                       // of channel- and token-mixing MoE layers
   Work attention_backward_;                      // without recomputation

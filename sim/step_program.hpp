@@ -14,7 +14,7 @@ namespace moesim {
 // The named parts of the step time, in result order; they sum to the step time.
 enum class Part : uint8_t {
   ATTENTION, DENSE_FFN, EXPERT_COMPUTE, STRAGGLER_WAIT, DISPATCH, COMBINE, TP_COMM,
-  PIPELINE_BUBBLE, GRAD_SYNC, OPTIMIZER, COUNT
+  PIPELINE_BUBBLE, GRAD_SYNC, OPTIMIZER, HOST_WAIT, COUNT
 };
 constexpr size_t PART_COUNT = size_t(Part::COUNT);
 const char* part_name(Part part);

@@ -366,3 +366,34 @@ TEST_CASE("ring all-reduce: NCCL's protocol latencies, and one channel per membe
   CHECK(fitted.ring_allreduce_s(1 << 30, 16, 2) == Approx(30 * c.nic_latency_s + ring16 / nic));
   CHECK(fitted.ring_allreduce_s(1024, 8, 1) == Approx(14 * c.nvlink_latency_s + ring_kib / nvlink));
 }
+
+TEST_CASE("a GPU whose kernels are shorter than their launches waits for the host", "[estimator]") {
+  // One Qwen3-30B-A3B layer with 16 experts on one H200, 64 tokens: every kernel takes
+  // microseconds. At 1 s of host time per kernel the host sets the step, and host_wait is
+  // the kernels counted less the GPU time of the pieces that launch them.
+  const auto run = [](double host_us, int experts) {
+    Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64})",
+                                        R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})",
+                                        R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": )" + std::to_string(experts) + "}",
+                                        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": )" +
+                                            std::to_string(host_us) + "}"));
+    std::map<std::string, double> parts;
+    const StepResult r = simulate(s);
+    for (const auto& [part, seconds] : r.breakdown_s) parts[part] = seconds;
+    parts["step"] = r.step_time_s;
+    return parts;
+  };
+  // Launches, forward: attention 3 (projections and core) + 2 (norm, residual add); the MoE
+  // block 2 (norm, add) + the gate GEMM and 2 router kernels + 16 experts x 3 GEMMs + permute,
+  // unpermute and the activation = 61. Backward: attention 5 + 2 x 2, the MoE block 2 x 56 =
+  // 121. The output layer: 1 forward, 2 backward. In all 185.
+  auto bound = run(1e6, 16);
+  CHECK(bound["host_wait"] == Approx(185.0).margin(0.01));
+  // Each more local expert: 3 GEMMs forward, 6 backward.
+  CHECK(run(1e6, 32)["host_wait"] == Approx(185.0 + 16 * 9).margin(0.01));
+  // Without host time (a CUDA-graphed step) nothing waits, and the GPU's parts are unchanged.
+  auto graphed = run(0, 16);
+  CHECK(graphed["host_wait"] == 0);
+  CHECK(graphed["step"] == Approx(bound["step"] - bound["host_wait"]).epsilon(1e-9));
+  for (const char* part : {"attention", "dense_ffn", "expert_compute"}) CHECK(graphed[part] == Approx(bound[part]).epsilon(1e-9));
+}

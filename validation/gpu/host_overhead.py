@@ -131,9 +131,13 @@ def main():
     rows = [measure(t) for t in (4096, 8192, 16384)]
     result = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "layer": "Qwen3-30B-A3B, one EP-8 rank's share",
               "rows": rows}
+    print_and_write(result, out_dir, "host_overhead.json")
+
+
+def print_and_write(result, out_dir, name):
     print(json.dumps(result, indent=1))
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "host_overhead.json"), "w") as f:
+    with open(os.path.join(out_dir, name), "w") as f:
         json.dump(result, f, indent=1)
 
 

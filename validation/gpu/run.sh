@@ -56,6 +56,10 @@ if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   echo
   timeout 240 python3 "$root/validation/gpu/host_overhead.py" "$out" >"$out/host_overhead.txt" 2>&1 || tail -20 "$out/host_overhead.txt"
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); [print('eager MoE layer, %5d tokens: %7.2f ms wall, %7.2f ms GPU busy, %3d kernels, GPU idle %4.1f %%' % (x['tokens'], x['wall_ms'], x['gpu_busy_ms'], x['kernels_per_iteration'], 100 * x['gpu_idle_share'])) for x in r['rows']]" "$out/host_overhead.json" || true
+  # The host's time per kernel when it alone sets the pace (~20 s): validation/gpu/host_bound.py;
+  # cluster.host_us_per_kernel is its wall time per layer over moesim's kernel count (RESULTS.md).
+  timeout 180 python3 "$root/validation/gpu/host_bound.py" "$out" >"$out/host_bound.txt" 2>&1 || tail -20 "$out/host_bound.txt"
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1])); [print('host-bound eager MoE layer, %2d experts, %3d tokens: %6.2f ms wall, %3d kernels' % (x['experts'], x['tokens'], x['wall_ms'], x['kernels_per_iteration'])) for x in r['rows']]" "$out/host_bound.json" || true
   # BF16 and FP8 cuBLAS GEMMs as a moesim-validation/1 dataset (~15 s): validation/gpu/fp8_gemm.py;
   # `moesim validate $out/gemm.validation.json` on a machine with the simulator compares them.
   echo
