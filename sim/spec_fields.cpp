@@ -44,6 +44,14 @@ Field<Spec> number_field(const std::string& key, double Spec::*member, double to
           [member, to_si](const Spec& s) { return ParamValue(s.*member / to_si); }};
 }
 
+// A time that may be 0 but not negative (latencies, per-kernel overheads), given in us.
+template <class Spec>
+Field<Spec> duration_us_field(const std::string& key, double Spec::*member, const std::string& help) {
+  Field<Spec> field = number_field(key, member, 1e-6, help, std::nullopt);
+  field.spec.inclusive_min = 0.0;
+  return field;
+}
+
 template <class Spec>
 Field<Spec> choice_field(const std::string& key, std::string Spec::*member, const std::string& help,
                          std::vector<std::string> allowed) {
@@ -85,9 +93,9 @@ const FieldTable<ClusterSpec>& cluster_fields() {
       int_field("nodes", &ClusterSpec::nodes, 1, "number of nodes"),
       int_field("gpus_per_node", &ClusterSpec::gpus_per_node, 1, "GPUs per node, all on one NVSwitch"),
       number_field("nvlink_GBps", &ClusterSpec::nvlink_Bps, GB, "scale-up bandwidth per GPU per direction, GB/s"),
-      number_field("nvlink_latency_us", &ClusterSpec::nvlink_latency_s, US, "GPU-to-GPU latency in the node, us", std::nullopt),
+      duration_us_field("nvlink_latency_us", &ClusterSpec::nvlink_latency_s, "GPU-to-GPU latency in the node, us"),
       number_field("nic_GBps", &ClusterSpec::nic_Bps, GB, "NIC bandwidth per GPU per direction, GB/s"),
-      number_field("nic_latency_us", &ClusterSpec::nic_latency_s, US, "NIC-to-NIC latency across one leaf, us", std::nullopt),
+      duration_us_field("nic_latency_us", &ClusterSpec::nic_latency_s, "NIC-to-NIC latency across one leaf, us"),
       {{"fabric", ParamKind::CHOICE, std::string("rail_optimized"), "inter-node fabric", std::nullopt, std::nullopt,
         std::nullopt, {"rail_optimized", "fat_tree"}},
        [](ClusterSpec& c, const ParamValue& v) {
@@ -113,10 +121,10 @@ const FieldTable<ClusterSpec>& cluster_fields() {
                    "payload/line rate of NVLink transfers (protocol overhead taken off)", 0.0, 1.0),
       number_field("nic_efficiency", &ClusterSpec::nic_efficiency, 1,
                    "payload/line rate of NIC transfers (protocol overhead taken off)", 0.0, 1.0),
-      number_field("gemm_overhead_us", &ClusterSpec::gemm_overhead_s, US, "fixed time per GEMM kernel, us", std::nullopt),
-      number_field("kernel_overhead_us", &ClusterSpec::kernel_overhead_s, US, "fixed time per memory-bound kernel, us", std::nullopt),
-      number_field("host_us_per_kernel", &ClusterSpec::host_s_per_kernel, US,
-                   "host time per launched kernel (framework, dispatcher, launch); 0 for CUDA-graphed steps, us", std::nullopt),
+      duration_us_field("gemm_overhead_us", &ClusterSpec::gemm_overhead_s, "fixed time per GEMM kernel, us"),
+      duration_us_field("kernel_overhead_us", &ClusterSpec::kernel_overhead_s, "fixed time per memory-bound kernel, us"),
+      duration_us_field("host_us_per_kernel", &ClusterSpec::host_s_per_kernel,
+                        "host time per launched kernel (framework, dispatcher, launch); 0 for CUDA-graphed steps, us"),
       {{"collective_latency", ParamKind::CHOICE, std::string("nccl"),
         "all-reduce step latencies: nccl (NCCL's tuner: per protocol, a base and a per-hop latency; the fastest "
         "protocol) or links (nvlink_latency_us / nic_latency_us per ring step, as a calibration profile fits them)",

@@ -79,6 +79,14 @@ TEST_CASE("scenario errors name file and path and value and expectation", "[scen
                                  R"({"preset": "dgx-h100", "nvlink_GBps": -5})")) ==
           "bad.json: /cluster/nvlink_GBps: -5: expected a number > 0");
   }
+  SECTION("negative host time per kernel (0, a CUDA-graphed step, is allowed)") {
+    const auto with_host = [](const std::string& us) {
+      return error_of(scenario_json(R"({"dp": 8, "ep": 8})", "{}", "{}", R"({"preset": "mixtral-8x7b"})",
+                                    R"({"preset": "dgx-h100", "host_us_per_kernel": )" + us + "}"));
+    };
+    CHECK(with_host("-5") == "bad.json: /cluster/host_us_per_kernel: -5: expected a number >= 0");
+    CHECK(with_host("0") == "(no error)");
+  }
   SECTION("negative router parameter") {
     CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"capacity_factor": -1})")) ==
           "bad.json: /router/capacity_factor: -1: expected a number > 0");
