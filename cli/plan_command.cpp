@@ -22,7 +22,10 @@ using text::lpad;
 using text::pad;
 
 constexpr double GIB = 1024.0 * 1024 * 1024;
-constexpr int DES_REFINE_MAX_GPUS = 256;  // above this a discrete-event step takes minutes
+// Without --refine: the top 3 plans, as long as their discrete-event runs are estimated to
+// take a minute in all (a rack of 64 GB200s takes minutes per run, 2048 GPUs hours).
+constexpr int DEFAULT_REFINE = 3;
+constexpr double DEFAULT_REFINE_BUDGET_S = 60;
 
 struct Args {
   std::string scenario;
@@ -91,7 +94,8 @@ std::string plan_page(const PlanSearch& search, size_t shown, const std::string&
 }
 
 bool same_layout(const ParallelPlan& a, const ParallelPlan& b) {
-  return a.dp == b.dp && a.tp == b.tp && a.pp == b.pp && a.vp == b.vp && a.ep == b.ep && a.etp == b.etp;
+  return a.dp == b.dp && a.tp == b.tp && a.pp == b.pp && a.vp == b.vp && a.ep == b.ep && a.etp == b.etp &&
+         a.micro_batch_size == b.micro_batch_size;
 }
 
 // Where the scenario's own plan (often the one a team runs today) ranks, and against #1 why.
@@ -109,6 +113,21 @@ void print_scenario_plan_rank(const PlanSearch& search, const ParallelPlan& own,
 
 }  // namespace
 
+namespace {
+// The top plans the default refinement left to the analytic engine, and how to run them.
+void print_refine_skipped(const PlanSearch& search, std::ostream& out) {
+  if (search.refine_skipped.empty()) return;
+  out << "\n(no discrete-event run for";
+  const char* separator = " ";
+  for (const auto& [rank, estimate_s] : search.refine_skipped) {
+    out << separator << "#" << rank + 1 << " (about " << fixed(estimate_s, 0) << " s)";
+    separator = ", ";
+  }
+  out << ": over the default budget of " << fixed(DEFAULT_REFINE_BUDGET_S, 0)
+      << " s for all; --refine R runs the top R whatever they take)\n";
+}
+}  // namespace
+
 int plan_command(const std::vector<std::string>& arguments, std::ostream& out) {
   const Args a = parse_args(arguments);
   Scenario s = a.scenario.empty() ? default_scenario() : load_scenario_file(a.scenario);
@@ -119,7 +138,8 @@ int plan_command(const std::vector<std::string>& arguments, std::ostream& out) {
     s.cluster.nodes = *a.gpus / s.cluster.gpus_per_node;
   }
   PlanSearchOptions options;
-  options.refine = a.refine.value_or(s.cluster.gpus() <= DES_REFINE_MAX_GPUS ? 3 : 0);
+  options.refine = a.refine.value_or(DEFAULT_REFINE);
+  if (!a.refine) options.refine_budget_s = DEFAULT_REFINE_BUDGET_S;
   ProgressLine progress("plan", 1);
   double phase_total = -1;
   options.progress = [&](double done, double total, const std::string& what) {
@@ -151,8 +171,7 @@ int plan_command(const std::vector<std::string>& arguments, std::ostream& out) {
     out << "\nrejected:\n";
     for (const auto& [reason, n] : search.rejected) out << lpad(std::to_string(n), 6) << "  " << reason << "\n";
   }
-  if (options.refine == 0 && s.cluster.gpus() > DES_REFINE_MAX_GPUS)
-    out << "\n(no discrete-event refinement above " << DES_REFINE_MAX_GPUS << " GPUs unless --refine R asks for it)\n";
+  print_refine_skipped(search, out);
   if (!a.out_dir.empty()) {
     std::filesystem::create_directories(a.out_dir);
     const auto path = [&](const char* name) { return (std::filesystem::path(a.out_dir) / name).string(); };

@@ -8,6 +8,7 @@
 
 #include "hardware/topology.hpp"
 #include "sim/estimator.hpp"
+#include "sim/limits.hpp"
 #include "sim/simulate.hpp"
 #include "sim/traffic.hpp"
 
@@ -54,13 +55,13 @@ std::vector<int> interleavings(int pp, int layers) {
 }
 
 // A plan of the given degrees over the whole cluster, the scenario's sequence length,
-// optimizer, overlap and recomputation, and micro-batches of one sequence.
+// micro-batch size, optimizer, overlap and recomputation.
 ParallelPlan plan_of(const Scenario& s, int tp, int pp, int vp, int ep, int etp) {
   ParallelPlan p;
   p.tp = tp, p.pp = pp, p.vp = vp, p.ep = ep, p.etp = etp;
   p.dp = s.cluster.gpus() / (tp * pp);
   p.seq_len = s.plan.seq_len;
-  p.micro_batch_size = 1;
+  p.micro_batch_size = s.plan.micro_batch_size;
   p.distributed_optimizer = s.plan.distributed_optimizer;
   p.overlap_grad_reduce = s.plan.overlap_grad_reduce;
   p.overlap_shared_experts = s.plan.overlap_shared_experts;
@@ -83,7 +84,11 @@ std::vector<ParallelPlan> enumerate(const Scenario& s, std::map<std::string, int
                               " sequences does not split over dp=" + std::to_string(p.dp))];
       return;
     }
-    p.micro_batches = int(global_sequences / p.dp);
+    // The scenario's micro-batch size where it divides a DP rank's sequences (it sets how
+    // long each kernel runs, against the host's launches), else one sequence.
+    const long rank_sequences = global_sequences / p.dp;
+    if (rank_sequences % p.micro_batch_size != 0) p.micro_batch_size = 1;
+    p.micro_batches = int(rank_sequences / p.micro_batch_size);
     if (PlanProblem problem = plan_problem(p, s.model, s.cluster)) {
       ++rejected[reason_class(problem.sentence)];
       return;
@@ -104,7 +109,8 @@ std::vector<ParallelPlan> enumerate(const Scenario& s, std::map<std::string, int
 std::string plan_label(const ParallelPlan& p) {
   return "DP" + std::to_string(p.dp) + " TP" + std::to_string(p.tp) + " PP" + std::to_string(p.pp) +
          (p.vp > 1 ? " VP" + std::to_string(p.vp) : "") + " EP" +
-         std::to_string(p.ep) + (p.etp > 1 ? " ETP" + std::to_string(p.etp) : "") + " m" + std::to_string(p.micro_batches);
+         std::to_string(p.ep) + (p.etp > 1 ? " ETP" + std::to_string(p.etp) : "") +
+         (p.micro_batch_size > 1 ? " mbs" + std::to_string(p.micro_batch_size) : "") + " m" + std::to_string(p.micro_batches);
 }
 
 PlanSearch search_plans(const Scenario& base, const PlanSearchOptions& options) {
@@ -145,11 +151,18 @@ PlanSearch search_plans(const Scenario& base, const PlanSearchOptions& options) 
   }
   std::stable_sort(out.ranked.begin(), out.ranked.end(),
                    [](const auto& a, const auto& b) { return a.analytic.step_time_s < b.analytic.step_time_s; });
+  double budget_s = options.refine_budget_s;
   for (int i = 0; i < std::min<int>(options.refine, int(out.ranked.size())); ++i) {
-    if (options.progress) options.progress(double(i), double(options.refine), "des " + plan_label(out.ranked[i].plan));
     Scenario candidate = s;
     candidate.plan = out.ranked[i].plan;
     candidate.sim.engine = "des";
+    const double estimate_s = estimate_run(candidate).wall_s;
+    if (estimate_s > budget_s) {
+      out.refine_skipped.emplace_back(size_t(i), estimate_s);
+      continue;
+    }
+    budget_s -= estimate_s;
+    if (options.progress) options.progress(double(i), double(options.refine), "des " + plan_label(out.ranked[i].plan));
     out.ranked[i].des = simulate(candidate);
   }
   return out;

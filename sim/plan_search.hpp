@@ -1,5 +1,6 @@
 #pragma once
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,10 +27,16 @@ struct PlanSearch {
   int enumerated = 0;
   int routings = 0;                         // distinct EP layouts routed
   int routed_layers = 0;                    // MoE layers routed token by token per layout
+  // Top plans left without a discrete-event run because it would have overrun the budget:
+  // (rank from 0, its run's estimated wall time).
+  std::vector<std::pair<size_t, double>> refine_skipped;
 };
 
 struct PlanSearchOptions {
   int refine = 0;                           // top plans re-run with the discrete-event engine
+  // Wall time the refinement may take, by estimate_run's estimate of each run (sim/limits.hpp):
+  // a plan whose run would take the total past it is skipped and listed in refine_skipped.
+  double refine_budget_s = std::numeric_limits<double>::infinity();
   std::function<void(double done, double total, const std::string& what)> progress;
 };
 

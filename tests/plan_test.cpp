@@ -43,6 +43,33 @@ TEST_CASE("plan search ranks every runnable plan by its analytic step and counts
   CHECK_THAT(why_it_ranks(search, 1), Catch::StartsWith("behind #1 by"));
 }
 
+TEST_CASE("plan search keeps the scenario's micro-batch size and refines only within its time budget", "[plan]") {
+  const Scenario s = scenario(scenario_json(R"({"dp": 16, "ep": 8, "micro_batch_size": 2, "micro_batches": 2, "seq_len": 1024})",
+                                            R"({"policy": "topk", "capacity_factor": 1.25})", R"({"alpha": 1, "seed": 2})",
+                                            R"({"preset": "olmoe-1b-7b", "layers": 4})", R"({"preset": "dgx-h100", "nodes": 2})"));
+  PlanSearchOptions options;
+  options.refine = 2;
+  options.refine_budget_s = 0;  // every run costs more than nothing: both skipped, with their estimates
+  const PlanSearch none = search_plans(s, options);
+  REQUIRE(none.ranked.size() >= 2);
+  REQUIRE(none.refine_skipped.size() == 2);
+  for (const auto& [rank, estimate_s] : none.refine_skipped) {
+    CHECK_FALSE(none.ranked[rank].des);
+    CHECK(estimate_s > 0);
+  }
+  for (const PlanCandidate& c : none.ranked) {
+    INFO(plan_label(c.plan));
+    CHECK(c.plan.dp * c.plan.micro_batch_size * c.plan.micro_batches == 16 * 2 * 2);  // the global batch is kept
+    CHECK(c.plan.micro_batch_size == (64 / c.plan.dp % 2 == 0 ? 2 : 1));
+  }
+  // A budget of exactly the first run's estimate runs it and skips the second.
+  options.refine_budget_s = none.refine_skipped[0].second;
+  const PlanSearch first = search_plans(s, options);
+  CHECK(first.ranked[0].des);
+  REQUIRE(first.refine_skipped.size() == 1);
+  CHECK(first.refine_skipped[0].first == 1);
+}
+
 TEST_CASE("moesim plan prints the table and writes plan.json, plan.csv and report.html", "[plan][cli]") {
   const auto dir = std::filesystem::temp_directory_path() / ("moesim_plan_" + std::to_string(::getpid()));
   const CommandResult r = run_command(std::string(MOESIM_BINARY) + " plan --top 3 --refine 1 --out " + dir.string());
