@@ -27,6 +27,15 @@ void print_straggler_and_links(std::ostream& out, const StepResult& r) {
         << "\n";
 }
 
+// A step that waits for the host's launches a tenth of its time or more says so, and what helps.
+void print_host_bound(std::ostream& out, const StepResult& r) {
+  for (const auto& [name, seconds] : r.breakdown_s) {
+    if (name != "host_wait" || r.step_time_s <= 0 || seconds < 0.1 * r.step_time_s) continue;
+    out << "host-bound        " << format("%.1f %% of the step waits for the host's kernel launches", 100 * seconds / r.step_time_s)
+        << " (cluster.host_us_per_kernel); a larger micro-batch, or CUDA graphs (host_us_per_kernel 0), shorten it\n";
+  }
+}
+
 }  // namespace
 
 void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
@@ -56,6 +65,7 @@ void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
       << "memory per GPU    "
       << format("%.1f of %.1f GiB", r.memory.total_bytes() / (1 << 30), r.hbm_bytes / (1 << 30))
       << (r.fits_memory ? "  (fits)" : "  (DOES NOT FIT)") << "\n";
+  print_host_bound(out, r);
   print_straggler_and_links(out, r);
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <sstream>
 
 #include "hardware/topology.hpp"
 #include "models/cost_model.hpp"
@@ -11,6 +12,7 @@
 #include "sim/estimator.hpp"
 #include "sim/result_json.hpp"
 #include "sim/simulate.hpp"
+#include "sim/summary_table.hpp"
 #include "tests/helpers.hpp"
 
 using namespace moesim;
@@ -396,4 +398,20 @@ TEST_CASE("a GPU whose kernels are shorter than their launches waits for the hos
   CHECK(graphed["host_wait"] == 0);
   CHECK(graphed["step"] == Approx(bound["step"] - bound["host_wait"]).epsilon(1e-9));
   for (const char* part : {"attention", "dense_ffn", "expert_compute"}) CHECK(graphed[part] == Approx(bound[part]).epsilon(1e-9));
+}
+
+TEST_CASE("the summary names a host-bound step and what shortens it", "[estimator]") {
+  const auto summary = [](const std::string& host_us) {
+    const Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64})",
+                                              R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})",
+                                              R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16})",
+                                              R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": )" +
+                                                  host_us + "}"));
+    std::ostringstream out;
+    print_summary(out, simulate(s), s);
+    return out.str();
+  };
+  // 185 launches of 1 ms against about 6 ms of GPU work: nearly all of the step waits.
+  CHECK_THAT(summary("1000"), Catch::Contains("host-bound") && Catch::Contains("% of the step waits for the host"));
+  CHECK_THAT(summary("0"), !Catch::Contains("host-bound"));
 }
