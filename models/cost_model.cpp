@@ -95,11 +95,10 @@ CostModel::RingAllReduce CostModel::ring_allreduce(double bytes, int n, int node
   out.ring_bytes = prices.ring_share * bytes;
   out.rate_Bps = prices.rate_Bps;
   out.channels = prices.channels;
-  double best_s = std::numeric_limits<double>::infinity();
-  for (int p = 0; p < prices.protocols; ++p) {
-    const double t = prices.latency_s[p] + out.ring_bytes * prices.s_per_byte[p];
-    if (t < best_s) best_s = t, out.latency_s = prices.latency_s[p], out.bandwidth_share = prices.bandwidth_share[p];
-  }
+  if (prices.protocols == 0) return out;  // one GPU: nothing moves
+  const int p = prices.fastest(bytes);
+  out.latency_s = prices.latency_s[p];
+  out.bandwidth_share = prices.bandwidth_share[p];
   return out;
 }
 

@@ -1,5 +1,4 @@
 #pragma once
-#include <algorithm>
 #include "hardware/cluster.hpp"
 #include "hardware/dtype.hpp"
 
@@ -63,11 +62,15 @@ class CostModel {
     double ring_share = 0;  // ring bytes per byte reduced: 2 (n-1)/n
     double rate_Bps = 1;
     int channels = 1;
-    double time_s(double bytes) const {
-      double best = protocols ? latency_s[0] + ring_share * bytes * s_per_byte[0] : 0;
-      for (int p = 1; p < protocols; ++p) best = std::min(best, latency_s[p] + ring_share * bytes * s_per_byte[p]);
+    // The protocol NCCL would run for `bytes` (the fastest), and its time.
+    int fastest(double bytes) const {
+      int best = 0;
+      for (int p = 1; p < protocols; ++p)
+        if (protocol_s(p, bytes) < protocol_s(best, bytes)) best = p;
       return best;
     }
+    double protocol_s(int p, double bytes) const { return latency_s[p] + ring_share * bytes * s_per_byte[p]; }
+    double time_s(double bytes) const { return protocols ? protocol_s(fastest(bytes), bytes) : 0; }
   };
   RingPrices ring_prices(int n, int nodes) const;
   double peak_flops() const { return peak_flops_; }

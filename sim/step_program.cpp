@@ -623,13 +623,16 @@ class ProgramBuilder {
       return f * (launches_s + l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s);
     };
     if (columns_ < p_.ep_group_gpus()) note_absent_lag(stage, load(layer, mb, 0), f, seconds_of);
+    const MicroBatchLoad* group_load = nullptr;  // the EP group's load, looked up once per group
+    double group_slowest_s = 0;
     for_each_gpu(stage, [&](int gpu, int q) {
       const MicroBatchLoad& l = load(layer, mb, q / p_.ep_group_gpus());
       const int rank = (q % p_.ep_group_gpus()) / p_.etp;
       const double seconds = seconds_of(l, rank);
       // The group's combine waits for its slowest member, so every member's host has had
       // that long to launch.
-      host_.column_s[size_t(q)] += f * spread_of(l, f, seconds_of).slowest;
+      if (&l != group_load) group_load = &l, group_slowest_s = f * spread_of(l, f, seconds_of).slowest;
+      host_.column_s[size_t(q)] += group_slowest_s;
       out_.ops[gpu].push_back(
           Op{OpKind::COMPUTE, Part::EXPERT_COMPUTE, bwd, int16_t(layer), mb, -1, seconds, f * l.rank_rows[rank] * row.flops});
     });
