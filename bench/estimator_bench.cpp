@@ -32,6 +32,10 @@ struct Fixture {
   std::vector<ParallelPlan> plans;
   // Interleaved (vp 2) plans of the same kind, in the combined order (overlap_ep_comm) or not.
   std::vector<ParallelPlan> interleaved, combined;
+  // The first list with ZeRO-1 and overlapped gradient reduce, as Megatron's MoE recipes run:
+  // each stage's first forward (it waits for the weights' all-gathers) and last backward (it
+  // starts the gradient syncs) are walked op by op.
+  std::vector<ParallelPlan> zero1;
   Fixture() {
     for (int pp : {4, 8, 16, 32})
       for (int mb : {8, 16, 32, 64, 128}) {
@@ -40,6 +44,9 @@ struct Fixture {
         p.dp = scenario.cluster.gpus() / pp;
         p.micro_batches = mb;
         plans.push_back(p);
+        ParallelPlan z = p;
+        z.distributed_optimizer = z.overlap_grad_reduce = true;
+        zero1.push_back(z);
         if (pp == 32 || mb < pp) continue;  // 64 virtual stages > 61 layers; groups of pp micro-batches
         p.vp = 2;
         interleaved.push_back(p);
@@ -91,6 +98,12 @@ void BM_EstimatePlanCombined(benchmark::State& state) {
   time_plans(state, [&](const Scenario& s) { return estimator.estimate(s.plan); }, &fixture().combined);
 }
 BENCHMARK(BM_EstimatePlanCombined)->Unit(benchmark::kMicrosecond);
+
+void BM_EstimatePlanZero1(benchmark::State& state) {
+  PlanEstimator estimator(fixture().scenario, fixture().routed);
+  time_plans(state, [&](const Scenario& s) { return estimator.estimate(s.plan); }, &fixture().zero1);
+}
+BENCHMARK(BM_EstimatePlanZero1)->Unit(benchmark::kMicrosecond);
 
 // Each plan on its own (estimate_step): every layer's pieces built and timed again.
 void BM_EstimatePlanAlone(benchmark::State& state) {

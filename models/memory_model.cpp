@@ -1,7 +1,10 @@
 // Memory per GPU. Mixed-precision Adam without a distributed optimizer keeps 18 bytes per
 // parameter: BF16 weights (2), FP32 gradients (4), FP32 master weights and two Adam moments
 // (12); with it, 6 + 12/d, the 12 sharded over the d data-parallel ranks that hold the same
-// parameters (Megatron-LM docs, "Distributed Optimizer", bytes-per-parameter table).
+// parameters (Megatron-LM docs, "Distributed Optimizer", bytes-per-parameter table). With
+// BF16 gradients (ParallelPlan::gradient_dtype) the buffer holds 2 bytes per parameter; the
+// optimizer's FP32 copy of its gradient shard lives only during the optimizer step, when the
+// activations are freed, so it is not part of the peak counted here.
 // Activations follow Korthikanti et al., "Reducing Activation Recomputation in Large
 // Transformer Models" (2022), per layer and token in BF16, with flash attention (no s^2
 // score tensors) and sequence parallelism (everything divided by tp): attention block 11 h
@@ -14,7 +17,7 @@
 namespace moesim {
 
 namespace {
-constexpr double WEIGHT_BYTES = 2, GRADIENT_BYTES = 4, OPTIMIZER_BYTES = 12;
+constexpr double WEIGHT_BYTES = 2, OPTIMIZER_BYTES = 12;
 
 // Activation coefficients below are bytes per token (BF16 elements already counted twice).
 
@@ -90,7 +93,7 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
     const double expert_params = stage_expert_params_per_gpu(m, p, stage);
     const double optimizer_params =
         p.distributed_optimizer ? (params - expert_params) / p.dp + expert_params / p.edp() : params;
-    MemoryBreakdown mem{params * WEIGHT_BYTES, params * GRADIENT_BYTES, optimizer_params * OPTIMIZER_BYTES,
+    MemoryBreakdown mem{params * WEIGHT_BYTES, params * bytes_per_element(p.gradient_dtype), optimizer_params * OPTIMIZER_BYTES,
                         activations, buffers};
     if (mem.total_bytes() > best.total_bytes()) best = mem;
   }

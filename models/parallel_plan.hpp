@@ -26,14 +26,20 @@ struct ParallelPlan {
   // over the data-parallel group (dense) and the expert-data-parallel group (experts);
   // gradients reduce-scattered and updated weights all-gathered instead of all-reduced.
   bool distributed_optimizer = false;
+  // Dtype in which gradients are accumulated, held and reduced: FP32 (Megatron-LM's default
+  // for BF16 training, --accumulate-allreduce-grads-in-fp32) or BF16 (grad_reduce_in_fp32 =
+  // False, as NVIDIA's Megatron-Bridge performance recipes set it): bytes per parameter of the
+  // gradient buffer and of the gradient sync.
+  Dtype gradient_dtype = Dtype::FP32;
   // Activation recomputation: none; selective (Megatron's core-attention recompute, which the
   // model already assumes through flash attention: no change); full (each layer keeps only its
   // input and recomputes its forward pass during backward).
   std::string recompute = "none";
   // Each layer's gradients are reduced on a communication stream as soon as its last
   // micro-batch's backward has produced them, while the backward goes on (Megatron's
-  // --overlap-grad-reduce); with the distributed optimizer the updated weights' all-gather is
-  // taken as hidden in the next step's forward (--overlap-param-gather).
+  // --overlap-grad-reduce); with the distributed optimizer the updated weights' all-gather
+  // runs beside the next step's first forward, each layer waiting for its own weights
+  // (--overlap-param-gather): exposed where the gathers take longer than that forward.
   bool overlap_grad_reduce = false;
   // Shared experts run on the compute stream while the all-to-alls run on the communication
   // stream (Megatron's --moe-shared-expert-overlap): input projections during dispatch, the

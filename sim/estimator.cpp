@@ -192,11 +192,19 @@ class ProgramWalker {
     return true;
   }
 
-  // Runs every stage's units in an order known to respect their inputs. Every stage starts
-  // with its SCHEDULE op, so all of them can run from the first one reached.
+  // Runs every stage's units in an order known to respect their inputs. Before its SCHEDULE
+  // op a stage only starts collectives on the stream (the weights' all-gathers), which
+  // nothing delays, so every stage's can start and all units run from the first SCHEDULE
+  // reached.
   void replay_schedules() {
     const StepProgram::UnitSchedule& sched = program_.schedule;
     if (schedule_position_[0] == sched.order.units_per_stage()) return;  // done already
+    for (int stage = 0; stage < sched.order.pp; ++stage) {
+      const int gpu = stage * program_.gpus_per_stage;
+      const std::vector<Op>& ops = program_.ops[gpu];
+      for (; next_op_[gpu] < ops.size() && ops[next_op_[gpu]].kind == OpKind::COLLECTIVE_START; ++next_op_[gpu])
+        start_async(gpu, int(next_op_[gpu]), ops[next_op_[gpu]].ref);
+    }
     for (const int32_t entry : *unit_order_) {
       const int stage = entry % sched.order.pp, i = entry / sched.order.pp;
       run_position(stage * program_.gpus_per_stage, stage, i);
@@ -288,7 +296,11 @@ class ProgramWalker {
     if (!known.checked) known.checked = true, known.walks_ops = !u.ops.empty() && !waits_for_all_it_starts(u.ops);
     if (!known.walks_ops) {
       UnitTotal& total = unit_total(gpu, unit);
-      clock_[gpu] += total.seconds;
+      if (u.waits.empty()) {
+        clock_[gpu] += total.seconds;
+      } else {
+        run_pieces_with_waits(gpu, u);
+      }
       total.gpu = gpu;
       ++total.runs;
       return;
@@ -303,6 +315,18 @@ class ProgramWalker {
       } else if (op.kind == OpKind::COLLECTIVE_WAIT ? !wait_async(gpu, index, op) : !arrive(gpu, index, op.ref)) {
         throw std::logic_error("a unit's collective waits for a GPU outside it");
       }
+    }
+  }
+
+  // A unit of pieces that waits for stream collectives before some: each wait as an op (it
+  // records its own part), each piece's time as summed in the unit's total.
+  void run_pieces_with_waits(int gpu, const StepProgram::Unit& u) {
+    size_t next_wait = 0;
+    for (int k = 0; k < int(u.pieces.size()); ++k) {
+      for (; next_wait < u.waits.size() && u.waits[next_wait].first == k; ++next_wait)
+        if (!wait_async(gpu, -1, u.waits[next_wait].second))
+          throw std::logic_error("a unit waits for a collective that has not started");
+      for (double seconds : piece_time(gpu, u.pieces[size_t(k)]).part_s) clock_[gpu] += seconds;
     }
   }
 

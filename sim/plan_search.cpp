@@ -55,7 +55,7 @@ std::vector<int> interleavings(int pp, int layers) {
 }
 
 // A plan of the given degrees over the whole cluster, the scenario's sequence length,
-// micro-batch size, optimizer, overlap and recomputation.
+// micro-batch size, optimizer, gradient dtype, overlap and recomputation.
 ParallelPlan plan_of(const Scenario& s, int tp, int pp, int vp, int ep, int etp) {
   ParallelPlan p;
   p.tp = tp, p.pp = pp, p.vp = vp, p.ep = ep, p.etp = etp;
@@ -63,6 +63,7 @@ ParallelPlan plan_of(const Scenario& s, int tp, int pp, int vp, int ep, int etp)
   p.seq_len = s.plan.seq_len;
   p.micro_batch_size = s.plan.micro_batch_size;
   p.distributed_optimizer = s.plan.distributed_optimizer;
+  p.gradient_dtype = s.plan.gradient_dtype;
   p.overlap_grad_reduce = s.plan.overlap_grad_reduce;
   p.overlap_shared_experts = s.plan.overlap_shared_experts;
   p.ep_comm_sms = s.plan.ep_comm_sms;

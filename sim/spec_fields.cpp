@@ -73,7 +73,7 @@ Field<Spec> optional_number_field(const std::string& key, std::optional<double> 
 template <class Spec>
 Field<Spec> dtype_field(const std::string& key, Dtype Spec::*member, const std::string& help,
                         std::vector<std::string> allowed = {"bf16", "fp8", "fp32"}) {
-  return {{key, ParamKind::CHOICE, std::string("bf16"), help, std::nullopt, std::nullopt, std::nullopt, allowed},
+  return {{key, ParamKind::CHOICE, allowed.front(), help, std::nullopt, std::nullopt, std::nullopt, allowed},
           [member](Spec& s, const ParamValue& v) { s.*member = *parse_dtype(std::get<std::string>(v)); },
           [member](const Spec& s) { return ParamValue(std::string(dtype_name(s.*member))); }};
 }
@@ -213,10 +213,14 @@ const FieldTable<ParallelPlan>& plan_fields() {
       bool_field("distributed_optimizer", &ParallelPlan::distributed_optimizer, false,
                  "ZeRO-1: optimizer state sharded over the (expert-)data-parallel group; reduce-scatter and all-gather "
                  "instead of all-reduce (Megatron's --use-distributed-optimizer)"),
+      dtype_field("gradient_dtype", &ParallelPlan::gradient_dtype,
+                  "dtype of the gradient buffer and of the gradient sync: fp32 (Megatron-LM's default for BF16 "
+                  "training) or bf16 (grad_reduce_in_fp32 = false, as Megatron-Bridge's performance recipes run)",
+                  {"fp32", "bf16"}),
       bool_field("overlap_grad_reduce", &ParallelPlan::overlap_grad_reduce, false,
                  "reduce each layer's gradients on a communication stream during the last micro-batch's backward "
-                 "(Megatron's --overlap-grad-reduce; with distributed_optimizer the weight all-gather is taken as "
-                 "hidden in the next forward, --overlap-param-gather)"),
+                 "(Megatron's --overlap-grad-reduce; with distributed_optimizer the weight all-gather runs beside the "
+                 "next step's first forward, each layer waiting for its weights, --overlap-param-gather)"),
       bool_field("overlap_shared_experts", &ParallelPlan::overlap_shared_experts, false,
                  "run shared experts while the all-to-alls run: input projections during dispatch, output projection "
                  "during combine (Megatron's --moe-shared-expert-overlap)"),

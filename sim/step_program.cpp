@@ -22,8 +22,6 @@ namespace {
 // Backward passes move gradients in BF16 and cost twice the forward FLOPs.
 constexpr double GRADIENT_WIRE_BYTES = 2;
 constexpr double BACKWARD_FLOP_FACTOR = 2;
-// Gradients are reduced in FP32 (as the 18 bytes/parameter memory accounting assumes).
-constexpr double GRADIENT_REDUCE_BYTES = 4;
 constexpr double WEIGHT_GATHER_BYTES = 2;  // BF16 weights all-gathered after a sharded update
 // Adam step per parameter: reads FP32 weight, gradient, two moments (16 B); writes FP32
 // weight, two moments and the BF16 copy (14 B).
@@ -68,11 +66,12 @@ class ProgramBuilder {
       sched.samples = routed_sample_period();
       sched.unit.assign(size_t(p_.virtual_stages()) * 2 * sched.samples, -1);
       sched.last_backward.assign(size_t(p_.virtual_stages()), -1);
+      sched.first_forward.assign(size_t(p_.virtual_stages()), -1);
       // Each layer's units: at most two TP all-reduces, a dispatch and a combine per
       // direction and sample, and the gradient syncs of a layer and of the step.
       if (!known_pieces_ || known_pieces_->empty())
         out_.collectives.reserve(size_t(m_.layers) * (8 * std::min(sched.samples, p_.micro_batches) + 2) + 4 * size_t(p_.pp));
-      out_.units.reserve(sched.unit.size() + sched.last_backward.size());
+      out_.units.reserve(sched.unit.size() + sched.last_backward.size() + sched.first_forward.size());
       out_.pieces.reserve(size_t(m_.layers + 1) * 2 * std::min(sched.samples, p_.micro_batches));
     }
     out_.ops.resize(p_.world());
@@ -188,6 +187,7 @@ class ProgramBuilder {
 
   // ---- per-stage op sequences ---------------------------------------------------------
   void build_stage(int stage) {
+    start_param_gathers(stage);
     if (folds_units_) {
       build_stage_units(stage);
     } else {
@@ -329,7 +329,10 @@ class ProgramBuilder {
   }
 
   void forward_body(int stage, int j, int mb) {
-    for_each_piece(j, false, [&](int layer) { piece_ops(stage, layer, mb, false); });
+    for_each_piece(j, false, [&](int layer) {
+      if (mb == 0) wait_param_gather(stage, layer);
+      piece_ops(stage, layer, mb, false);
+    });
   }
 
   // With overlap, each layer's gradients leave once the step's last backward through it is done.
@@ -344,9 +347,14 @@ class ProgramBuilder {
   // sample, and the last backward apart when it starts gradient syncs), then one SCHEDULE op.
   void build_stage_units(int stage) {
     StepProgram::UnitSchedule& sched = out_.schedule;
-    const std::vector<char> last_backward_paired = order_.combined ? build_pair_units(stage) : std::vector<char>();
+    std::vector<char> first_forward_paired;
+    const std::vector<char> last_backward_paired =
+        order_.combined ? build_pair_units(stage, first_forward_paired) : std::vector<char>();
     for (int chunk = 0; chunk < p_.vp; ++chunk) {
       const int j = chunk * p_.pp + stage;
+      // (unless it runs in a pair: its weights' all-gathers are waited for there)
+      if (gathers_params() && (first_forward_paired.empty() || !first_forward_paired[size_t(j)]))
+        sched.first_forward[size_t(j)] = first_forward_unit(stage, j);
       for (int mb = 0; mb < std::min(sched.samples, p_.micro_batches); ++mb)
         for (bool bwd : {false, true}) {
           StepProgram::Unit unit;
@@ -363,19 +371,35 @@ class ProgramBuilder {
     for_each_gpu(stage, [&](int gpu, int) { out_.ops[gpu].push_back(Op{OpKind::SCHEDULE, Part::PIPELINE_BUBBLE, false, -1, -1, stage, 0, 0}); });
   }
 
+  // The pieces of virtual stage j's forward of micro-batch 0, each layer's waiting for its
+  // weights' all-gathers first (as forward_body emits them).
+  int first_forward_unit(int stage, int j) {
+    StepProgram::Unit unit;
+    for_each_piece(j, false, [&](int layer) {
+      for (const Op& wait : ops_of(stage, [&] { wait_param_gather(stage, layer); }))
+        unit.waits.emplace_back(int(unit.pieces.size()), wait);
+      unit.pieces.push_back(piece(stage, layer, 0, false));
+    });
+    out_.units.push_back(std::move(unit));
+    return int(out_.units.size()) - 1;
+  }
+
   // Combined order: each distinct pair of a forward and a backward the stage runs together,
   // as a unit of merged ops. Returns, per virtual stage, whether the step's last backward
-  // through it runs in a pair (its gradient syncs start there).
-  std::vector<char> build_pair_units(int stage) {
+  // through it runs in a pair (its gradient syncs start there); first_forward_paired says the
+  // same of the step's first forward (it waits for the weights' all-gathers).
+  std::vector<char> build_pair_units(int stage, std::vector<char>& first_forward_paired) {
     StepProgram::UnitSchedule& sched = out_.schedule;
     const int virtual_stages = p_.virtual_stages();
-    sched.pair_unit.resize(size_t(virtual_stages) * virtual_stages * sched.samples * sched.samples * 2, -1);
+    sched.pair_unit.resize(size_t(virtual_stages) * virtual_stages * sched.samples * sched.samples * 4, -1);
     std::vector<char> last_backward_paired(size_t(virtual_stages), 0);
+    first_forward_paired.assign(size_t(virtual_stages), 0);
     for (int i = 0; i + 1 < order_.units_per_stage(); ++i) {
       if (!order_.starts_pair(stage, i)) continue;
       const auto [f, bk] = forward_and_backward(order_.at(stage, i), order_.at(stage, i + 1));
       ++i;
       if (bk.micro_batch == p_.micro_batches - 1) last_backward_paired[size_t(bk.virtual_stage)] = 1;
+      if (f.micro_batch == 0) first_forward_paired[size_t(f.virtual_stage)] = 1;
       int& unit = sched.pair_unit[size_t(sched.pair_key(f, bk))];
       if (unit >= 0) continue;
       unit = int(out_.units.size());
@@ -471,12 +495,13 @@ class ProgramBuilder {
   }
 
   // Ring traffic per parameter of the gradient sync, as an all-reduce of that many bytes. A
-  // ring all-reduce of g bytes moves 2 g (n-1)/n per member; the distributed optimizer's
-  // reduce-scatter of the gradients and all-gather of the BF16 weights move (g + w)(n-1)/n,
-  // the same as an all-reduce of (g + w) / 2; with the gather hidden, g / 2.
+  // ring all-reduce of g bytes (the plan's gradient dtype) moves 2 g (n-1)/n per member; the
+  // distributed optimizer's reduce-scatter of the gradients and all-gather of the BF16 weights
+  // move (g + w)(n-1)/n, the same as an all-reduce of (g + w) / 2; with the gather hidden, g / 2.
   double sync_bytes_per_param(bool gather_hidden) const {
-    if (!p_.distributed_optimizer) return GRADIENT_REDUCE_BYTES;
-    return (GRADIENT_REDUCE_BYTES + (gather_hidden ? 0 : WEIGHT_GATHER_BYTES)) / 2;
+    const double gradient_bytes = bytes_per_element(p_.gradient_dtype);
+    if (!p_.distributed_optimizer) return gradient_bytes;
+    return (gradient_bytes + (gather_hidden ? 0 : WEIGHT_GATHER_BYTES)) / 2;
   }
 
   void grad_sync(int stage, double dense, double expert, OpKind kind, int layer) {
@@ -491,6 +516,34 @@ class ProgramBuilder {
     // Layers without experts have nothing to reduce over the expert-data-parallel group.
     const int first_dense = sync(GroupKind::DP, dense), first_expert = expert > 0 ? sync(GroupKind::EDP, expert) : -1;
     if (overlapped) started_syncs_[stage].push_back({first_dense, first_expert});
+  }
+
+  // The distributed optimizer's all-gather of the updated BF16 weights, overlapped with the
+  // next step's forward (Megatron's --overlap-param-gather): each layer's gathers start on the
+  // communication stream at the step's beginning, one after another, and the first
+  // micro-batch's forward through a layer waits for its own; later micro-batches find the
+  // weights there. A ring all-gather of w bytes per parameter moves w (n-1)/n per member, as
+  // an all-reduce of w / 2 does.
+  bool gathers_params() const { return p_.distributed_optimizer && p_.overlap_grad_reduce; }
+  void start_param_gathers(int stage) {
+    if (!gathers_params()) return;
+    p_.for_each_stage_layer(stage, m_.layers, [&](int layer) {
+      const auto gather = [&](GroupKind group, double params) {
+        return collective_op(stage, group, Part::GRAD_SYNC, layer, -1, false, [&](Collective& c, int) {
+          c.kind = CollectiveKind::ALL_REDUCE;
+          c.bytes = params * WEIGHT_GATHER_BYTES / 2;
+        }, OpKind::COLLECTIVE_START);
+      };
+      const double expert = layer_expert_params_per_gpu(m_, p_, layer);
+      const int first_dense = gather(GroupKind::DP, layer_dense_params_per_gpu(m_, p_, layer));
+      param_gathers_[stage].emplace(layer, std::pair{first_dense, expert > 0 ? gather(GroupKind::EDP, expert) : -1});
+    });
+  }
+  void wait_param_gather(int stage, int layer) {
+    const auto it = param_gathers_[stage].find(layer);
+    if (it == param_gathers_[stage].end()) return;
+    wait_ops(stage, it->second.first, GroupKind::DP);
+    if (it->second.second >= 0) wait_ops(stage, it->second.second, GroupKind::EDP);
   }
 
   void start_layer_sync(int stage, int layer) {
@@ -791,6 +844,9 @@ class ProgramBuilder {
   std::vector<char> has_pending_lag_ = std::vector<char>(p_.pp, 0);
   // Per stage: the first DP and EDP collectives of each layer's overlapped gradient sync.
   std::vector<std::vector<std::pair<int, int>>> started_syncs_ = std::vector<std::vector<std::pair<int, int>>>(p_.pp);
+  // Per stage, per layer: the first DP and EDP collectives of its weights' all-gather.
+  std::vector<std::unordered_map<int, std::pair<int, int>>> param_gathers_ =
+      std::vector<std::unordered_map<int, std::pair<int, int>>>(p_.pp);
   StepProgram out_;
 };
 

@@ -172,10 +172,13 @@ struct StepProgram {
   };
   std::vector<Piece> pieces;
   // STAGE_UNITS: a distinct unit, as pieces (indices into pieces), or as ops run one by one
-  // (the step's last backward when it starts gradient syncs on the stream).
+  // (the step's last backward when it starts gradient syncs on the stream). A unit of pieces
+  // may wait for collectives on the stream before some of them (the step's first forward
+  // waits for the weights' all-gathers): waits holds (position in pieces, its WAIT op).
   struct Unit {
     std::vector<int> pieces;
     std::vector<Op> ops;
+    std::vector<std::pair<int, Op>> waits;
   };
   std::vector<Unit> units;
   struct UnitSchedule {
@@ -188,6 +191,9 @@ struct StepProgram {
     // Per virtual stage: the unit of the step's last backward, when it differs (it starts
     // the overlapped gradient syncs), else -1.
     std::vector<int> last_backward;
+    // Per virtual stage: the unit of the step's first forward, when it differs (it waits for
+    // the weights' all-gathers), else -1.
+    std::vector<int> first_forward;
     // Per virtual-stage boundary j: forward j -> j + 1, backward j + 1 -> j (into messages).
     std::vector<int> forward_message, backward_message;
     // Combined order: per pair_key, the unit of a forward and a backward run together.
@@ -199,12 +205,15 @@ struct StepProgram {
     int pair_key(const PipelineOrder::Unit& f, const PipelineOrder::Unit& b) const {
       const int virtual_stages = order.pp * order.vp;
       const bool last = b.micro_batch == order.micro_batches - 1;  // it may start gradient syncs
+      const bool first = f.micro_batch == 0;                       // it may wait for weights
       return (((f.virtual_stage * samples + f.micro_batch % samples) * virtual_stages + b.virtual_stage) * samples +
-              b.micro_batch % samples) * 2 + int(last);
+              b.micro_batch % samples) * 4 + int(last) + 2 * int(first);
     }
     int unit_of(const PipelineOrder::Unit& u) const {
       if (u.backward && u.micro_batch == order.micro_batches - 1 && last_backward[size_t(u.virtual_stage)] >= 0)
         return last_backward[size_t(u.virtual_stage)];
+      if (!u.backward && u.micro_batch == 0 && first_forward[size_t(u.virtual_stage)] >= 0)
+        return first_forward[size_t(u.virtual_stage)];
       const int sample = samples == 1 ? 0 : u.micro_batch % samples;
       return unit[size_t((u.virtual_stage * 2 + int(u.backward)) * samples + sample)];
     }

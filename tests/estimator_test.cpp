@@ -160,11 +160,7 @@ TEST_CASE("overlapped gradient reduce: only the first layer's sync and the embed
                                       R"({"capacity_factor": null})", R"({"alpha": 1e6, "noise": 1e3})",
                                       R"({"preset": "olmoe-1b-7b"})",
                                       R"({"preset": "dgx-h100", "nodes": 2, "nic_GBps": 1000})"));
-  const auto grad_sync_s = [](const StepResult& r) {
-    for (const auto& [part, seconds] : r.breakdown_s)
-      if (part == "grad_sync") return seconds;
-    return 0.0;
-  };
+  const auto grad_sync_s = [](const StepResult& r) { return part(r, "grad_sync"); };
   const StepResult blocking = simulate(s);
   s.plan.overlap_grad_reduce = true;
   const StepResult overlapped = simulate(s);
@@ -177,6 +173,36 @@ TEST_CASE("overlapped gradient reduce: only the first layer's sync and the embed
   CHECK(grad_sync_s(overlapped) == Approx(std::max(dense0, expert0) + embedding).epsilon(1e-6));
   CHECK(grad_sync_s(overlapped) < grad_sync_s(blocking));
   CHECK(blocking.step_time_s - overlapped.step_time_s == Approx(grad_sync_s(blocking) - grad_sync_s(overlapped)).epsilon(1e-6));
+}
+
+TEST_CASE("the distributed optimizer's weight all-gather waits the first forward, and BF16 gradients halve the sync",
+          "[estimator]") {
+  // One MoE layer, DP 16 over two nodes (EDP 2), a slow NIC. The layer's weight all-gathers
+  // start with the step and its first forward waits for them (nothing computes before it);
+  // its gradient reduce-scatters start after the last backward and the step waits for them;
+  // then the embedding's blocking reduce-scatter and all-gather. A ring all-gather or
+  // reduce-scatter of b bytes per member costs what an all-reduce of b / 2 does.
+  Scenario s = scenario(scenario_json(
+      R"({"dp": 16, "ep": 8, "micro_batches": 2, "seq_len": 2048, "distributed_optimizer": true,
+          "overlap_grad_reduce": true})",
+      R"({"capacity_factor": null})", R"({"alpha": 1e6, "noise": 1e3})", R"({"preset": "olmoe-1b-7b", "layers": 1})",
+      R"({"preset": "dgx-h100", "nodes": 2, "nic_GBps": 5})"));
+  const CostModel cost(s.cluster, s.model.compute_dtype);
+  const double dense = layer_dense_params_per_gpu(s.model, s.plan, 0), expert = layer_expert_params_per_gpu(s.model, s.plan, 0);
+  const auto expected_s = [&](double gradient_bytes) {
+    const auto ring = [&](double bytes_per_param, double params, int n) { return cost.ring_allreduce_s(bytes_per_param * params, n, 2); };
+    const double gathers = std::max(ring(1, dense, 16), ring(1, expert, 2));                               // BF16 weights / 2
+    const double reduces = std::max(ring(gradient_bytes / 2, dense, 16), ring(gradient_bytes / 2, expert, 2));
+    const double embedding = ring((gradient_bytes + 2) / 2, s.model.embedding_params(), 16);
+    return gathers + reduces + embedding;
+  };
+  const StepResult fp32 = simulate(s);
+  s.plan.gradient_dtype = Dtype::BF16;
+  const StepResult bf16 = simulate(s);
+  CHECK(part(fp32, "grad_sync") == Approx(expected_s(4)).epsilon(1e-6));
+  CHECK(part(bf16, "grad_sync") == Approx(expected_s(2)).epsilon(1e-6));
+  CHECK(fp32.step_time_s - bf16.step_time_s == Approx(expected_s(4) - expected_s(2)).epsilon(1e-6));
+  CHECK(fp32.memory.gradients_bytes == 2 * bf16.memory.gradients_bytes);
 }
 
 TEST_CASE("plan ranking's program of units times the step as the full one-GPU-per-stage program", "[estimator]") {
@@ -229,17 +255,21 @@ TEST_CASE("a plan estimator that keeps layer times gives each plan's estimate_st
   // One routing (EP 4 of 16 GPUs, 1024 tokens per GPU), plans that share layer shapes (pp,
   // vp, dp, micro-batches change) and some that do not (tp 2 with 2 sequences per
   // micro-batch, full recomputation), each asked twice in turn: the second time every
-  // layer's times are reused.
+  // layer's times are reused. The last plans run ZeRO-1 with overlapped gradient reduce
+  // (stage-opening weight all-gathers that the first forward waits for, with and without
+  // interleaving, whose unit order a later plan replays).
   const Scenario s = scenario(scenario_json(R"({"dp": 16, "ep": 4, "micro_batches": 8, "seq_len": 1024})",
                                             R"({"capacity_factor": 1.25})", R"({"alpha": 0.5, "seed": 9})",
                                             R"({"preset": "mixtral-8x7b"})", R"({"preset": "dgx-h100", "nodes": 2})"));
   const Topology topology(s.cluster);
   const RoutedStep routed = route_step(s, topology);
   std::vector<ParallelPlan> plans;
-  for (const auto& [tp, pp, vp, recompute] : std::vector<std::tuple<int, int, int, const char*>>{
-           {1, 1, 1, "none"}, {1, 4, 1, "none"}, {1, 2, 4, "none"}, {2, 2, 1, "none"}, {1, 4, 2, "full"}}) {
+  for (const auto& [tp, pp, vp, recompute, zero1] : std::vector<std::tuple<int, int, int, const char*, bool>>{
+           {1, 1, 1, "none", false}, {1, 4, 1, "none", false}, {1, 2, 4, "none", false}, {2, 2, 1, "none", false},
+           {1, 4, 2, "full", false}, {1, 4, 1, "none", true}, {1, 2, 4, "none", true}, {1, 1, 1, "none", true}}) {
     ParallelPlan p = s.plan;
     p.tp = tp, p.pp = pp, p.vp = vp, p.recompute = recompute;
+    p.distributed_optimizer = p.overlap_grad_reduce = zero1;
     p.dp = 16 / (tp * pp);
     p.micro_batch_size = tp;  // tokens per GPU stay, as the routing needs
     p.micro_batches = 128 / (p.dp * p.micro_batch_size);  // the same global batch
@@ -248,7 +278,7 @@ TEST_CASE("a plan estimator that keeps layer times gives each plan's estimate_st
   PlanEstimator estimator(s, routed);
   for (int round = 0; round < 2; ++round)
     for (const ParallelPlan& p : plans) {
-      CAPTURE(round, p.tp, p.pp, p.vp, p.recompute);
+      CAPTURE(round, p.tp, p.pp, p.vp, p.recompute, p.distributed_optimizer);
       Scenario alone = s;
       alone.plan = p;
       REQUIRE_FALSE(plan_problem(p, s.model, s.cluster));

@@ -4,6 +4,9 @@
 #include <sstream>
 #include <string>
 
+#include <catch2/catch.hpp>
+
+#include "sim/result.hpp"
 #include "sim/scenario.hpp"
 
 namespace moesim::test {
@@ -20,6 +23,14 @@ inline std::string scenario_json(const std::string& plan = R"({"dp": 8, "ep": 8,
 }
 
 inline Scenario scenario(const std::string& text) { return parse_scenario(text, "test.json"); }
+
+// Seconds of one part of a step's breakdown (a test fails when the part is missing).
+inline double part(const StepResult& r, const std::string& name) {
+  for (const auto& [n, seconds] : r.breakdown_s)
+    if (n == name) return seconds;
+  FAIL("no breakdown part " << name);
+  return 0;
+}
 
 struct CommandResult {
   int exit_code;

@@ -47,6 +47,13 @@ TEST_CASE("memory terms of a small model equal the hand-computed values", "[memo
   CHECK(z.optimizer_bytes == 12.0 * 13'889'536);
   CHECK(z.weights_bytes == m.weights_bytes);
   CHECK(z.gradients_bytes == m.gradients_bytes);
+
+  // BF16 gradients (Megatron-Bridge's grad_reduce_in_fp32 = False): 2 bytes per parameter,
+  // the rest unchanged.
+  s.plan.gradient_dtype = Dtype::BF16;
+  const MemoryBreakdown b = memory_per_gpu(s.model, s.plan, max_rows);
+  CHECK(b.gradients_bytes == 2.0 * 23'035'904);
+  CHECK(b.total_bytes() == z.total_bytes() - 2.0 * 23'035'904);
 }
 
 TEST_CASE("1F1B keeps pp - stage micro-batches in flight on stage 0", "[memory]") {

@@ -36,6 +36,11 @@ TEST_CASE("scenario errors name file and path and value and expectation", "[scen
     CHECK_THAT(e, Catch::StartsWith("bad.json: /model/preset: \"mixtral\": expected a known model preset: "));
     CHECK_THAT(e, Catch::Contains("mixtral-8x7b") && Catch::Contains("deepseek-v3"));
   }
+  SECTION("a gradient dtype that is not fp32 or bf16") {
+    CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8, "gradient_dtype": "fp8"})")),
+               Catch::StartsWith("bad.json: /plan/gradient_dtype: \"fp8\"") && Catch::Contains("fp32") &&
+                   Catch::Contains("bf16"));
+  }
   SECTION("unknown router policy") {
     CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "magic"})")),
                Catch::StartsWith("bad.json: /router/policy: \"magic\": expected a known router policy: base, dropless, expert_choice"));

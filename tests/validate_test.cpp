@@ -222,7 +222,7 @@ TEST_CASE("validate: NVL72 trays form NVLink domains of up to 72 GPUs, 64 per ra
 
 // A force-balanced Mixtral-8x7B training step on `nodes` H100 nodes of 8, TP1 PP1, DP over
 // every GPU, micro-batch 1.
-ValidationPoint mixtral_step_point(const std::string& id, int nodes, int ep, int global_batch) {
+nlohmann::json mixtral_step_json(const std::string& id, int nodes, int ep, int global_batch) {
   const int gpus = 8 * nodes;
   nlohmann::json point = nlohmann::json::parse(R"({"family": "train_step", "source": "s", "kind": "measured",
      "confidence": "high", "cluster": {"gpu": "H100", "gpus_per_node": 8, "intra_node": {"kind": "nvlink",
@@ -233,8 +233,16 @@ ValidationPoint mixtral_step_point(const std::string& id, int nodes, int ep, int
   point["id"] = id;
   point["cluster"]["nodes"] = nodes;
   point["params"].update({{"gpus", gpus}, {"global_batch", global_batch}, {"ep", ep}, {"dp", gpus}});
+  return point;
+}
+
+ValidationPoint parsed_point(const nlohmann::json& point) {
   const nlohmann::json doc = {{"schema", "moesim-validation/1"}, {"points", {point}}};
-  return parse_validation_dataset(doc.dump(), id + ".json").front();
+  return parse_validation_dataset(doc.dump(), point["id"].get<std::string>() + ".json").front();
+}
+
+ValidationPoint mixtral_step_point(const std::string& id, int nodes, int ep, int global_batch) {
+  return parsed_point(mixtral_step_json(id, nodes, ep, global_batch));
 }
 
 TEST_CASE("validate: a training step whose stated plan moesim rejects is unsupported, with the plan error", "[validate]") {
@@ -260,6 +268,29 @@ TEST_CASE("validate: a training step runs on the point's whole cluster, the pres
   // the scenario that `--out DIR` writes to DIR/scenarios/step.json reruns the same step
   REQUIRE_FALSE(p.scenario_json.empty());
   CHECK(simulate_step(parse_scenario(p.scenario_json, "step")).result.step_time_s == Approx(p.time_s).epsilon(1e-12));
+}
+
+TEST_CASE("validate: Megatron-Bridge runs keep BF16 gradients, and its GPT-OSS-120B run on 64 B200 fits", "[validate]") {
+  // Megatron-Bridge's 25.11 GPT-OSS-120B row: 8 DGX B200, EP 8, micro-batch 4, global batch
+  // 512. With FP32 gradients (Megatron-LM's default) moesim counts 191 GiB of 168 on a B200;
+  // the recipe's BF16 gradients take 31 GiB less, and the run that was measured fits.
+  nlohmann::json point = mixtral_step_json("gpt-oss", 8, 8, 512);
+  point["cluster"]["gpu"] = "B200";
+  point["params"].update({{"model", "GPT-OSS-120B"}, {"micro_batch", 4}});
+  const auto scenario_of = [](const Prediction& p) { return parse_scenario(p.scenario_json, "step"); };
+  point["params"]["framework"] = "Megatron-Bridge / Megatron-Core (NeMo 25.11)";
+  const Prediction bridge = predict(parsed_point(point), PredictContext{});
+  point["params"]["framework"] = "Megatron-Core v0.9";
+  const Prediction core = predict(parsed_point(point), PredictContext{});
+  REQUIRE(bridge.supported);
+  REQUIRE(core.supported);
+  CHECK(scenario_of(bridge).plan.gradient_dtype == Dtype::BF16);
+  CHECK(scenario_of(core).plan.gradient_dtype == Dtype::FP32);
+  const StepResult with_bf16 = simulate_step(scenario_of(bridge)).result, with_fp32 = simulate_step(scenario_of(core)).result;
+  CHECK(with_bf16.fits_memory);
+  CHECK_FALSE(with_fp32.fits_memory);
+  CHECK_THAT(core.note, Contains("does NOT fit"));
+  CHECK_THAT(bridge.note, !Contains("does NOT fit") && Contains("GiB"));
 }
 
 TEST_CASE("validate: routing statistics come from routing with the measured source", "[validate][routing]") {

@@ -33,6 +33,15 @@ nlohmann::json scores_of(const std::string& routing, const std::string& model) {
 
 int plan_value(const PointParams& q, const char* key) { return q.has(key) ? q.whole(key, 1, 1 << 20) : 1; }
 
+// NVIDIA's Megatron-Bridge performance recipes hold and reduce gradients in BF16
+// (cfg.ddp.grad_reduce_in_fp32 = False in every model's scripts/performance config, e.g.
+// configs/deepseek/deepseek_llm_pretrain.py, configs/qwen/qwen3_llm_pretrain.py,
+// configs/gpt_oss/gpt_oss_llm_pretrain.py); Megatron-LM itself accumulates BF16 training's
+// gradients in FP32 (its arguments turn --accumulate-allreduce-grads-in-fp32 on for --bf16).
+const char* gradient_dtype_of(const std::string& framework) {
+  return framework.find("Megatron-Bridge") != std::string::npos ? "bf16" : "fp32";
+}
+
 }  // namespace
 
 Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ctx) {
@@ -59,7 +68,8 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
         {"seq_len", q.whole("seq_len", 1, 1 << 24)},
         // Megatron-Core's MoE recipes run with --use-distributed-optimizer, --overlap-grad-reduce
         // and --overlap-param-gather
-        {"distributed_optimizer", true}, {"overlap_grad_reduce", true}}},
+        {"distributed_optimizer", true}, {"overlap_grad_reduce", true},
+        {"gradient_dtype", gradient_dtype_of(q.text("framework"))}}},
       // dropless: no capacity limit
       {"router", {{"policy", "topk"}, {"capacity_factor", nullptr}}},
       {"scores", scores_of(q.text("routing"), model)},
@@ -82,8 +92,13 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   // tokens/s per GPU, or model TFLOP/s per GPU (moesim's FLOP count: 3 x forward, causal
   // attention halved, which may differ from the publisher's formula by a few per cent).
   const double work = (p.metric.name == "tflops_per_gpu" ? r.model_flops_per_step : scenario.plan.tokens_per_step()) / gpus;
-  Prediction prediction =
-      in_metric(p, r.step_time_s, work, "analytic engine, 1F1B (interleaved when vp > 1), gradient reduce overlapped");
+  // The published run ran: a plan moesim's memory model says does not fit is a memory-model
+  // miss worth seeing beside the time.
+  const std::string memory = std::to_string(int(std::lround(r.memory.total_bytes() / (1 << 30)))) + " of " +
+                             std::to_string(int(std::lround(r.hbm_bytes / (1 << 30)))) + " GiB" +
+                             (r.fits_memory ? "" : ", does NOT fit in moesim's memory model");
+  Prediction prediction = in_metric(
+      p, r.step_time_s, work, "analytic engine, 1F1B (interleaved when vp > 1), gradient reduce overlapped; memory " + memory);
   prediction.scenario_json = s.dump(2);
   return prediction;
 }
