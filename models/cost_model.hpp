@@ -28,7 +28,9 @@ class CostModel {
   double flops_s(double flops) const { return flops / flops_per_s_; }
   // Fused attention's core (softmax(QK^T)V, BF16 even in FP8 recipes) of `forward_flops`:
   // its forward, or its backward, which does 2.5x the forward's FLOPs at its own efficiency.
-  double attention_core_s(double forward_flops, bool backward) const;
+  // The cluster's efficiencies are those of head dim 128; a smaller head dim does less
+  // matrix work per score while the softmax's per-score work stays (see the .cpp).
+  double attention_core_s(double forward_flops, bool backward, int head_dim = 128) const;
   // HBM time of bytes moved by a streaming kernel (element-wise ops, permutations, the
   // optimizer step), without the launch overhead: callers sum it over rows.
   double memory_bound_s(double bytes) const { return bytes / hbm_Bps_; }

@@ -36,7 +36,9 @@ double ModelSpec::mixing_projection_flops_per_token(int layer) const {
 }
 
 double ModelSpec::mixing_core_flops_per_token(int layer, int seq_len) const {
-  return has_mixing_block(layer) && token_mixing_hidden == 0 ? attention_core_flops_per_token(seq_len) : 0;
+  return has_mixing_block(layer) && token_mixing_hidden == 0
+             ? attention_core_flops_per_token(seq_len, attention.is_windowed(layer))
+             : 0;
 }
 
 double ModelSpec::router_params(int layer) const {
@@ -90,16 +92,19 @@ double ModelSpec::active_params() const {
 
 double ModelSpec::attention_projection_flops_per_token() const { return 2 * attention_params(); }
 
-double ModelSpec::attention_core_flops_per_token(int seq_len) const {
+double ModelSpec::attention_core_flops_per_token(int seq_len, bool windowed) const {
   const AttentionSpec& a = attention;
   const double qk_dim = a.kind == AttentionKind::MLA ? a.qk_nope_head_dim + a.qk_rope_head_dim : a.head_dim;
   const double v_dim = a.kind == AttentionKind::MLA ? a.v_head_dim : a.head_dim;
   // Scores and weighted values: 2 FLOPs per multiply-add over on average s/2 keys (causal).
-  return 2.0 * a.heads * (qk_dim + v_dim) * (seq_len / 2.0);
+  // Within a window of w < s keys, query i sees min(i + 1, w): on average w - w^2 / (2 s).
+  const double s = seq_len, w = a.sliding_window;
+  const double keys = windowed && w < s ? w - w * w / (2 * s) : s / 2;
+  return 2.0 * a.heads * (qk_dim + v_dim) * keys;
 }
 
-double ModelSpec::attention_flops_per_token(int seq_len) const {
-  return attention_projection_flops_per_token() + attention_core_flops_per_token(seq_len);
+double ModelSpec::attention_flops_per_token(int seq_len, bool windowed) const {
+  return attention_projection_flops_per_token() + attention_core_flops_per_token(seq_len, windowed);
 }
 
 namespace {

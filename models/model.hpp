@@ -21,6 +21,13 @@ struct AttentionSpec {
   int qk_nope_head_dim = 0;
   int qk_rope_head_dim = 0;
   int v_head_dim = 0;
+  // Sliding-window attention: windowed layers let each query see only the last
+  // sliding_window keys (0: every layer attends to the whole causal prefix). Windowed are
+  // the layers l with l % sliding_window_every == 0 (GPT-OSS: every other layer from the
+  // first; Mistral-7B: all).
+  int sliding_window = 0;
+  int sliding_window_every = 1;
+  bool is_windowed(int layer) const { return sliding_window > 0 && layer % sliding_window_every == 0; }
 };
 
 // A MoE transformer as its published config describes it. Dense FFN layers use d_ffn_dense,
@@ -84,11 +91,12 @@ struct ModelSpec {
   double embedding_params() const;
   double total_params() const;
   double active_params() const;  // per token
-  // Forward FLOPs per token of one layer's attention at sequence length s (causal).
-  double attention_flops_per_token(int seq_len) const;
+  // Forward FLOPs per token of one layer's attention at sequence length s (causal; windowed:
+  // within the model's sliding window).
+  double attention_flops_per_token(int seq_len, bool windowed = false) const;
   // Of which the projections (GEMMs) and the core (scores and weighted values).
   double attention_projection_flops_per_token() const;
-  double attention_core_flops_per_token(int seq_len) const;
+  double attention_core_flops_per_token(int seq_len, bool windowed = false) const;
   // Bytes per token sent by dispatch: values plus, for FP8, one FP32 scale per 128 values
   // (DeepEP's layout: 7168 + 56 x 4 = 7392 B for DeepSeek-V3).
   double dispatch_bytes_per_token() const;

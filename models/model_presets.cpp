@@ -198,9 +198,9 @@ ModelSpec qwen3_235b_a22b() {
 ModelSpec gpt_oss_120b() {
   // openai/gpt-oss-120b config.json: hidden_size 2880, intermediate_size 2880,
   // num_hidden_layers 36, num_attention_heads 64, num_key_value_heads 8, head_dim 64,
-  // num_local_experts 128, num_experts_per_tok 4, vocab_size 201088, SwiGLU experts.
-  // Every other layer attends within a 128-token window; modeled here as full causal
-  // attention (an over-estimate of those layers' attention FLOPs).
+  // num_local_experts 128, num_experts_per_tok 4, vocab_size 201088, SwiGLU experts;
+  // sliding_window 128 on the layers layer_types marks "sliding_attention": every other one
+  // from layer 0.
   ModelSpec m;
   m.name = "gpt-oss-120b";
   m.layers = 36;
@@ -212,6 +212,8 @@ ModelSpec gpt_oss_120b() {
   m.vocab = 201088;
   m.default_seq_len = 4096;
   m.attention = gqa(64, 8, 64);
+  m.attention.sliding_window = 128;
+  m.attention.sliding_window_every = 2;
   return m;
 }
 
@@ -222,7 +224,7 @@ Registry<ModelSpec> make_model_presets() {
         deepseek_v3());
   r.add("qwen3-30b-a3b", "Qwen3-30B-A3B: 48 layers, 128 experts, top-8, GQA", qwen3_30b_a3b());
   r.add("qwen3-235b-a22b", "Qwen3-235B-A22B: 94 layers, 128 experts, top-8, GQA", qwen3_235b_a22b());
-  r.add("gpt-oss-120b", "GPT-OSS-120B: 36 layers, 128 experts, top-4, GQA (sliding-window layers as full)",
+  r.add("gpt-oss-120b", "GPT-OSS-120B: 36 layers, 128 experts, top-4, GQA (128-token window every other layer)",
         gpt_oss_120b());
   r.add("olmoe-1b-7b", "OLMoE-1B-7B: 16 layers, 64 experts, top-8", olmoe_1b_7b());
   r.add("switch-base-128", "Switch-Base-128: 24 layers, MoE every other layer, 128 experts, top-1",

@@ -48,12 +48,35 @@ class ConfigFields {
   std::vector<std::string> missing_;
 };
 
+// sliding_window (unless use_sliding_window is false, as Qwen configs carry it), on every
+// layer, or on those layer_types names "sliding_attention" when they are every n-th from
+// layer 0 (GPT-OSS: every other one).
+void sliding_window(ConfigFields& f, AttentionSpec& a) {
+  if (f.has("use_sliding_window") && f.at("use_sliding_window") == false) return;
+  a.sliding_window = f.integer_or("sliding_window", 0);
+  if (a.sliding_window == 0 || !f.has("layer_types")) return;
+  const json& types = f.at("layer_types");
+  std::vector<int> windowed;
+  for (size_t l = 0; types.is_array() && l < types.size(); ++l)
+    if (types[l] == "sliding_attention") windowed.push_back(int(l));
+  if (windowed.empty()) {
+    a.sliding_window = 0;
+    return;
+  }
+  a.sliding_window_every = windowed.size() > 1 ? windowed[1] : int(types.size());
+  for (size_t l = 0; l < types.size(); ++l)
+    if ((types[l] == "sliding_attention") != a.is_windowed(int(l)))
+      throw InputError(f.source() + ": layer_types: moesim models sliding-window layers as every n-th layer from "
+                                    "layer 0; this config's layer " + std::to_string(l) + " breaks that pattern");
+}
+
 AttentionSpec gqa(ConfigFields& f, int d_model) {
   AttentionSpec a;
   a.kind = AttentionKind::GQA;
   a.heads = f.integer("num_attention_heads");
   a.kv_heads = f.integer_or("num_key_value_heads", a.heads);
   a.head_dim = f.integer_or("head_dim", a.heads > 0 ? d_model / a.heads : 0);
+  sliding_window(f, a);
   return a;
 }
 

@@ -181,6 +181,15 @@ const FieldTable<ModelSpec>& model_fields() {
                      [member = member](ModelSpec& m, const ParamValue& v) { m.attention.*member = int(std::get<double>(v)); },
                      [member = member](const ModelSpec& m) { return ParamValue(double(m.attention.*member)); }});
     }
+    const auto window_field = [](const std::string& key, int AttentionSpec::*member, double min, const std::string& help) {
+      return Field<ModelSpec>{{key, ParamKind::INTEGER, min, help, std::nullopt, min},
+                              [member](ModelSpec& m, const ParamValue& v) { m.attention.*member = int(std::get<double>(v)); },
+                              [member](const ModelSpec& m) { return ParamValue(double(m.attention.*member)); }};
+    };
+    out.push_back(window_field("sliding_window", &AttentionSpec::sliding_window, 0,
+                               "attention: keys each query sees in windowed layers (0: full causal attention everywhere)"));
+    out.push_back(window_field("sliding_window_every", &AttentionSpec::sliding_window_every, 1,
+                               "attention: windowed layers are every n-th from layer 0 (GPT-OSS: 2, Mistral-7B: 1)"));
     out.push_back(dtype_field("compute_dtype", &ModelSpec::compute_dtype, "GEMM dtype", {"bf16", "fp8"}));
     out.push_back(dtype_field("dispatch_dtype", &ModelSpec::dispatch_dtype, "dtype of dispatched tokens"));
     out.push_back(dtype_field("combine_dtype", &ModelSpec::combine_dtype, "dtype of combined expert outputs"));

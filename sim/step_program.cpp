@@ -45,6 +45,7 @@ struct Work {
 // (softmax(QK^T)V); the backward runs both projections' data and weight gradients and the
 // core's backward kernel.
 constexpr double MIXING_FORWARD_KERNELS = 3;
+constexpr double ATTENTION_KEY_BLOCK = 128;  // keys per block of a fused attention kernel (attention())
 constexpr double MIXING_BACKWARD_KERNELS = 5;
 
 // Which group of a stage a collective runs in; the member lists follow the rank order of
@@ -81,8 +82,10 @@ class ProgramBuilder {
       for (int q = 0; q < columns_; ++q) out_.gpus.push_back(stage * gps_ + q);
     for (int layer = 0, moe = 0; layer < m_.layers; ++layer) moe_index_.push_back(moe += m_.is_moe_layer(layer) ? 1 : 0);
     for (size_t& index : moe_index_) --index;  // index among MoE layers (valid for MoE layers)
-    attention_ = attention(false) + block_elementwise(true);
-    attention_backward_ = attention(true) + block_elementwise(true) * BACKWARD_FLOP_FACTOR;
+    for (bool windowed : {false, true}) {
+      attention_[windowed] = attention(false, windowed) + block_elementwise(true);
+      attention_backward_[windowed] = attention(true, windowed) + block_elementwise(true) * BACKWARD_FLOP_FACTOR;
+    }
     dense_ffn_ = ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp) + block_elementwise(false);
     for (bool token_moe : {false, true})
       gate_and_shared_[token_moe] =
@@ -466,12 +469,17 @@ class ProgramBuilder {
   // Backward costs twice the forward FLOPs, once more with full recomputation.
   double backward_factor() const { return BACKWARD_FLOP_FACTOR + (recomputes() ? 1 : 0); }
   bool recomputes() const { return p_.recompute == "full"; }
-  Work attention_backward() const { return recomputes() ? attention_backward_ + attention_ : attention_backward_; }
+  Work attention_forward(int layer) const { return attention_[m_.attention.is_windowed(layer)]; }
+  Work attention_backward(int layer) const {
+    const bool windowed = m_.attention.is_windowed(layer);
+    return recomputes() ? attention_backward_[windowed] + attention_[windowed] : attention_backward_[windowed];
+  }
 
   void run_step(Step step, int stage, int layer, int mb, bool bwd) {
     const double f = bwd ? backward_factor() : 1;
     switch (step) {
-      case Step::ATTENTION: return compute(stage, Part::ATTENTION, layer, mb, bwd, bwd ? attention_backward() : attention_);
+      case Step::ATTENTION:
+        return compute(stage, Part::ATTENTION, layer, mb, bwd, bwd ? attention_backward(layer) : attention_forward(layer));
       case Step::TP_ALLREDUCE: return tp_allreduce(stage, layer, mb, bwd);
       case Step::DENSE_FFN: return compute(stage, Part::DENSE_FFN, layer, mb, bwd, dense_ffn_ * f);
       case Step::GATE_AND_SHARED:
@@ -750,14 +758,30 @@ class ProgramBuilder {
   // The projections run at the model's compute dtype; the core (softmax(QK^T)V) stays in
   // BF16 even in FP8 recipes (Transformer Engine and DeepSeek-V3 keep attention in BF16).
   // The backward does twice the projections' FLOPs; the core's is priced by its own kernel.
-  Work attention(bool backward) const {
+  // Windowed: a layer whose queries see only the model's sliding window of keys.
+  Work attention(bool backward, bool windowed) const {
     const double rows = tokens_full_ / p_.tp;
-    // Every layer that has a token-mixing block has the same one: the first layer's.
+    // Every layer that has a token-mixing block has the same one (the first layer's), up to
+    // its window.
     const double projections = m_.mixing_projection_flops_per_token(0) * rows;
-    const double core = m_.mixing_core_flops_per_token(0, p_.seq_len) * rows;
+    const bool core_attention = m_.mixing_core_flops_per_token(0, p_.seq_len) > 0;
+    const double core = core_attention ? m_.attention_core_flops_per_token(p_.seq_len, windowed) * rows : 0;
     const double f = backward ? BACKWARD_FLOP_FACTOR : 1;
-    return {f * cost_.flops_s(projections) + cost_.attention_core_s(core, backward), f * (projections + core),
+    const AttentionSpec& a = m_.attention;
+    const int head_dim = a.kind == AttentionKind::MLA ? a.qk_nope_head_dim + a.qk_rope_head_dim : a.head_dim;
+    const double computed_core = windowed ? core * window_block_waste() : core;
+    return {f * cost_.flops_s(projections) + cost_.attention_core_s(computed_core, backward, head_dim), f * (projections + core),
             backward ? MIXING_BACKWARD_KERNELS : MIXING_FORWARD_KERNELS};
+  }
+  // A fused attention kernel computes whole blocks of keys: 128 for head dims up to 128 under
+  // causal and local masks (FlashAttention-3's hopper/tile_size.h). Within a window of w keys
+  // a block of queries touches the blocks of its window and the diagonal one, w + 128 keys
+  // per query where w - w^2 / (2 s) count: twice the work for GPT-OSS's 128-token window. (The
+  // full causal mask's diagonal blocks add 64 keys to s/2, 1.6 % at 4k tokens: left out.)
+  double window_block_waste() const {
+    const double s = p_.seq_len, w = m_.attention.sliding_window;
+    if (w <= 0 || w >= s) return 1;
+    return std::min(w + ATTENTION_KEY_BLOCK, s / 2) / (w - w * w / (2 * s));
   }
   // Element-wise kernels around the GEMMs, forward; their backward reads the saved input and
   // the incoming gradient and writes the outgoing one: taken as twice the bytes and launches.
@@ -836,9 +860,9 @@ class ProgramBuilder {
   std::unordered_map<const MicroBatchLoad*, Spread> spread_of_load_;
   std::vector<size_t> moe_index_;  // per layer: its index among the MoE layers
   HostTally host_;                 // the piece being built
-  Work attention_, dense_ffn_;                     // per layer and micro-batch, forward
+  Work attention_[2], dense_ffn_;                  // per layer and micro-batch, forward (attention_[windowed])
   Work gate_and_shared_[2];                       // of channel- and token-mixing MoE layers
-  Work attention_backward_;                      // without recomputation
+  Work attention_backward_[2];                   // without recomputation
   std::array<std::vector<int>, 4> first_group_;  // per GroupKind, per stage: first group index
   std::vector<Collective> pending_lag_ = std::vector<Collective>(p_.pp);  // per stage, for the next EP collective
   std::vector<char> has_pending_lag_ = std::vector<char>(p_.pp, 0);

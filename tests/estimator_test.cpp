@@ -151,6 +151,31 @@ TEST_CASE("FP8 runs attention's projections in FP8 and its core in BF16", "[esti
   CHECK(attention_s(fp8) / attention_s(bf16) == Approx((3 * p / (r * g) + core_term) / (3 * p / g + core_term)).epsilon(1e-9));
 }
 
+TEST_CASE("fused attention: head dim 64 at FlashAttention-3's cuDNN rates, windowed layers' core cut to the window",
+          "[estimator]") {
+  Scenario s = scenario(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 1, "seq_len": 4096})", R"({"policy": "topk"})",
+                                      "{}", R"({"preset": "gpt-oss-120b", "layers": 2})"));
+  const CostModel cost(s.cluster, s.model.compute_dtype);
+  const double flops = 1e12;
+  // cuDNN on an H100 at 4k tokens: head dim 64 forward 408, backward 417 TFLOPS; 128: 609, 499
+  CHECK(cost.attention_core_s(flops, false, 64) / cost.attention_core_s(flops, false, 128) == Approx(609.0 / 408));
+  CHECK(cost.attention_core_s(flops, true, 64) / cost.attention_core_s(flops, true, 128) == Approx(499.0 / 417));
+  CHECK(cost.attention_core_s(flops, false, 96) < cost.attention_core_s(flops, false, 64));
+  CHECK(cost.attention_core_s(flops, false, 96) > cost.attention_core_s(flops, false, 128));
+  CHECK(cost.attention_core_s(flops, false, 192) == cost.attention_core_s(flops, false, 128));
+  // Layer 0 of two attends within 128 keys. Its kernel computes whole blocks of 128 keys: the
+  // window's and the diagonal one, 256 keys per query against 2048 for a full causal layer at
+  // 4096 tokens. The step's attention loses the other 1792 keys' core time, forward and
+  // backward, at head dim 64's rates (tokens: one micro-batch of 4096).
+  const auto attention_s = [](const Scenario& sc) { return part(simulate(sc), "attention"); };
+  const double windowed = attention_s(s);
+  Scenario full = s;
+  full.model.attention.sliding_window = 0;
+  const double flops_per_key = s.model.mixing_core_flops_per_token(1, 4096) / 2048;
+  const double cut = 4096 * flops_per_key * (2048 - 256);
+  CHECK(attention_s(full) - windowed == Approx(cost.attention_core_s(cut, false, 64) + cost.attention_core_s(cut, true, 64)).epsilon(1e-9));
+}
+
 TEST_CASE("overlapped gradient reduce: only the first layer's sync and the embedding's are exposed", "[estimator]") {
   // One stage, DP 16 over two nodes (EDP 2), a fast NIC so that each layer's sync finishes
   // during the next layer's backward. The syncs of layer 0 (the last backward) start when the

@@ -67,3 +67,20 @@ TEST_CASE("Hugging Face configs: overrides apply, and errors name what is missin
   CHECK(qwen2.shared_experts == 4);
   CHECK(qwen2.attention.head_dim == 128);
 }
+
+TEST_CASE("Hugging Face configs: sliding windows from layer_types, or none where use_sliding_window is false", "[hf]") {
+  const std::string base = R"("model_type": "gpt_oss", "num_hidden_layers": 4, "hidden_size": 2880, "vocab_size": 201088,
+      "intermediate_size": 2880, "num_local_experts": 128, "num_experts_per_tok": 4, "num_attention_heads": 64,
+      "num_key_value_heads": 8, "head_dim": 64, "sliding_window": 128)";
+  const ModelSpec alternating = parse_hf_config(
+      "{" + base + R"(, "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "full_attention"]})", "c.json");
+  CHECK(alternating.attention.sliding_window == 128);
+  CHECK(alternating.attention.sliding_window_every == 2);
+  const ModelSpec all_layers = parse_hf_config("{" + base + "}", "c.json");
+  CHECK(all_layers.attention.sliding_window_every == 1);
+  CHECK(parse_hf_config("{" + base + R"(, "use_sliding_window": false})", "c.json").attention.sliding_window == 0);
+  CHECK_THROWS_WITH(
+      parse_hf_config("{" + base + R"(, "layer_types": ["sliding_attention", "sliding_attention", "full_attention", "sliding_attention"]})",
+                      "c.json"),
+      Catch::Contains("c.json: layer_types") && Catch::Contains("layer 2"));
+}

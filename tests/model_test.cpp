@@ -33,3 +33,17 @@ TEST_CASE("MoE layer layout", "[model]") {
   CHECK(m.find("deepseek-v3")->dispatch_bytes_per_token() == 7392);
   CHECK(m.find("deepseek-v3")->combine_bytes_per_token() == 14336);
 }
+
+TEST_CASE("sliding-window layers: GPT-OSS's every other layer sees 128 keys", "[model]") {
+  const ModelSpec m = *model_presets().find("gpt-oss-120b");
+  CHECK(m.attention.is_windowed(0));
+  CHECK_FALSE(m.attention.is_windowed(1));
+  CHECK(m.attention.is_windowed(34));
+  // 64 heads x (64 + 64) dims x 2 FLOPs = 16,384 per key. Full causal layer at 4096 tokens:
+  // 2048 keys on average; windowed: query i sees min(i + 1, 128), on average 128 - 128^2 /
+  // (2 x 4096) = 126.
+  CHECK(m.mixing_core_flops_per_token(1, 4096) == 16384.0 * 2048);
+  CHECK(m.mixing_core_flops_per_token(0, 4096) == 16384.0 * 126);
+  // A sequence no longer than the window: every layer attends to its whole causal prefix.
+  CHECK(m.mixing_core_flops_per_token(0, 128) == m.mixing_core_flops_per_token(1, 128));
+}
