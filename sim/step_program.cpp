@@ -45,8 +45,8 @@ struct Work {
 // (softmax(QK^T)V); the backward runs both projections' data and weight gradients and the
 // core's backward kernel.
 constexpr double MIXING_FORWARD_KERNELS = 3;
-constexpr double ATTENTION_KEY_BLOCK = 128;  // keys per block of a fused attention kernel (attention())
 constexpr double MIXING_BACKWARD_KERNELS = 5;
+constexpr double ATTENTION_KEY_BLOCK = 128;  // keys per block of a fused attention kernel (window_block_waste())
 
 // Which group of a stage a collective runs in; the member lists follow the rank order of
 // ParallelPlan (attention: tp innermost, then dp; experts: etp, ep, then edp).
@@ -505,7 +505,8 @@ class ProgramBuilder {
   // Ring traffic per parameter of the gradient sync, as an all-reduce of that many bytes. A
   // ring all-reduce of g bytes (the plan's gradient dtype) moves 2 g (n-1)/n per member; the
   // distributed optimizer's reduce-scatter of the gradients and all-gather of the BF16 weights
-  // move (g + w)(n-1)/n, the same as an all-reduce of (g + w) / 2; with the gather hidden, g / 2.
+  // move (g + w)(n-1)/n, the same as an all-reduce of (g + w) / 2; with the gather run apart
+  // beside the next forward (start_param_gathers), g / 2.
   double sync_bytes_per_param(bool gather_hidden) const {
     const double gradient_bytes = bytes_per_element(p_.gradient_dtype);
     if (!p_.distributed_optimizer) return gradient_bytes;
