@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "hardware/input_error.hpp"
@@ -291,6 +292,20 @@ TEST_CASE("validate: Megatron-Bridge runs keep BF16 gradients, and its GPT-OSS-1
   CHECK_FALSE(with_fp32.fits_memory);
   CHECK_THAT(core.note, Contains("does NOT fit"));
   CHECK_THAT(bridge.note, !Contains("does NOT fit") && Contains("GiB"));
+  CHECK(bridge.fits_memory == true);
+  CHECK(core.fits_memory == false);
+
+  // `moesim validate` counts the runs its memory model fits and names the others.
+  nlohmann::json core_point = point;
+  core_point["id"] = "gpt-oss-core";
+  point["id"] = "gpt-oss-bridge";
+  point["params"]["framework"] = "Megatron-Bridge / Megatron-Core (NeMo 25.11)";
+  const std::string dataset = "/tmp/moesim_test_validate_memory.json";
+  std::ofstream(dataset) << nlohmann::json{{"schema", "moesim-validation/1"}, {"points", {point, core_point}}}.dump();
+  const auto r = test::run_command(std::string(MOESIM_BINARY) + " validate " + dataset);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Contains("memory: 1 of 2 simulated training steps fit in moesim's memory model; not:\n  gpt-oss-core\n"));
 }
 
 TEST_CASE("validate: routing statistics come from routing with the measured source", "[validate][routing]") {

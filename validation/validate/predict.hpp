@@ -20,6 +20,9 @@ struct Prediction {
   // The scenario simulated, for points run as a whole scenario (training steps): written to
   // `--out DIR/scenarios/ID.json` so that `moesim estimate` reruns the point with its breakdown.
   std::string scenario_json;
+  // Training steps: whether moesim's memory model fits the run in HBM (a published run did
+  // run, so "no" is a memory-model miss).
+  std::optional<bool> fits_memory;
 };
 inline Prediction unsupported(std::string reason) { return {false, std::move(reason), 0, 0, ""}; }
 

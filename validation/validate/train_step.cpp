@@ -100,6 +100,7 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   Prediction prediction = in_metric(
       p, r.step_time_s, work, "analytic engine, 1F1B (interleaved when vp > 1), gradient reduce overlapped; memory " + memory);
   prediction.scenario_json = s.dump(2);
+  prediction.fits_memory = r.fits_memory;
   return prediction;
 }
 

@@ -70,6 +70,22 @@ void print_rows(std::ostream& out, const std::vector<Row>& rows) {
   }
 }
 
+// The runs were measured, so each fits its GPUs' memory: a run moesim's memory model does not
+// fit is named.
+void print_memory_misses(std::ostream& out, const std::vector<Row>& rows) {
+  int asked = 0;
+  std::vector<std::string> misses;
+  for (const Row& r : rows) {
+    if (!r.prediction.fits_memory) continue;
+    ++asked;
+    if (!*r.prediction.fits_memory) misses.push_back(r.point->id);
+  }
+  if (asked == 0) return;
+  out << "\nmemory: " << asked - int(misses.size()) << " of " << asked
+      << " simulated training steps fit in moesim's memory model" << (misses.empty() ? "" : "; not:") << "\n";
+  for (const std::string& id : misses) out << "  " << id << "\n";
+}
+
 void print_summary(std::ostream& out, const std::vector<Row>& rows) {
   struct Family {
     int points = 0, supported = 0, in_mean = 0;
@@ -97,6 +113,7 @@ void print_summary(std::ostream& out, const std::vector<Row>& rows) {
   };
   for (const auto& [name, f] : families) line(name, f);
   line("overall", all);
+  print_memory_misses(out, rows);
   if (!reasons.empty()) {
     out << "\nnot simulated (" << all.points - all.supported << " points):\n";
     for (const auto& [reason, n] : reasons) out << "  " << lpad(std::to_string(n), 4) << "  " << reason << "\n";
@@ -139,6 +156,7 @@ void write_json(const std::string& dir, const std::vector<Row>& rows) {
       if (!r.relative()) e["abs_error"] = r.prediction.metric - r.point->metric.value;
       e["predicted_time_s"] = r.prediction.time_s;
       if (!r.prediction.note.empty()) e["how"] = r.prediction.note;
+      if (r.prediction.fits_memory) e["fits_memory"] = *r.prediction.fits_memory;
     } else {
       e["predicted"] = nullptr;
       e["error_pct"] = nullptr;
