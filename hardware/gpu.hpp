@@ -15,6 +15,9 @@ struct GpuSpec {
   double hbm_Bps = 0;            // HBM bandwidth, bytes/s
   double nvlink_Bps = 0;         // scale-up bandwidth per GPU per direction, bytes/s
   int sms = 0;                   // streaming multiprocessors (compute units): GEMM tiles run in waves of this many
+  // NCCL's cap on the bus bandwidth of its LL protocol in rings within one node, by GPU
+  // generation (src/graph/tuning.cc, llMaxBws), bytes/s; 0: none (not an NCCL GPU).
+  double nccl_ll_max_Bps = 0;
 
   // Peak for a compute dtype (bf16 or fp8; scenarios reject fp32 as a compute dtype).
   double peak_flops(Dtype dtype) const;

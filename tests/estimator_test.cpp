@@ -403,9 +403,26 @@ TEST_CASE("ring all-reduce: NCCL's protocol latencies, and one channel per membe
   const CostModel cost(c, Dtype::BF16);
   const double nvlink = c.nvlink_payload_Bps(), nic = c.nic_payload_Bps();
   // 1 KiB on one node of 8: LL, NCCL's 6.6 us base and 0.6 us per step over NVLink, 14 steps;
-  // half the bandwidth (nothing else comes close at this size)
+  // half the bandwidth, capped for Hopper at 141 GB/s (nothing else comes close at this size)
   const double ring_kib = 2.0 * 7 / 8 * 1024;
-  CHECK(cost.ring_allreduce_s(1024, 8, 1) == Approx(6.6e-6 + 14 * 0.6e-6 + ring_kib / (0.5 * nvlink)));
+  CHECK(cost.ring_allreduce_s(1024, 8, 1) == Approx(6.6e-6 + 14 * 0.6e-6 + ring_kib / std::min(0.5 * nvlink, 141e9)));
+  // LL's cap, NCCL's llMaxBws: Hopper 141 GB/s in one node, 39 over two nodes (Intel and Arm
+  // hosts), 20.4 over more; Ampere 87.7 in one node
+  const auto ll_share = [](const CostModel& m, int n, int nodes) { return m.ring_prices(n, nodes).bandwidth_share[0]; };
+  const auto rate = [](const CostModel& m, int n, int nodes) { return m.ring_prices(n, nodes).rate_Bps; };
+  CHECK(ll_share(cost, 8, 1) * rate(cost, 8, 1) == Approx(141e9));
+  CHECK(ll_share(cost, 16, 2) * rate(cost, 16, 2) == Approx(39e9));
+  ClusterSpec four = c;
+  four.nodes = 4;
+  const CostModel four_nodes(four, Dtype::BF16);
+  CHECK(ll_share(four_nodes, 32, 4) * rate(four_nodes, 32, 4) == Approx(20.4e9));
+  const CostModel a100(*cluster_presets().find("dgx-a100"), Dtype::BF16);
+  CHECK(ll_share(a100, 8, 1) * rate(a100, 8, 1) == Approx(87.7e9));
+  // where half the link is below the cap, LL keeps its half
+  ClusterSpec slow = c;
+  slow.nvlink_Bps = 100e9;
+  const CostModel slow_links(slow, Dtype::BF16);
+  CHECK(ll_share(slow_links, 8, 1) == 0.5);
   // 1 GiB: Simple, 8.4 us base and 3.4 us per step, the full payload rate
   const double ring_gib = 2.0 * 7 / 8 * (1 << 30);
   CHECK(cost.ring_allreduce_s(1 << 30, 8, 1) == Approx(8.4e-6 + 14 * 3.4e-6 + ring_gib / nvlink));
