@@ -42,7 +42,8 @@ class CostModel {
   // Ring all-reduce of `bytes` over n GPUs spread evenly over `nodes` nodes: 2 (n-1)/n of the
   // bytes cross each GPU's port in 2 (n-1) steps. With ClusterSpec::nccl_latencies, priced as
   // NCCL's tuner prices its ring (a base latency and one hop latency per step, per protocol;
-  // LL keeps half the bandwidth, LL128 0.92; the fastest protocol runs), each node's ring
+  // LL keeps half the bandwidth up to NCCL's cap for the GPU generation or the host, LL128
+  // 0.92; the fastest protocol runs), each node's ring
   // crossings shared by its members' NICs; otherwise each step at the scope's link latency
   // and the bytes at its rate, as a calibration profile fits them.
   double ring_allreduce_s(double bytes, int n, int nodes) const { return ring_prices(n, nodes).time_s(bytes); }
