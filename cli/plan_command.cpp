@@ -111,9 +111,6 @@ void print_scenario_plan_rank(const PlanSearch& search, const ParallelPlan& own,
   out << "\nthe scenario's plan (" << plan_label(own) << ") is not among those that run and fit (see rejected)\n";
 }
 
-}  // namespace
-
-namespace {
 // The top plans the default refinement left to the analytic engine, and how to run them.
 void print_refine_skipped(const PlanSearch& search, std::ostream& out) {
   if (search.refine_skipped.empty()) return;

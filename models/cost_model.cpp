@@ -62,15 +62,16 @@ namespace {
 // inter-node ring (Intel x86: 1 us; 3x for Simple).
 struct NcclProtocol {
   double base_us, nvlink_hop_us, net_ring_hop_us, net_tree_hop_us, net_overhead_us, bandwidth_share;
+  bool ll_capped;  // its bus bandwidth is held under llMaxBws (LL's)
 };
 // LL's bus-bandwidth cap for rings over 2 and over more nodes, which NCCL takes by host CPU
 // (llMaxBws; these are the rows of Intel and of any CPU not AMD's, Grace included; AMD hosts'
 // are 22.5 and 19.0). Within one node the cap is the GPU generation's (GpuSpec).
 constexpr double NCCL_LL_MAX_TWO_NODES_Bps = 39.0e9, NCCL_LL_MAX_MORE_NODES_Bps = 20.4e9;
 constexpr NcclProtocol NCCL_RING_PROTOCOLS[] = {
-    {6.6, 0.6, 2.7, 5.0, 1.0, 0.5},     // LL: 8-byte stores with a 4-byte flag each
-    {14.0, 1.9, 4.0, 8.5, 1.0, 0.92},   // LL128: 120 of 128 bytes
-    {8.4, 3.4, 14.0, 14.0, 3.0, 1.0},   // Simple
+    {6.6, 0.6, 2.7, 5.0, 1.0, 0.5, true},     // LL: 8-byte stores with a 4-byte flag each
+    {14.0, 1.9, 4.0, 8.5, 1.0, 0.92, false},  // LL128: 120 of 128 bytes
+    {8.4, 3.4, 14.0, 14.0, 3.0, 1.0, false},  // Simple
 };
 
 }  // namespace
@@ -103,8 +104,7 @@ CostModel::RingPrices CostModel::ring_prices(int n, int nodes) const {
     const double intra_hop_us = nodes == 1 ? p.nvlink_hop_us : std::max(p.nvlink_hop_us, p.net_overhead_us);
     const double inter_hop_us = per_node > 1 ? p.net_ring_hop_us : p.net_tree_hop_us;
     out.latency_s[out.protocols] = 1e-6 * (p.base_us + (steps - inter_steps) * intra_hop_us + inter_steps * inter_hop_us);
-    // NCCL caps LL's bus bandwidth (its first protocol) at a figure per GPU generation or host.
-    const bool capped = &p == &NCCL_RING_PROTOCOLS[0] && ll_cap_Bps > 0;
+    const bool capped = p.ll_capped && ll_cap_Bps > 0;
     out.bandwidth_share[out.protocols] = capped ? std::min(p.bandwidth_share, ll_cap_Bps / out.rate_Bps) : p.bandwidth_share;
     out.s_per_byte[out.protocols] = 1 / (out.bandwidth_share[out.protocols] * out.rate_Bps);
     ++out.protocols;

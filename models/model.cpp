@@ -94,8 +94,7 @@ double ModelSpec::attention_projection_flops_per_token() const { return 2 * atte
 
 double ModelSpec::attention_core_flops_per_token(int seq_len, bool windowed) const {
   const AttentionSpec& a = attention;
-  const double qk_dim = a.kind == AttentionKind::MLA ? a.qk_nope_head_dim + a.qk_rope_head_dim : a.head_dim;
-  const double v_dim = a.kind == AttentionKind::MLA ? a.v_head_dim : a.head_dim;
+  const double qk_dim = a.qk_head_dim(), v_dim = a.value_head_dim();
   // Scores and weighted values: 2 FLOPs per multiply-add over on average s/2 keys (causal).
   // Within a window of w < s keys, query i sees min(i + 1, w): on average w - w^2 / (2 s).
   const double s = seq_len, w = a.sliding_window;

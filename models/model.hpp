@@ -28,6 +28,9 @@ struct AttentionSpec {
   int sliding_window = 0;
   int sliding_window_every = 1;
   bool is_windowed(int layer) const { return sliding_window > 0 && layer % sliding_window_every == 0; }
+  // Per head: the width of queries and keys, and of values.
+  int qk_head_dim() const { return kind == AttentionKind::MLA ? qk_nope_head_dim + qk_rope_head_dim : head_dim; }
+  int value_head_dim() const { return kind == AttentionKind::MLA ? v_head_dim : head_dim; }
 };
 
 // A MoE transformer as its published config describes it. Dense FFN layers use d_ffn_dense,

@@ -165,31 +165,33 @@ const FieldTable<ModelSpec>& model_fields() {
   };
   static const FieldTable<ModelSpec> all = [] {
     FieldTable<ModelSpec> out = fields;
-    // Attention shape: plain integers inside ModelSpec::attention.
-    const std::vector<std::pair<std::string, int AttentionSpec::*>> attention_ints = {
-        {"heads", &AttentionSpec::heads},
-        {"kv_heads", &AttentionSpec::kv_heads},
-        {"head_dim", &AttentionSpec::head_dim},
-        {"q_lora_rank", &AttentionSpec::q_lora_rank},
-        {"kv_lora_rank", &AttentionSpec::kv_lora_rank},
-        {"qk_nope_head_dim", &AttentionSpec::qk_nope_head_dim},
-        {"qk_rope_head_dim", &AttentionSpec::qk_rope_head_dim},
-        {"v_head_dim", &AttentionSpec::v_head_dim},
+    // Attention shape: plain integers inside ModelSpec::attention (least value, which is also
+    // the default shown; help where the key does not say it all).
+    struct AttentionInt {
+      std::string key;
+      int AttentionSpec::*member;
+      double min;
+      std::string help;
     };
-    for (const auto& [key, member] : attention_ints) {
-      out.push_back({{key, ParamKind::INTEGER, 0.0, "attention: " + key, std::nullopt, 0.0},
-                     [member = member](ModelSpec& m, const ParamValue& v) { m.attention.*member = int(std::get<double>(v)); },
-                     [member = member](const ModelSpec& m) { return ParamValue(double(m.attention.*member)); }});
+    const std::vector<AttentionInt> attention_ints = {
+        {"heads", &AttentionSpec::heads, 0, ""},
+        {"kv_heads", &AttentionSpec::kv_heads, 0, ""},
+        {"head_dim", &AttentionSpec::head_dim, 0, ""},
+        {"q_lora_rank", &AttentionSpec::q_lora_rank, 0, ""},
+        {"kv_lora_rank", &AttentionSpec::kv_lora_rank, 0, ""},
+        {"qk_nope_head_dim", &AttentionSpec::qk_nope_head_dim, 0, ""},
+        {"qk_rope_head_dim", &AttentionSpec::qk_rope_head_dim, 0, ""},
+        {"v_head_dim", &AttentionSpec::v_head_dim, 0, ""},
+        {"sliding_window", &AttentionSpec::sliding_window, 0,
+         "keys each query sees in windowed layers (0: full causal attention everywhere)"},
+        {"sliding_window_every", &AttentionSpec::sliding_window_every, 1,
+         "windowed layers are every n-th from layer 0 (GPT-OSS: 2, Mistral-7B: 1)"},
+    };
+    for (const AttentionInt& a : attention_ints) {
+      out.push_back({{a.key, ParamKind::INTEGER, a.min, "attention: " + (a.help.empty() ? a.key : a.help), std::nullopt, a.min},
+                     [member = a.member](ModelSpec& m, const ParamValue& v) { m.attention.*member = int(std::get<double>(v)); },
+                     [member = a.member](const ModelSpec& m) { return ParamValue(double(m.attention.*member)); }});
     }
-    const auto window_field = [](const std::string& key, int AttentionSpec::*member, double min, const std::string& help) {
-      return Field<ModelSpec>{{key, ParamKind::INTEGER, min, help, std::nullopt, min},
-                              [member](ModelSpec& m, const ParamValue& v) { m.attention.*member = int(std::get<double>(v)); },
-                              [member](const ModelSpec& m) { return ParamValue(double(m.attention.*member)); }};
-    };
-    out.push_back(window_field("sliding_window", &AttentionSpec::sliding_window, 0,
-                               "attention: keys each query sees in windowed layers (0: full causal attention everywhere)"));
-    out.push_back(window_field("sliding_window_every", &AttentionSpec::sliding_window_every, 1,
-                               "attention: windowed layers are every n-th from layer 0 (GPT-OSS: 2, Mistral-7B: 1)"));
     out.push_back(dtype_field("compute_dtype", &ModelSpec::compute_dtype, "GEMM dtype", {"bf16", "fp8"}));
     out.push_back(dtype_field("dispatch_dtype", &ModelSpec::dispatch_dtype, "dtype of dispatched tokens"));
     out.push_back(dtype_field("combine_dtype", &ModelSpec::combine_dtype, "dtype of combined expert outputs"));

@@ -355,9 +355,6 @@ class ProgramBuilder {
         order_.combined ? build_pair_units(stage, first_forward_paired) : std::vector<char>();
     for (int chunk = 0; chunk < p_.vp; ++chunk) {
       const int j = chunk * p_.pp + stage;
-      // (unless it runs in a pair: its weights' all-gathers are waited for there)
-      if (gathers_params() && (first_forward_paired.empty() || !first_forward_paired[size_t(j)]))
-        sched.first_forward[size_t(j)] = first_forward_unit(stage, j);
       for (int mb = 0; mb < std::min(sched.samples, p_.micro_batches); ++mb)
         for (bool bwd : {false, true}) {
           StepProgram::Unit unit;
@@ -365,6 +362,9 @@ class ProgramBuilder {
           sched.unit[size_t((j * 2 + int(bwd)) * sched.samples + mb)] = int(out_.units.size());
           out_.units.push_back(std::move(unit));
         }
+      // (unless it runs in a pair: its weights' all-gathers are waited for there)
+      if (gathers_params() && (first_forward_paired.empty() || !first_forward_paired[size_t(j)]))
+        sched.first_forward[size_t(j)] = first_forward_unit(stage, out_.units[sched.unit[size_t(j * 2 * sched.samples)]].pieces);
       // (unless it runs in a pair: its gradient syncs start there, once)
       if (p_.overlap_grad_reduce && (last_backward_paired.empty() || !last_backward_paired[size_t(j)])) {
         sched.last_backward[size_t(j)] = int(out_.units.size());
@@ -374,15 +374,15 @@ class ProgramBuilder {
     for_each_gpu(stage, [&](int gpu, int) { out_.ops[gpu].push_back(Op{OpKind::SCHEDULE, Part::PIPELINE_BUBBLE, false, -1, -1, stage, 0, 0}); });
   }
 
-  // The pieces of virtual stage j's forward of micro-batch 0, each layer's waiting for its
-  // weights' all-gathers first (as forward_body emits them).
-  int first_forward_unit(int stage, int j) {
+  // The step's first forward through a virtual stage: the pieces of its micro-batch 0 (those
+  // of routed sample 0's forward unit), each layer's waiting first for its weights'
+  // all-gathers (as forward_body emits them).
+  int first_forward_unit(int stage, std::vector<int> pieces) {
     StepProgram::Unit unit;
-    for_each_piece(j, false, [&](int layer) {
-      for (const Op& wait : ops_of(stage, [&] { wait_param_gather(stage, layer); }))
-        unit.waits.emplace_back(int(unit.pieces.size()), wait);
-      unit.pieces.push_back(piece(stage, layer, 0, false));
-    });
+    for (size_t k = 0; k < pieces.size(); ++k)
+      for (const Op& wait : ops_of(stage, [&] { wait_param_gather(stage, out_.pieces[size_t(pieces[k])].layer); }))
+        unit.waits.emplace_back(int(k), wait);
+    unit.pieces = std::move(pieces);
     out_.units.push_back(std::move(unit));
     return int(out_.units.size()) - 1;
   }
@@ -768,10 +768,9 @@ class ProgramBuilder {
     const bool core_attention = m_.mixing_core_flops_per_token(0, p_.seq_len) > 0;
     const double core = core_attention ? m_.attention_core_flops_per_token(p_.seq_len, windowed) * rows : 0;
     const double f = backward ? BACKWARD_FLOP_FACTOR : 1;
-    const AttentionSpec& a = m_.attention;
-    const int head_dim = a.kind == AttentionKind::MLA ? a.qk_nope_head_dim + a.qk_rope_head_dim : a.head_dim;
     const double computed_core = windowed ? core * window_block_waste() : core;
-    return {f * cost_.flops_s(projections) + cost_.attention_core_s(computed_core, backward, head_dim), f * (projections + core),
+    return {f * cost_.flops_s(projections) + cost_.attention_core_s(computed_core, backward, m_.attention.qk_head_dim()),
+            f * (projections + core),
             backward ? MIXING_BACKWARD_KERNELS : MIXING_FORWARD_KERNELS};
   }
   // A fused attention kernel computes whole blocks of keys: 128 for head dims up to 128 under
