@@ -18,6 +18,13 @@ struct GpuSpec {
   // NCCL's cap on the bus bandwidth of its LL protocol in rings within one node, by GPU
   // generation (src/graph/tuning.cc, llMaxBws), bytes/s; 0: none (not an NCCL GPU).
   double nccl_ll_max_Bps = 0;
+  // Share of the kernel-benchmark tensor rate (the cluster's GEMM and attention efficiencies)
+  // that GEMMs and fused attention keep inside a training step: clocks under a training run's
+  // sustained power, the gaps between kernels and the element-wise work around them that
+  // moesim does not list. Fitted per GPU on dense Llama 3 runs of Megatron-Bridge
+  // (validation/calibration/megatron_bridge_dense_llama.json; RESULTS.md, "Dense calibration"),
+  // none of them an MoE run; 1 where no such run is published.
+  double training_tensor_fraction = 1;
 
   // Peak for a compute dtype (bf16 or fp8; scenarios reject fp32 as a compute dtype).
   double peak_flops(Dtype dtype) const;

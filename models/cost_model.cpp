@@ -6,10 +6,12 @@
 
 namespace moesim {
 
-CostModel::CostModel(const ClusterSpec& cluster, Dtype compute_dtype)
+CostModel::CostModel(const ClusterSpec& cluster, Dtype compute_dtype, double tensor_fraction)
     : cluster_(cluster),
+      tensor_fraction_(tensor_fraction),
       peak_flops_(cluster.gpu.peak_flops(compute_dtype)),
-      flops_per_s_(peak_flops_ * (compute_dtype == Dtype::FP8 ? cluster.fp8_gemm_efficiency : cluster.gemm_efficiency)),
+      flops_per_s_(peak_flops_ * (compute_dtype == Dtype::FP8 ? cluster.fp8_gemm_efficiency : cluster.gemm_efficiency) *
+                   tensor_fraction),
       hbm_Bps_(cluster.gpu.hbm_Bps * cluster.hbm_efficiency),
       operand_bytes_(bytes_per_element(compute_dtype)) {}
 
@@ -40,7 +42,7 @@ double head_dim_rate(int head_dim, bool backward) {
 }  // namespace
 
 double CostModel::attention_core_s(double forward_flops, bool backward, int head_dim) const {
-  const double peak = cluster_.gpu.peak_bf16_flops * head_dim_rate(head_dim, backward);
+  const double peak = cluster_.gpu.peak_bf16_flops * head_dim_rate(head_dim, backward) * tensor_fraction_;
   return backward ? 2.5 * forward_flops / (peak * cluster_.attention_backward_efficiency)
                   : forward_flops / (peak * cluster_.attention_forward_efficiency);
 }

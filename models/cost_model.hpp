@@ -11,7 +11,13 @@ enum class LinkScope { INTRA_NODE, INTER_NODE };
 // and overheads (preset values, or a calibration profile's fitted ones: hardware/kernel_profile).
 class CostModel {
  public:
-  CostModel(const ClusterSpec& cluster, Dtype compute_dtype);
+  // Kernel rates: what an isolated kernel benchmark measures (the cluster's efficiencies).
+  CostModel(const ClusterSpec& cluster, Dtype compute_dtype) : CostModel(cluster, compute_dtype, 1.0) {}
+  // The rates kernels keep inside a training step: the tensor-core work (GEMMs and fused
+  // attention) at the GPU's training_tensor_fraction of its kernel rate (hardware/gpu.hpp).
+  static CostModel in_training(const ClusterSpec& cluster, Dtype compute_dtype) {
+    return CostModel(cluster, compute_dtype, cluster.gpu.training_tensor_fraction);
+  }
 
   // One kernel C[m x n] = A[m x k] B[k x n] in the compute dtype: a launch overhead, then
   // whichever is slower of the tensor cores and streaming the operands through HBM (what
@@ -79,7 +85,10 @@ class CostModel {
   double peak_flops() const { return peak_flops_; }
 
  private:
+  CostModel(const ClusterSpec& cluster, Dtype compute_dtype, double tensor_fraction);
+
   ClusterSpec cluster_;
+  double tensor_fraction_;  // of the kernel rate, on GEMMs and attention
   double peak_flops_;
   double flops_per_s_;
   double hbm_Bps_;

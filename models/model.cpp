@@ -3,7 +3,7 @@
 namespace moesim {
 
 bool ModelSpec::is_moe_layer(int layer) const {
-  if (layer < first_dense_layers || experts == 0) return false;
+  if (layer < first_dense_layers || experts == 0 || moe_layer_interval == 0) return false;
   // Switch / V-MoE place the MoE in every second block, starting with the second.
   return (layer - first_dense_layers + 1) % moe_layer_interval == 0;
 }
@@ -53,6 +53,11 @@ int ModelSpec::moe_layers() const {
   int n = 0;
   for (int l = 0; l < layers; ++l) n += is_moe_layer(l);
   return n;
+}
+
+std::string ModelSpec::shape_summary() const {
+  if (moe_layers() == 0) return std::to_string(layers) + " dense layers (no MoE)";
+  return std::to_string(layers) + " layers, " + std::to_string(experts) + " experts, top-" + std::to_string(top_k);
 }
 
 double ModelSpec::attention_params() const {

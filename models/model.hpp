@@ -40,7 +40,7 @@ struct ModelSpec {
   std::string name;
   int layers = 0;
   int first_dense_layers = 0;   // leading dense layers (DeepSeek-V3: 3)
-  int moe_layer_interval = 1;   // every n-th layer after those is MoE (Switch, V-MoE: 2)
+  int moe_layer_interval = 1;   // every n-th layer after those is MoE (Switch, V-MoE: 2); 0: none (dense)
   int d_model = 0;
   int d_ffn_dense = 0;
   int d_ffn_expert = 0;
@@ -86,6 +86,8 @@ struct ModelSpec {
   double router_params(int layer) const;
   double re_represent_params(int layer) const;
   int moe_layers() const;
+  // "32 layers, 8 experts, top-2", or "32 dense layers (no MoE)" for a model without MoE layers.
+  std::string shape_summary() const;
   int ffn_matrices() const { return gated_ffn ? 3 : 2; }
   // Parameter counts (weights only; norms and biases are below 0.1 % and left out).
   double attention_params() const;

@@ -60,6 +60,25 @@ ModelSpec deepseek_v3() {
   return m;
 }
 
+// Dense Llama 3 models (no MoE layer, no routing: moe_layer_interval 0): the calibration set of
+// each GPU's training_tensor_fraction (validation/calibration/megatron_bridge_dense_llama.json)
+// and a dense baseline to compare MoE plans with. The expert fields are unused.
+ModelSpec llama3(const std::string& name, int layers, int d_model, int d_ffn, int heads) {
+  ModelSpec m;
+  m.name = name;
+  m.layers = layers;
+  m.moe_layer_interval = 0;
+  m.d_model = d_model;
+  m.d_ffn_dense = d_ffn;
+  m.d_ffn_expert = d_ffn;
+  m.experts = 1;
+  m.top_k = 1;
+  m.vocab = 128256;
+  m.default_seq_len = 8192;
+  m.attention = gqa(heads, 8, 128);
+  return m;
+}
+
 ModelSpec qwen3_30b_a3b() {
   // Qwen/Qwen3-30B-A3B config.json: hidden_size 2048, num_hidden_layers 48,
   // num_attention_heads 32, num_key_value_heads 4, head_dim 128, moe_intermediate_size 768,
@@ -226,6 +245,13 @@ Registry<ModelSpec> make_model_presets() {
   r.add("qwen3-235b-a22b", "Qwen3-235B-A22B: 94 layers, 128 experts, top-8, GQA", qwen3_235b_a22b());
   r.add("gpt-oss-120b", "GPT-OSS-120B: 36 layers, 128 experts, top-4, GQA (128-token window every other layer)",
         gpt_oss_120b());
+  // meta-llama/Meta-Llama-3-8B, -70B and Llama-3.1-405B config.json: hidden_size 4096 / 8192 /
+  // 16384, intermediate_size 14336 / 28672 / 53248, num_hidden_layers 32 / 80 / 126,
+  // num_attention_heads 32 / 64 / 128, num_key_value_heads 8, vocab_size 128256.
+  r.add("llama3-8b", "Llama 3 8B: 32 dense layers, GQA (no MoE)", llama3("llama3-8b", 32, 4096, 14336, 32));
+  r.add("llama3-70b", "Llama 3 70B: 80 dense layers, GQA (no MoE)", llama3("llama3-70b", 80, 8192, 28672, 64));
+  r.add("llama3.1-405b", "Llama 3.1 405B: 126 dense layers, GQA (no MoE)",
+        llama3("llama3.1-405b", 126, 16384, 53248, 128));
   r.add("olmoe-1b-7b", "OLMoE-1B-7B: 16 layers, 64 experts, top-8", olmoe_1b_7b());
   r.add("switch-base-128", "Switch-Base-128: 24 layers, MoE every other layer, 128 experts, top-1",
         switch_base_128());

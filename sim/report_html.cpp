@@ -28,8 +28,7 @@ std::string scenario_brief(const Scenario& s, const StepResult& r) {
   const std::pair<std::string, std::string> rows[] = {
       {"cluster", s.cluster.name + ": " + std::to_string(s.cluster.nodes) + " nodes x " +
                       std::to_string(s.cluster.gpus_per_node) + " " + s.cluster.gpu.name},
-      {"model", s.model.name + ": " + std::to_string(s.model.layers) + " layers, " + std::to_string(s.model.experts) +
-                    " experts, top-" + std::to_string(s.model.top_k)},
+      {"model", s.model.name + ": " + s.model.shape_summary()},
       {"plan", "DP " + std::to_string(p.dp) + ", TP " + std::to_string(p.tp) + ", PP " + std::to_string(p.pp) + ", EP " +
                    std::to_string(p.ep) + ", ETP " + std::to_string(p.etp) + "; " + std::to_string(p.micro_batches) +
                    " micro-batches of " + std::to_string(p.micro_batch_size) + " x " + std::to_string(p.seq_len) + " tokens"},

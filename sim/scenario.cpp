@@ -170,9 +170,10 @@ void validate_model(const Reader& r, const ModelSpec& m) {
   fail_if(m.experts <= 0, "experts", m.experts, "an integer >= 1");
   fail_if(m.d_ffn_expert <= 0, "d_ffn_expert", m.d_ffn_expert, "an integer >= 1");
   fail_if(m.top_k <= 0 || m.top_k > m.experts, "top_k", m.top_k, "1 <= top_k <= experts=" + std::to_string(m.experts));
-  fail_if(m.first_dense_layers >= m.layers, "first_dense_layers", m.first_dense_layers,
-          "fewer than layers=" + std::to_string(m.layers));
-  fail_if(m.moe_layers() == 0, "moe_layer_interval", m.moe_layer_interval, "an interval that leaves at least one MoE layer");
+  fail_if(m.first_dense_layers > m.layers, "first_dense_layers", m.first_dense_layers,
+          "at most layers=" + std::to_string(m.layers));
+  fail_if(m.moe_layers() == 0 && m.moe_layer_interval > 0 && m.first_dense_layers < m.layers, "moe_layer_interval",
+          m.moe_layer_interval, "an interval that leaves at least one MoE layer (or 0 for a dense model)");
   fail_if(m.vocab <= 0, "vocab", m.vocab, "an integer >= 1");
   fail_if(m.token_moe_channels > 0 && (m.token_mixing_hidden <= 0 || m.default_seq_len <= 0), "token_moe_channels",
           m.token_moe_channels, "0 unless token_mixing_hidden and default_seq_len (the patches) are set");

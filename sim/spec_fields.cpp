@@ -114,6 +114,12 @@ const FieldTable<ClusterSpec>& cluster_fields() {
                    "achieved/peak FLOP/s of fused attention's forward (compute dtype BF16)", 0.0, 1.0),
       number_field("attention_backward_efficiency", &ClusterSpec::attention_backward_efficiency, 1,
                    "achieved/peak FLOP/s of fused attention's backward (2.5x the forward's FLOPs)", 0.0, 1.0),
+      {{"training_tensor_fraction", ParamKind::NUMBER, 1.0,
+        "share of the kernel rate (the efficiencies above) that GEMMs and attention keep in a training step; default "
+        "the GPU's, fitted on dense Llama 3 runs (validation/RESULTS.md)",
+        0.0, std::nullopt, 1.0},
+       [](ClusterSpec& c, const ParamValue& v) { c.gpu.training_tensor_fraction = std::get<double>(v); },
+       [](const ClusterSpec& c) { return ParamValue(c.gpu.training_tensor_fraction); }},
       int_field("gemm_tile_rows", &ClusterSpec::gemm_tile_rows, 1, "GEMM output tile rows (rows are padded to it)"),
       int_field("gemm_tile_cols", &ClusterSpec::gemm_tile_cols, 1, "GEMM output tile columns"),
       number_field("hbm_efficiency", &ClusterSpec::hbm_efficiency, 1, "achieved/peak HBM bandwidth", 0.0, 1.0),
@@ -139,7 +145,8 @@ const FieldTable<ModelSpec>& model_fields() {
   static const FieldTable<ModelSpec> fields = {
       int_field("layers", &ModelSpec::layers, 1, "transformer layers"),
       int_field("first_dense_layers", &ModelSpec::first_dense_layers, 0, "leading dense layers"),
-      int_field("moe_layer_interval", &ModelSpec::moe_layer_interval, 1, "every n-th layer after those is MoE"),
+      int_field("moe_layer_interval", &ModelSpec::moe_layer_interval, 0,
+                "every n-th layer after those is MoE; 0: none, a dense model (the expert keys unused)"),
       int_field("d_model", &ModelSpec::d_model, 1, "hidden size"),
       int_field("d_ffn_dense", &ModelSpec::d_ffn_dense, 1, "FFN width of dense layers"),
       int_field("d_ffn_expert", &ModelSpec::d_ffn_expert, 1, "FFN width of one expert"),

@@ -55,7 +55,7 @@ enum class GroupKind { TP, EP, DP, EDP };
 class ProgramBuilder {
  public:
   ProgramBuilder(const Scenario& s, const RoutedStep& routed, ProgramScope scope, const std::vector<char>* known_pieces)
-      : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(s.cluster, s.model.compute_dtype), known_pieces_(known_pieces) {
+      : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(CostModel::in_training(s.cluster, s.model.compute_dtype)), known_pieces_(known_pieces) {
     tokens_full_ = double(p_.micro_batch_size) * p_.seq_len;
     gps_ = p_.gpus_per_stage();
     columns_ = scope == ProgramScope::ALL_GPUS ? gps_ : 1;

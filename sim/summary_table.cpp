@@ -43,8 +43,7 @@ void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
   out << "scenario  " << (s.name.empty() ? s.source : s.name) << "\n"
       << "cluster   " << s.cluster.name << ": " << s.cluster.nodes << " x " << s.cluster.gpus_per_node << " "
       << s.cluster.gpu.name << " (" << s.cluster.gpus() << " GPUs)\n"
-      << "model     " << s.model.name << ": " << s.model.layers << " layers, " << s.model.experts << " experts, top-"
-      << s.model.top_k << "\n"
+      << "model     " << s.model.name << ": " << s.model.shape_summary() << "\n"
       << "plan      dp=" << p.dp << " tp=" << p.tp << " pp=" << p.pp << " ep=" << p.ep << " etp=" << p.etp
       << "  micro-batch " << p.micro_batch_size << " x " << p.micro_batches << ", seq " << p.seq_len << "\n"
       << "router    " << s.router.name << ", scores " << s.scores.name << ", placement " << s.placement.name << "\n\n";
@@ -56,13 +55,16 @@ void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
   }
   out << "\n"
       << "tokens/s          " << format("%.4g", r.tokens_per_s) << "\n"
-      << "MFU               " << format("%.1f %%", 100 * r.mfu) << "\n"
-      << "dropped           " << format("%.2f %% of assignments", 100 * r.drop_rate) << "\n"
-      << "expert max/mean   " << format("%.2f (worst layer %.2f)", r.expert_max_over_mean, r.expert_worst_max_over_mean) << "\n"
-      << "GPU max/mean      " << format("%.2f", r.rank_max_over_mean) << "\n"
-      << "a2a bytes/step    " << format("%.3g intra-node, %.3g inter-node", r.a2a_intra_node_bytes, r.a2a_inter_node_bytes)
-      << "\n"
-      << "memory per GPU    "
+      << "MFU               " << format("%.1f %%", 100 * r.mfu) << "\n";
+  if (s.model.moe_layers() > 0) {  // a dense model routes nothing
+    out << "dropped           " << format("%.2f %% of assignments", 100 * r.drop_rate) << "\n"
+        << "expert max/mean   " << format("%.2f (worst layer %.2f)", r.expert_max_over_mean, r.expert_worst_max_over_mean)
+        << "\n"
+        << "GPU max/mean      " << format("%.2f", r.rank_max_over_mean) << "\n"
+        << "a2a bytes/step    " << format("%.3g intra-node, %.3g inter-node", r.a2a_intra_node_bytes, r.a2a_inter_node_bytes)
+        << "\n";
+  }
+  out << "memory per GPU    "
       << format("%.1f of %.1f GiB", r.memory.total_bytes() / (1 << 30), r.hbm_bytes / (1 << 30))
       << (r.fits_memory ? "  (fits)" : "  (DOES NOT FIT)") << "\n";
   print_host_bound(out, r);

@@ -155,7 +155,7 @@ TEST_CASE("fused attention: head dim 64 at FlashAttention-3's cuDNN rates, windo
           "[estimator]") {
   Scenario s = scenario(scenario_json(R"({"dp": 8, "ep": 8, "micro_batches": 1, "seq_len": 4096})", R"({"policy": "topk"})",
                                       "{}", R"({"preset": "gpt-oss-120b", "layers": 2})"));
-  const CostModel cost(s.cluster, s.model.compute_dtype);
+  const CostModel cost = CostModel::in_training(s.cluster, s.model.compute_dtype);
   const double flops = 1e12;
   // cuDNN on an H100 at 4k tokens: head dim 64 forward 408, backward 417 TFLOPS; 128: 609, 499
   CHECK(cost.attention_core_s(flops, false, 64) / cost.attention_core_s(flops, false, 128) == Approx(609.0 / 408));
@@ -486,4 +486,43 @@ TEST_CASE("the summary names a host-bound step and what shortens it", "[estimato
   // 185 launches of 1 ms against about 6 ms of GPU work: nearly all of the step waits.
   CHECK_THAT(summary("1000"), Catch::Contains("host-bound") && Catch::Contains("% of the step waits for the host"));
   CHECK_THAT(summary("0"), !Catch::Contains("host-bound"));
+}
+
+TEST_CASE("a training step runs GEMMs and attention at the GPU's training_tensor_fraction of the kernel rate",
+          "[estimator]") {
+  const ClusterSpec c = *cluster_presets().find("dgx-b200");
+  REQUIRE(c.gpu.training_tensor_fraction < 1);
+  const double f = c.gpu.training_tensor_fraction;
+  const CostModel kernel(c, Dtype::BF16), training = CostModel::in_training(c, Dtype::BF16);
+  // a compute-bound GEMM: its tile time grows by 1/f, the launch overhead stays
+  const double m = 16384, n = 16384, k = 16384;
+  CHECK(training.gemm_s(m, n, k) - c.gemm_overhead_s == Approx((kernel.gemm_s(m, n, k) - c.gemm_overhead_s) / f));
+  CHECK(training.attention_core_s(1e12, true, 128) == Approx(kernel.attention_core_s(1e12, true, 128) / f));
+  // streaming kernels and links keep their rates
+  CHECK(training.memory_kernel_s(1e9) == kernel.memory_kernel_s(1e9));
+  CHECK(training.ring_allreduce_s(1e8, 8, 1) == kernel.ring_allreduce_s(1e8, 8, 1));
+  // a scenario's cluster.training_tensor_fraction overrides the GPU's: 1 runs at the kernel rate
+  const Scenario preset = scenario(scenario_json(R"({"dp": 8, "micro_batches": 2, "seq_len": 4096})", R"({"policy": "topk"})",
+                                                 "{}", R"({"preset": "llama3-8b"})", R"({"preset": "dgx-b200"})"));
+  const Scenario kernel_rate = scenario(scenario_json(R"({"dp": 8, "micro_batches": 2, "seq_len": 4096})", R"({"policy": "topk"})",
+                                                      "{}", R"({"preset": "llama3-8b"})",
+                                                      R"({"preset": "dgx-b200", "training_tensor_fraction": 1})"));
+  CHECK(preset.cluster.gpu.training_tensor_fraction == f);
+  CHECK(kernel_rate.cluster.gpu.training_tensor_fraction == 1);
+  CHECK(simulate(kernel_rate).step_time_s < simulate(preset).step_time_s);
+}
+
+TEST_CASE("a dense model (every layer dense) moves no tokens between GPUs", "[estimator]") {
+  const Scenario s = scenario(scenario_json(R"({"dp": 8, "micro_batches": 2, "seq_len": 4096})", R"({"policy": "topk"})",
+                                            "{}", R"({"preset": "llama3-8b"})", R"({"preset": "dgx-h100"})"));
+  REQUIRE(s.model.moe_layers() == 0);
+  CHECK(s.model.shape_summary() == "32 dense layers (no MoE)");
+  const StepResult r = simulate(s);
+  CHECK(part(r, "dispatch") == 0);
+  CHECK(part(r, "combine") == 0);
+  CHECK(part(r, "expert_compute") == 0);
+  CHECK(part(r, "dense_ffn") > 0);
+  CHECK(part(r, "attention") > 0);
+  // Llama 3 8B: 8.03 B parameters (Meta's model card), embedding and output layer untied
+  CHECK(s.model.total_params() == Approx(8.03e9).epsilon(0.01));
 }

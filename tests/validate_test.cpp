@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "hardware/input_error.hpp"
@@ -385,4 +386,33 @@ TEST_CASE("EP routing: an expert count that is not a multiple of the ranks is ro
   CHECK(a.ranks == b.ranks);
   CHECK(a.ranks <= 8);
   CHECK(a.nodes <= 8);
+}
+
+TEST_CASE("dense calibration: each fitted GPU's dense Llama runs average out at its preset training_tensor_fraction",
+          "[validate][calibration]") {
+  // validation/calibration/fit_training_fraction.py sets each GPU's fraction where the geometric
+  // mean of predicted / measured tokens per second over its supported dense runs is 1; a model
+  // change that moves those runs needs a refit (the fraction printed to 3 digits: within 1 %).
+  const auto points = read_validation_dataset(std::string(MOESIM_SOURCE_DIR) +
+                                              "/validation/calibration/megatron_bridge_dense_llama.json");
+  std::map<std::string, std::pair<double, int>> log_ratio;  // per GPU: sum of log(predicted / measured), points
+  int unsupported_fsdp = 0, unsupported_cp = 0;
+  for (const ValidationPoint& p : points) {
+    const Prediction prediction = predict(p, PredictContext{});
+    if (!prediction.supported) {
+      unsupported_fsdp += prediction.reason.find("FSDP") != std::string::npos;
+      unsupported_cp += prediction.reason.find("context parallelism") != std::string::npos;
+      continue;
+    }
+    auto& [sum, n] = log_ratio[p.cluster.gpu];
+    sum += std::log(prediction.metric / p.metric.value), ++n;
+  }
+  REQUIRE(log_ratio.size() == 4);
+  for (const auto& [gpu, sum_n] : log_ratio) {
+    INFO(gpu << " over " << sum_n.second << " runs");
+    CHECK(std::abs(sum_n.first / sum_n.second) < 0.01);
+  }
+  // FSDP and context-parallel runs are listed as not simulated, with the reason
+  CHECK(unsupported_fsdp == 6);
+  CHECK(unsupported_cp == 7);
 }

@@ -20,6 +20,9 @@ const char* model_preset_of(const std::string& model) {
   if (model == "Mixtral-8x7B") return "mixtral-8x7b";
   if (model == "Qwen3-235B-A22B") return "qwen3-235b-a22b";
   if (model == "GPT-OSS-120B") return "gpt-oss-120b";
+  if (model == "LLAMA3_8B") return "llama3-8b";
+  if (model == "LLAMA3_70B") return "llama3-70b";
+  if (model == "LLAMA3.1_405B") return "llama3.1-405b";
   return nullptr;
 }
 
@@ -53,6 +56,8 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   const auto cluster = point_cluster(p, ctx, reason);
   if (!cluster) return unsupported(reason);
   if (plan_value(q, "cp") > 1) return unsupported("context parallelism is not modeled yet");
+  if (q.has("fsdp") && q.whole("fsdp", 0, 1 << 20) > 0)
+    return unsupported("fully sharded data parallelism (FSDP) is not modeled yet");
   const int gpus = q.whole("gpus", 1, 1 << 20), dp = plan_value(q, "dp"), mbs = plan_value(q, "micro_batch");
   const int global_batch = q.whole("global_batch", 1, 1 << 30);
   if (global_batch % (dp * mbs)) return unsupported("global_batch is not a multiple of dp x micro_batch");
