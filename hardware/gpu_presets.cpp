@@ -24,8 +24,8 @@ constexpr double AMPERE_LL = 87.7, HOPPER_LL = 141, BLACKWELL_LL = 282;
 // 8B/70B/405B runs. H800 and H200 share the H100's die, clocks and 700 W; B300 shares the GB300's
 // Blackwell Ultra die (whose doubled softmax-exponent rate speeds attention) and has no dense
 // run of its own. GPUs without such runs (A100, H20, MI300X) keep the kernel rate.
-constexpr double HOPPER_TRAINING = 0.891, BLACKWELL_TRAINING = 0.696, GB200_TRAINING = 0.693,
-                 BLACKWELL_ULTRA_TRAINING = 0.851;
+constexpr double HOPPER_TRAINING = 0.958, BLACKWELL_TRAINING = 0.725, GB200_TRAINING = 0.725,
+                 BLACKWELL_ULTRA_TRAINING = 0.884;
 GpuSpec in_training(GpuSpec g, double fraction) {
   g.training_tensor_fraction = fraction;
   return g;

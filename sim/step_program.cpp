@@ -55,7 +55,8 @@ enum class GroupKind { TP, EP, DP, EDP };
 class ProgramBuilder {
  public:
   ProgramBuilder(const Scenario& s, const RoutedStep& routed, ProgramScope scope, const std::vector<char>* known_pieces)
-      : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(CostModel::in_training(s.cluster, s.model.compute_dtype)), known_pieces_(known_pieces) {
+      : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(CostModel::in_training(s.cluster, s.model.compute_dtype)),
+        bf16_cost_(CostModel::in_training(s.cluster, Dtype::BF16)), known_pieces_(known_pieces) {
     tokens_full_ = double(p_.micro_batch_size) * p_.seq_len;
     gps_ = p_.gpus_per_stage();
     columns_ = scope == ProgramScope::ALL_GPUS ? gps_ : 1;
@@ -844,13 +845,21 @@ class ProgramBuilder {
     const int sms = s_.cluster.gpu.sms;
     return p_.ep_comm_sms > 0 && sms > p_.ep_comm_sms ? double(sms) / (sms - p_.ep_comm_sms) : 1.0;
   }
-  Work output_layer() const { return gemm(tokens_full_, double(m_.vocab) / p_.tp, m_.d_model); }
+  // The output layer (LM head) multiplies in BF16 whatever the model's compute dtype:
+  // Megatron-Core's is a plain ColumnParallelLinear outside Transformer Engine's FP8 autocast
+  // (megatron/core/models/gpt/gpt_model.py; an MXFP8 LM head is opt-in since May 2026,
+  // fp8_output_proj), and DeepSeek-V3 keeps its output head in BF16 (V3 report, Sec. 3.3.1).
+  Work output_layer() const {
+    const double m = tokens_full_, n = double(m_.vocab) / p_.tp, k = m_.d_model;
+    return {bf16_cost_.gemm_s(m, n, k), 2.0 * m * n * k, 1};
+  }
 
   const Scenario& s_;
   const ModelSpec& m_;
   const ParallelPlan& p_;
   const RoutedStep& routed_;
   CostModel cost_;
+  CostModel bf16_cost_;  // the GEMMs that stay in BF16 in FP8 recipes (the output layer)
   double tokens_full_ = 0;
   int gps_ = 1;
   int columns_ = 1;  // GPUs of each stage in the program: the first columns_ of it

@@ -416,3 +416,19 @@ TEST_CASE("dense calibration: each fitted GPU's dense Llama runs average out at 
   CHECK(unsupported_fsdp == 6);
   CHECK(unsupported_cp == 7);
 }
+
+TEST_CASE("validate: Megatron runs dispatch BF16 tokens (DeepSeek-V3's too)", "[validate]") {
+  // DeepSeek-V3's preset dispatches FP8, as DeepSeek's own system does; Megatron-Core's
+  // dispatchers send BF16 hidden states whatever the GEMM precision (fused_a2a.py:
+  // fp8_dispatch = False), so a Megatron run of the model moves twice the preset's bytes.
+  nlohmann::json point = mixtral_step_json("dsv3", 2, 16, 16);
+  point["params"].update({{"model", "DeepSeekV3"}, {"precision", "FP8"}});
+  point["params"]["framework"] = "Megatron-Bridge / Megatron-Core (NeMo 25.11)";
+  const Prediction p = predict(parsed_point(point), PredictContext{});
+  REQUIRE(p.supported);
+  const Scenario s = parse_scenario(p.scenario_json, "step");
+  CHECK(s.model.compute_dtype == Dtype::FP8);
+  CHECK(s.model.dispatch_dtype == Dtype::BF16);
+  CHECK(s.model.dispatch_bytes_per_token() == 2.0 * s.model.d_model);
+  CHECK(model_presets().find("deepseek-v3")->dispatch_dtype == Dtype::FP8);
+}

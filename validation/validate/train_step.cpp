@@ -82,6 +82,12 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   };
   const std::string precision = q.text("precision");
   s["model"]["compute_dtype"] = compute_dtype_of(precision) == Dtype::FP8 ? "fp8" : "bf16";
+  // Megatron-Core's dispatchers move BF16 tokens whatever the GEMMs' precision: the alltoall
+  // dispatcher sends the permuted hidden states, and its DeepEP and Hybrid-EP paths pass
+  // fp8_dispatch = False ("Currently, we do not support fp8 dispatch",
+  // megatron/core/transformer/moe/fused_a2a.py). DeepSeek-V3's preset dispatches FP8 as
+  // DeepSeek's own system does; the Megatron runs of it do not.
+  s["model"]["dispatch_dtype"] = "bf16";
   if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
   s["cluster"]["nodes"] = gpus / cluster->gpus_per_node;
   // A stated plan that moesim rejects (Megatron would too: the plan's own numbers disagree)
