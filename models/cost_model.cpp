@@ -114,6 +114,23 @@ CostModel::RingPrices CostModel::ring_prices(int n, int nodes) const {
   return out;
 }
 
+double CostModel::nccl_alltoall_s(double bytes_per_rank, int n, int per_node) const {
+  if (n <= 1) return 0;
+  per_node = std::clamp(per_node, 1, n);
+  const LinkScope scope = per_node >= n ? LinkScope::INTRA_NODE : LinkScope::INTER_NODE;
+  const double leaving = bytes_per_rank * (n - 1) / n;
+  if (!cluster_.nccl_latencies) return transfer_s(leaving, scope);
+  const double rate_Bps = bandwidth_Bps(scope);
+  const double ll_cap_Bps = scope == LinkScope::INTRA_NODE ? cluster_.gpu.nccl_ll_max_Bps : NCCL_LL_MAX_MORE_NODES_Bps;
+  double best = std::numeric_limits<double>::infinity();
+  for (const NcclProtocol& p : NCCL_RING_PROTOCOLS) {
+    const double hops_us = (per_node - 1) * p.nvlink_hop_us + (n - per_node) * p.net_ring_hop_us;
+    const double share = p.ll_capped && ll_cap_Bps > 0 ? std::min(p.bandwidth_share, ll_cap_Bps / rate_Bps) : p.bandwidth_share;
+    best = std::min(best, 1e-6 * (p.base_us + hops_us) + leaving / (share * rate_Bps));
+  }
+  return best;
+}
+
 CostModel::RingAllReduce CostModel::ring_allreduce(double bytes, int n, int nodes) const {
   const RingPrices prices = ring_prices(n, nodes);
   RingAllReduce out;

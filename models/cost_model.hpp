@@ -45,6 +45,13 @@ class CostModel {
   double bandwidth_Bps(LinkScope scope) const;
   double latency_s(LinkScope scope) const;
   double transfer_s(double bytes, LinkScope scope) const { return latency_s(scope) + bytes / bandwidth_Bps(scope); }
+  // NCCL all-to-all of `bytes_per_rank` (each rank's whole send buffer) over n ranks, of which
+  // `per_node` share an NVLink domain: with ClusterSpec::nccl_latencies, NCCL's protocol base
+  // latency plus one hop latency per peer (its send/recv rounds, priced at the ring's step
+  // latencies: NVLink for peers in the domain, the network's for the rest) and the bytes that
+  // leave the rank at the protocol's share of the scope's rate; the fastest protocol runs.
+  // Otherwise one latency of the scope and the bytes at its rate (a calibration profile's fit).
+  double nccl_alltoall_s(double bytes_per_rank, int n, int per_node) const;
   // Ring all-reduce of `bytes` over n GPUs spread evenly over `nodes` nodes: 2 (n-1)/n of the
   // bytes cross each GPU's port in 2 (n-1) steps. With ClusterSpec::nccl_latencies, priced as
   // NCCL's tuner prices its ring (a base latency and one hop latency per step, per protocol;

@@ -441,6 +441,28 @@ TEST_CASE("ring all-reduce: NCCL's protocol latencies, and one channel per membe
   CHECK(fitted.ring_allreduce_s(1024, 8, 1) == Approx(14 * c.nvlink_latency_s + ring_kib / nvlink));
 }
 
+TEST_CASE("NCCL all-to-all: the protocol's base latency, one hop per peer, the bytes that leave the rank",
+          "[estimator]") {
+  ClusterSpec c = *cluster_presets().find("dgx-h100");
+  c.nodes = 4;
+  const CostModel cost(c, Dtype::BF16);
+  const double nvlink = c.nvlink_payload_Bps(), nic = c.nic_payload_Bps();
+  // 8 KiB per rank on one node of 8: LL (6.6 us base, 0.6 us per NVLink peer) at half the
+  // link, under Hopper's 141 GB/s cap; 7/8 of the bytes leave the rank
+  CHECK(cost.nccl_alltoall_s(8192, 8, 8) == Approx(6.6e-6 + 7 * 0.6e-6 + 8192 * 7.0 / 8 / std::min(0.5 * nvlink, 141e9)));
+  // 1 GiB: Simple (8.4 us, 3.4 us per peer) at the full rate
+  CHECK(cost.nccl_alltoall_s(1 << 30, 8, 8) == Approx(8.4e-6 + 7 * 3.4e-6 + (1 << 30) * 7.0 / 8 / nvlink));
+  // 32 ranks on 4 nodes: 7 peers over NVLink, 24 over the network (Simple: 14 us each), the
+  // bytes at the NIC's rate
+  CHECK(cost.nccl_alltoall_s(1 << 30, 32, 8) == Approx(8.4e-6 + 7 * 3.4e-6 + 24 * 14e-6 + (1 << 30) * 31.0 / 32 / nic));
+  // more peers wait longer
+  CHECK(cost.nccl_alltoall_s(1024, 8, 8) < cost.nccl_alltoall_s(1024, 32, 32));
+  // the links mode (a calibration profile's): one latency of the scope
+  c.nccl_latencies = false;
+  const CostModel fitted(c, Dtype::BF16);
+  CHECK(fitted.nccl_alltoall_s(8192, 8, 8) == Approx(c.nvlink_latency_s + 8192 * 7.0 / 8 / nvlink));
+}
+
 TEST_CASE("a GPU whose kernels are shorter than their launches waits for the host", "[estimator]") {
   // One Qwen3-30B-A3B layer with 16 experts on one H200, 64 tokens: every kernel takes
   // microseconds. At 1 s of host time per kernel the host sets the step, and host_wait is

@@ -212,12 +212,17 @@ TEST_CASE("validate: NVL72 trays form NVLink domains of up to 72 GPUs, 64 per ra
   const Prediction two = predict(point(points, "two-trays"), PredictContext{});
   REQUIRE(two.supported);
   const double size = 1048576.0 * 8;
-  CHECK(two.time_s == Approx(rack.nvlink_latency_s + size * 7 / 8 / rack.nvlink_payload_Bps()));
-  // 256 GPUs: four racks of 64, so the communicator spans NICs and the predictor's one scope
-  // for it is the inter-node one (trays of 4 would have made the 8-GPU case inter-node too)
+  const CostModel cost(rack, Dtype::BF16);
+  CHECK(two.time_s == Approx(cost.nccl_alltoall_s(size, 8, 8)));
+  // trays of 4 would have made the 8-GPU case cross the network: 4 peers at its latency and
+  // the bytes at the NIC's rate
+  CHECK(cost.nccl_alltoall_s(size, 8, 4) > 2 * two.time_s);
+  // 256 GPUs: four racks of 64, so the communicator spans NICs: 63 peers over NVLink, 192 over
+  // the network, the bytes at the NIC's rate
   const Prediction four = predict(point(points, "four-racks"), PredictContext{});
   REQUIRE(four.supported);
-  CHECK(four.time_s == Approx(rack.nic_latency_s + 255 * 1048576.0 / rack.nic_payload_Bps()).epsilon(1e-3));
+  CHECK(four.time_s == Approx(cost.nccl_alltoall_s(256 * 1048576.0, 256, 64)));
+  CHECK(four.time_s > 255 * 1048576.0 / rack.nic_payload_Bps());
   CHECK_THAT(predict(point(points, "odd"), PredictContext{}).reason, Contains("64-GPU racks"));
   CHECK_THAT(predict(point(points, "custom"), PredictContext{}).reason, Contains("nccl_custom_lsa_simple"));
 }

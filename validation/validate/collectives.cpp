@@ -5,15 +5,13 @@ namespace moesim::validation {
 
 namespace {
 
-// One scope for the whole communicator: the NVLink domain when it holds every rank.
-LinkScope scope_of(const ClusterSpec& c, int ranks) { return ranks <= c.gpus_per_node ? LinkScope::INTRA_NODE : LinkScope::INTER_NODE; }
-
 constexpr double LARGE_BYTES = 1 << 30;  // "large message" statements: bus bandwidth at 1 GiB
 
 }  // namespace
 
-// NCCL all-to-all: every rank sends (n-1) messages; the time is one latency plus the bytes
-// through the rank's port. busbw = size / time x (n-1)/n, size = bytes per rank.
+// NCCL all-to-all: every rank sends (n-1) messages (CostModel::nccl_alltoall_s: NCCL's base
+// latency, one hop per peer, the bytes through the rank's port). busbw = size / time x
+// (n-1)/n, size = bytes per rank.
 Prediction predict_alltoall(const ValidationPoint& p, const PredictContext& ctx) {
   const std::string impl = p.params.has("implementation") ? p.params.text("implementation") : "nccl";
   if (impl != "nccl" && impl != "nccl_alltoall") return unsupported("no model of all-to-all implementation " + impl);
@@ -23,7 +21,7 @@ Prediction predict_alltoall(const ValidationPoint& p, const PredictContext& ctx)
   const int n = p.params.whole("ranks", 2, 1 << 20);
   const CostModel cost(*cluster, Dtype::BF16);
   const double size = p.params.has("msg_bytes_per_pair") ? p.params.positive("msg_bytes_per_pair") * n : LARGE_BYTES;
-  const double t = cost.transfer_s(size * (n - 1) / n, scope_of(*cluster, n));
+  const double t = cost.nccl_alltoall_s(size, n, std::min(n, cluster->gpus_per_node));
   return in_metric(p, t, size * (n - 1) / n);
 }
 
