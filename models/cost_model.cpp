@@ -121,7 +121,10 @@ double CostModel::nccl_alltoall_s(double bytes_per_rank, int n, int per_node) co
   const double leaving = bytes_per_rank * (n - 1) / n;
   if (!cluster_.nccl_latencies) return transfer_s(leaving, scope);
   const double rate_Bps = bandwidth_Bps(scope);
-  const double ll_cap_Bps = scope == LinkScope::INTRA_NODE ? cluster_.gpu.nccl_ll_max_Bps : NCCL_LL_MAX_MORE_NODES_Bps;
+  const int nodes = (n + per_node - 1) / per_node;
+  const double ll_cap_Bps = nodes == 1   ? cluster_.gpu.nccl_ll_max_Bps
+                           : nodes == 2 ? NCCL_LL_MAX_TWO_NODES_Bps
+                                        : NCCL_LL_MAX_MORE_NODES_Bps;  // as the ring's
   double best = std::numeric_limits<double>::infinity();
   for (const NcclProtocol& p : NCCL_RING_PROTOCOLS) {
     const double hops_us = (per_node - 1) * p.nvlink_hop_us + (n - per_node) * p.net_ring_hop_us;

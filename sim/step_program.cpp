@@ -756,7 +756,8 @@ class ProgramBuilder {
   }
   size_t moe_index(int layer) const { return moe_index_[layer]; }
   int first_layer(int virtual_stage) const { return p_.first_layer(virtual_stage, m_.layers); }
-  Work gemm(double m, double n, double k) const { return {cost_.gemm_s(m, n, k), 2.0 * m * n * k, 1}; }
+  Work gemm(double m, double n, double k) const { return gemm(m, n, k, cost_); }
+  Work gemm(double m, double n, double k, const CostModel& cost) const { return {cost.gemm_s(m, n, k), 2.0 * m * n * k, 1}; }
   // The projections run at the model's compute dtype; the core (softmax(QK^T)V) stays in
   // BF16 even in FP8 recipes (Transformer Engine and DeepSeek-V3 keep attention in BF16).
   // The backward does twice the projections' FLOPs; the core's is priced by its own kernel.
@@ -849,10 +850,7 @@ class ProgramBuilder {
   // Megatron-Core's is a plain ColumnParallelLinear outside Transformer Engine's FP8 autocast
   // (megatron/core/models/gpt/gpt_model.py; an MXFP8 LM head is opt-in since May 2026,
   // fp8_output_proj), and DeepSeek-V3 keeps its output head in BF16 (V3 report, Sec. 3.3.1).
-  Work output_layer() const {
-    const double m = tokens_full_, n = double(m_.vocab) / p_.tp, k = m_.d_model;
-    return {bf16_cost_.gemm_s(m, n, k), 2.0 * m * n * k, 1};
-  }
+  Work output_layer() const { return gemm(tokens_full_, double(m_.vocab) / p_.tp, m_.d_model, bf16_cost_); }
 
   const Scenario& s_;
   const ModelSpec& m_;
