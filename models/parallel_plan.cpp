@@ -26,6 +26,9 @@ PlanProblem ep_overlap_problem(const ParallelPlan& p) {
 PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const ClusterSpec& c) {
   if (p.world() != c.gpus())
     return {"", "dp*tp*pp=" + std::to_string(p.world()) + " but the cluster has " + std::to_string(c.gpus()) + " GPUs"};
+  if (m.moe_layers() == 0 && p.ep_group_gpus() > 1)
+    return {p.ep > 1 ? "ep" : "etp", "ep*etp=" + std::to_string(p.ep_group_gpus()) +
+                                         " but the model has no MoE layer to split (a dense model): expected ep=1, etp=1"};
   if (m.experts % p.ep != 0) return does_not_divide("ep", "ep", p.ep, "experts", m.experts);
   if (p.gpus_per_stage() % p.ep_group_gpus() != 0)
     return does_not_divide("", "ep*etp", p.ep_group_gpus(), "dp*tp", p.gpus_per_stage());

@@ -96,11 +96,12 @@ std::vector<ParallelPlan> enumerate(const Scenario& s, std::map<std::string, int
     }
     plans.push_back(p);
   };
+  const bool dense = s.model.moe_layers() == 0;  // no experts to split: EP and ETP stay 1
   for (int tp : divisors(gpus, s.cluster.gpus_per_node))
     for (int pp : divisors(gpus / tp, s.model.layers))
       for (int vp : interleavings(pp, s.model.layers))
-        for (int ep : divisors(s.model.experts, gpus))
-          for (int etp : tp == 1 ? std::vector<int>{1} : std::vector<int>{1, tp})  // experts unsplit, or as TP
+        for (int ep : dense ? std::vector<int>{1} : divisors(s.model.experts, gpus))
+          for (int etp : tp == 1 || dense ? std::vector<int>{1} : std::vector<int>{1, tp})  // experts unsplit, or as TP
             consider(plan_of(s, tp, pp, vp, ep, etp));
   return plans;
 }

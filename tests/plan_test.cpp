@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "hardware/topology.hpp"
@@ -41,6 +42,19 @@ TEST_CASE("plan search ranks every runnable plan by its analytic step and counts
         Approx(search.ranked[0].analytic.step_time_s).epsilon(1e-12));
   CHECK_THAT(why_it_ranks(search, 0), Catch::StartsWith("ahead of #2 by"));
   CHECK_THAT(why_it_ranks(search, 1), Catch::StartsWith("behind #1 by"));
+}
+
+TEST_CASE("plan search of a dense model splits no experts: every plan has ep 1 and etp 1", "[plan]") {
+  const Scenario s = scenario(scenario_json(R"({"dp": 8, "micro_batches": 2, "seq_len": 2048})", R"({"policy": "topk"})",
+                                            "{}", R"({"preset": "llama3-8b", "layers": 8})"));
+  const PlanSearch search = search_plans(s, PlanSearchOptions{});
+  REQUIRE(search.ranked.size() >= 3);
+  std::set<std::string> labels;
+  for (const auto& ranked : search.ranked) {
+    CHECK(ranked.plan.ep == 1);
+    CHECK(ranked.plan.etp == 1);
+    CHECK(labels.insert(plan_label(ranked.plan)).second);  // no plan twice
+  }
 }
 
 TEST_CASE("plan search keeps the scenario's micro-batch size and refines only within its time budget", "[plan]") {

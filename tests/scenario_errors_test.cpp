@@ -53,6 +53,10 @@ TEST_CASE("scenario errors name file and path and value and expectation", "[scen
   SECTION("impossible plan: ep does not divide experts") {
     CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 3})")) == "bad.json: /plan/ep: ep=3 does not divide experts=8");
   }
+  SECTION("impossible plan: expert parallelism for a dense model") {
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8})", "{}", "{}", R"({"preset": "llama3-8b"})")) ==
+          "bad.json: /plan/ep: ep*etp=8 but the model has no MoE layer to split (a dense model): expected ep=1, etp=1");
+  }
   SECTION("impossible plan: GPU count") {
     CHECK(error_of(scenario_json(R"({"dp": 24, "ep": 8})")) == "bad.json: /plan: dp*tp*pp=24 but the cluster has 8 GPUs");
   }
