@@ -10,6 +10,10 @@
 // score tensors) and sequence parallelism (everything divided by tp): attention block 11 h
 // plus 4 h for the two layer norms; an FFN of width f keeps its input (2 h) and its hidden
 // activations (gated: 2 x 2 f before and 2 f after the activation; plain: 2 f + 2 f).
+// FP8 recipes keep each linear layer's input for its weight gradient as the FP8 cast its GEMM
+// read (Transformer Engine's Linear, LayerNormLinear and GroupedLinear save the quantized
+// input): one byte per element for the QKV and output projections' inputs, the FFN's input
+// and its activation output; what attention and the activation function keep stays BF16.
 #include "models/memory_model.hpp"
 
 #include <algorithm>
@@ -21,7 +25,17 @@ constexpr double WEIGHT_BYTES = 2, OPTIMIZER_BYTES = 12;
 
 // Activation coefficients below are bytes per token (BF16 elements already counted twice).
 
-double ffn_hidden_bytes(const ModelSpec& m, double width) { return (m.gated_ffn ? 6.0 : 4.0) * width; }
+// Bytes per element of a saved linear-layer input.
+double linear_input_bytes(const ModelSpec& m) { return m.compute_dtype == Dtype::FP8 ? 1.0 : 2.0; }
+
+// An FFN's hidden activations per row: what the activation function keeps (BF16), then its
+// output, the second GEMM's input.
+double ffn_hidden_bytes(const ModelSpec& m, double width) {
+  return ((m.gated_ffn ? 4.0 : 2.0) + linear_input_bytes(m)) * width;
+}
+// The attention block and its norms per token: 11 h, of which the QKV and output projections'
+// inputs are 2 h each in BF16, plus 4 h for the two layer norms.
+double attention_block_bytes(const ModelSpec& m) { return 11.0 + 2 * linear_input_bytes(m); }
 
 // Micro-batches whose activations a stage holds at its peak, in whole-stage units. 1F1B:
 // stage s runs pp - s forwards before its first backward. Interleaved (Narayanan et al.,
@@ -73,15 +87,18 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
     int stage_layers = 0;
     p.for_each_stage_layer(stage, m.layers, [&](int l) {
       ++stage_layers;
-      double bytes = tokens * (m.has_mixing_block(l) ? 15 : 4) * h;  // attention block + layer norms
+      double bytes = tokens * (m.has_mixing_block(l) ? attention_block_bytes(m) : 4) * h;  // attention block + layer norms
       if (m.is_moe_layer(l)) {
         const ModelSpec::ExpertShape e = m.expert_shape(l);
+        // The MoE layer's input (BF16: the router's too), the shared experts' hidden values,
+        // and the busiest GPU's expert rows: each row's input and hidden values.
         bytes += tokens * (2 * h + m.shared_experts * ffn_hidden_bytes(m, m.d_ffn_expert));
-        bytes += max_expert_rows * (2 * e.item_width + (e.matrices == 3 ? 6.0 : 4.0) * e.hidden / p.etp);
+        bytes += max_expert_rows * (linear_input_bytes(m) * e.item_width +
+                                    ((e.matrices == 3 ? 4.0 : 2.0) + linear_input_bytes(m)) * e.hidden / p.etp);
         buffers = std::max(buffers, max_expert_rows * (m.dispatch_bytes_per_token() + m.combine_bytes_per_token()));
       } else {
         // TP splits the hidden width and SP the input rows: per GPU, (s b / tp) rows of full width.
-        bytes += tokens * (2 * h + ffn_hidden_bytes(m, m.d_ffn_dense));
+        bytes += tokens * (linear_input_bytes(m) * h + ffn_hidden_bytes(m, m.d_ffn_dense));
       }
       per_microbatch += bytes;
       largest_layer = std::max(largest_layer, bytes);

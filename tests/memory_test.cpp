@@ -54,6 +54,16 @@ TEST_CASE("memory terms of a small model equal the hand-computed values", "[memo
   const MemoryBreakdown b = memory_per_gpu(s.model, s.plan, max_rows);
   CHECK(b.gradients_bytes == 2.0 * 23'035'904);
   CHECK(b.total_bytes() == z.total_bytes() - 2.0 * 23'035'904);
+
+  // FP8 compute: each linear layer keeps its input as the 1-byte cast its GEMM read. Per layer:
+  // attention block and norms 11 h + 2 x 1 h (the QKV and output projections' inputs) = 13 h
+  // per token: 1024 * 13 * 1024 = 13,631,488; the MoE input stays 2 h (BF16, the router's):
+  // 2,097,152; expert rows keep a 1-byte input (h) and 4 f + 1 f of hidden values: 300 *
+  // (1024 + 5 * 2048) = 3,379,200. Two layers: 2 * 19,107,840 = 38,215,680.
+  s.model.compute_dtype = Dtype::FP8;
+  const MemoryBreakdown f = memory_per_gpu(s.model, s.plan, max_rows);
+  CHECK(f.activations_bytes == 38'215'680.0);
+  CHECK(f.weights_bytes == b.weights_bytes);
 }
 
 TEST_CASE("1F1B keeps pp - stage micro-batches in flight on stage 0", "[memory]") {
