@@ -76,6 +76,15 @@ constexpr NcclProtocol NCCL_RING_PROTOCOLS[] = {
     {8.4, 3.4, 14.0, 14.0, 3.0, 1.0, false},  // Simple
 };
 
+// The share of the link rate a protocol keeps: LL's half, held under NCCL's LL cap (the GPU
+// generation's within one node, the host's over 2 and over more nodes).
+double protocol_share(const NcclProtocol& p, const GpuSpec& gpu, int nodes, double rate_Bps) {
+  const double cap_Bps = nodes == 1   ? gpu.nccl_ll_max_Bps
+                        : nodes == 2 ? NCCL_LL_MAX_TWO_NODES_Bps
+                                     : NCCL_LL_MAX_MORE_NODES_Bps;
+  return p.ll_capped && cap_Bps > 0 ? std::min(p.bandwidth_share, cap_Bps / rate_Bps) : p.bandwidth_share;
+}
+
 }  // namespace
 
 CostModel::RingPrices CostModel::ring_prices(int n, int nodes) const {
@@ -99,15 +108,11 @@ CostModel::RingPrices CostModel::ring_prices(int n, int nodes) const {
   out.rate_Bps = nodes == 1 ? cluster_.nvlink_payload_Bps()
                             : std::min(cluster_.nvlink_payload_Bps(), per_node * cluster_.nic_payload_Bps());
   const double inter_steps = nodes == 1 ? 0 : 2.0 * (nodes - 1);
-  const double ll_cap_Bps = nodes == 1   ? cluster_.gpu.nccl_ll_max_Bps
-                           : nodes == 2 ? NCCL_LL_MAX_TWO_NODES_Bps
-                                        : NCCL_LL_MAX_MORE_NODES_Bps;
   for (const NcclProtocol& p : NCCL_RING_PROTOCOLS) {
     const double intra_hop_us = nodes == 1 ? p.nvlink_hop_us : std::max(p.nvlink_hop_us, p.net_overhead_us);
     const double inter_hop_us = per_node > 1 ? p.net_ring_hop_us : p.net_tree_hop_us;
     out.latency_s[out.protocols] = 1e-6 * (p.base_us + (steps - inter_steps) * intra_hop_us + inter_steps * inter_hop_us);
-    const bool capped = p.ll_capped && ll_cap_Bps > 0;
-    out.bandwidth_share[out.protocols] = capped ? std::min(p.bandwidth_share, ll_cap_Bps / out.rate_Bps) : p.bandwidth_share;
+    out.bandwidth_share[out.protocols] = protocol_share(p, cluster_.gpu, nodes, out.rate_Bps);
     out.s_per_byte[out.protocols] = 1 / (out.bandwidth_share[out.protocols] * out.rate_Bps);
     ++out.protocols;
   }
@@ -122,14 +127,10 @@ double CostModel::nccl_alltoall_s(double bytes_per_rank, int n, int per_node) co
   if (!cluster_.nccl_latencies) return transfer_s(leaving, scope);
   const double rate_Bps = bandwidth_Bps(scope);
   const int nodes = (n + per_node - 1) / per_node;
-  const double ll_cap_Bps = nodes == 1   ? cluster_.gpu.nccl_ll_max_Bps
-                           : nodes == 2 ? NCCL_LL_MAX_TWO_NODES_Bps
-                                        : NCCL_LL_MAX_MORE_NODES_Bps;  // as the ring's
   double best = std::numeric_limits<double>::infinity();
   for (const NcclProtocol& p : NCCL_RING_PROTOCOLS) {
     const double hops_us = (per_node - 1) * p.nvlink_hop_us + (n - per_node) * p.net_ring_hop_us;
-    const double share = p.ll_capped && ll_cap_Bps > 0 ? std::min(p.bandwidth_share, ll_cap_Bps / rate_Bps) : p.bandwidth_share;
-    best = std::min(best, 1e-6 * (p.base_us + hops_us) + leaving / (share * rate_Bps));
+    best = std::min(best, 1e-6 * (p.base_us + hops_us) + leaving / (protocol_share(p, cluster_.gpu, nodes, rate_Bps) * rate_Bps));
   }
   return best;
 }
