@@ -41,7 +41,7 @@ constexpr const char* USAGE =
     "       moesim import kineto TRACE.json [...]\n"
     "       moesim routers [SCENARIO] --policies P[,P...] [--steps N] [--out DIR]\n"
     "       moesim place [SCENARIO] --strategies S[,S...] [--steps N] [--out DIR]\n"
-    "       moesim plan [SCENARIO] [--gpus N] [--top K] [--refine R] [--out DIR]\n"
+    "       moesim plan [SCENARIO] [--gpus N] [--top K] [--refine R] [--max-cp C] [--out DIR]\n"
     "       moesim sweep SWEEP.json [--jobs N] [--shard I/N] --out FILE.jsonl\n"
     "       moesim presets\n"
     "       moesim schema [--markdown]\n"

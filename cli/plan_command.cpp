@@ -12,7 +12,7 @@
 
 namespace moesim {
 
-const char* const PLAN_USAGE = "moesim plan [SCENARIO] [--gpus N] [--top K] [--refine R] [--out DIR]\n";
+const char* const PLAN_USAGE = "moesim plan [SCENARIO] [--gpus N] [--top K] [--refine R] [--max-cp C] [--out DIR]\n";
 
 namespace {
 
@@ -32,6 +32,7 @@ struct Args {
   std::optional<int> gpus;
   int top = 10;
   std::optional<int> refine;
+  int max_cp = 0;  // 0: default_max_cp of the scenario's sequence length
   std::string out_dir;
 };
 
@@ -46,6 +47,7 @@ Args parse_args(const std::vector<std::string>& args) {
     if (arg == "--gpus") a.gpus = whole_number(value(), "--gpus", 1);
     else if (arg == "--top") a.top = whole_number(value(), "--top", 1);
     else if (arg == "--refine") a.refine = whole_number(value(), "--refine", 0);
+    else if (arg == "--max-cp") a.max_cp = whole_number(value(), "--max-cp", 1);
     else if (arg == "--out") a.out_dir = value();
     else if (arg.rfind("--", 0) == 0) throw CommandUsageError("unknown option " + arg);
     else if (a.scenario.empty()) a.scenario = arg;
@@ -58,7 +60,7 @@ json candidate_json(const PlanSearch& search, size_t i) {
   const PlanCandidate& c = search.ranked[i];
   const ParallelPlan& p = c.plan;
   json j = {{"rank", i + 1},
-            {"plan", {{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"vp", p.vp}, {"ep", p.ep}, {"etp", p.etp},
+            {"plan", {{"dp", p.dp}, {"tp", p.tp}, {"cp", p.cp}, {"pp", p.pp}, {"vp", p.vp}, {"ep", p.ep}, {"etp", p.etp},
                       {"micro_batch_size", p.micro_batch_size}, {"micro_batches", p.micro_batches}}},
             {"step_time_s", c.analytic.step_time_s},
             {"mfu", c.analytic.mfu},
@@ -94,7 +96,7 @@ std::string plan_page(const PlanSearch& search, size_t shown, const std::string&
 }
 
 bool same_layout(const ParallelPlan& a, const ParallelPlan& b) {
-  return a.dp == b.dp && a.tp == b.tp && a.pp == b.pp && a.vp == b.vp && a.ep == b.ep && a.etp == b.etp &&
+  return a.dp == b.dp && a.tp == b.tp && a.cp == b.cp && a.pp == b.pp && a.vp == b.vp && a.ep == b.ep && a.etp == b.etp &&
          a.micro_batch_size == b.micro_batch_size;
 }
 
@@ -136,6 +138,7 @@ int plan_command(const std::vector<std::string>& arguments, std::ostream& out) {
   }
   PlanSearchOptions options;
   options.refine = a.refine.value_or(DEFAULT_REFINE);
+  options.max_cp = a.max_cp;
   if (!a.refine) options.refine_budget_s = DEFAULT_REFINE_BUDGET_S;
   ProgressLine progress("plan", 1);
   double phase_total = -1;
@@ -152,7 +155,15 @@ int plan_command(const std::vector<std::string>& arguments, std::ostream& out) {
 
   out << (a.scenario.empty() ? "default scenario" : a.scenario) << " on " << s.cluster.gpus() << " GPUs: "
       << search.enumerated << " plans enumerated, " << search.ranked.size() << " run and fit in HBM (ranked with "
-      << search.routed_layers << " MoE layers routed per EP layout, " << search.routings << " layouts)\n\n";
+      << search.routed_layers << " MoE layers routed per EP layout, " << search.routings << " layouts)\n";
+  const std::string keeps = "each CP rank keeps at least " + std::to_string(MIN_TOKENS_PER_CP_RANK) + " tokens of a sequence";
+  if (a.max_cp)
+    out << "context parallelism: cp up to " << search.max_cp << " (--max-cp)\n\n";
+  else if (search.max_cp == 1)
+    out << "context parallelism: cp = 1 only (" << s.plan.seq_len << "-token sequences; cp > 1 where " << keeps
+        << "; --max-cp C to try it)\n\n";
+  else
+    out << "context parallelism: cp up to " << search.max_cp << " (" << keeps << "; --max-cp C to change)\n\n";
   const size_t shown = std::min<size_t>(a.top, search.ranked.size());
   out << lpad("#", 3) << "  " << pad("plan", 28) << lpad("step ms", 10) << lpad("des ms", 10) << lpad("MFU %", 7)
       << lpad("tokens/s", 11) << lpad("GiB/GPU", 9) << "  why\n";

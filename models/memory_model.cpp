@@ -79,7 +79,7 @@ double stage_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int stage
 MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double max_expert_rows) {
   MemoryBreakdown best;
   const double h = m.d_model;
-  const double tokens = double(p.micro_batch_size) * p.seq_len / p.tp;
+  const double tokens = double(p.tokens_per_gpu());  // this GPU's rows: the CP rank's tokens over TP
   for (int stage = 0; stage < p.pp; ++stage) {
     const double params = stage_params_per_gpu(m, p, stage);
     const double in_flight = micro_batches_in_flight(p, stage);
@@ -109,7 +109,7 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
     if (p.recompute == "full") activations = tokens * 2 * h * stage_layers * in_flight + largest_layer;
     const double expert_params = stage_expert_params_per_gpu(m, p, stage);
     const double optimizer_params =
-        p.distributed_optimizer ? (params - expert_params) / p.dp + expert_params / p.edp() : params;
+        p.distributed_optimizer ? (params - expert_params) / p.dense_replicas() + expert_params / p.edp() : params;
     MemoryBreakdown mem{params * WEIGHT_BYTES, params * bytes_per_element(p.gradient_dtype), optimizer_params * OPTIMIZER_BYTES,
                         activations, buffers};
     if (mem.total_bytes() > best.total_bytes()) best = mem;

@@ -6,6 +6,19 @@ namespace {
 PlanProblem does_not_divide(const std::string& key, const std::string& a, long av, const std::string& b, long bv) {
   return {key, a + "=" + std::to_string(av) + " does not divide " + b + "=" + std::to_string(bv)};
 }
+
+// Megatron-Core cuts each sequence into 2 cp chunks and gives rank r chunks r and 2 cp - 1 - r;
+// only attention passes keys and values round the ring, so a token-mixing MLP or a
+// token-mixing MoE layer, which mixes whole sequences otherwise, cannot be split.
+PlanProblem context_parallel_problem(const ParallelPlan& p, const ModelSpec& m) {
+  if (p.cp == 1) return {};
+  if (p.seq_len % (2 * p.cp) != 0)
+    return does_not_divide("cp", "2*cp", 2 * p.cp, "seq_len (Megatron splits each sequence into 2*cp chunks)", p.seq_len);
+  if (m.token_mixing_hidden > 0 || m.token_moe_channels > 0)
+    return {"cp", "cp=" + std::to_string(p.cp) + ": only attention layers split a sequence over context-parallel ranks; "
+                  "this model mixes tokens otherwise: use cp=1"};
+  return {};
+}
 }  // namespace
 
 // Megatron-Core refuses these combinations with --overlap-moe-expert-parallel-comm
@@ -25,13 +38,13 @@ PlanProblem ep_overlap_problem(const ParallelPlan& p) {
 
 PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const ClusterSpec& c) {
   if (p.world() != c.gpus())
-    return {"", "dp*tp*pp=" + std::to_string(p.world()) + " but the cluster has " + std::to_string(c.gpus()) + " GPUs"};
+    return {"", "dp*cp*tp*pp=" + std::to_string(p.world()) + " but the cluster has " + std::to_string(c.gpus()) + " GPUs"};
   if (m.moe_layers() == 0 && p.ep_group_gpus() > 1)
     return {p.ep > 1 ? "ep" : "etp", "ep*etp=" + std::to_string(p.ep_group_gpus()) +
                                          " but the model has no MoE layer to split (a dense model): expected ep=1, etp=1"};
   if (m.experts % p.ep != 0) return does_not_divide("ep", "ep", p.ep, "experts", m.experts);
   if (p.gpus_per_stage() % p.ep_group_gpus() != 0)
-    return does_not_divide("", "ep*etp", p.ep_group_gpus(), "dp*tp", p.gpus_per_stage());
+    return does_not_divide("", "ep*etp", p.ep_group_gpus(), "dp*cp*tp", p.gpus_per_stage());
   if (m.attention.heads % p.tp != 0) return does_not_divide("tp", "tp", p.tp, "attention heads", m.attention.heads);
   if (m.d_ffn_expert % p.etp != 0) return does_not_divide("etp", "etp", p.etp, "expert d_ffn", m.d_ffn_expert);
   if (p.pp > m.layers)
@@ -43,9 +56,10 @@ PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const Cluste
   // Megatron's interleaved schedule runs micro-batches in groups of pp.
   if (p.vp > 1 && p.micro_batches % p.pp != 0)
     return does_not_divide("micro_batches", "pp", p.pp, "micro_batches (interleaved schedule)", p.micro_batches);
-  if (long(p.micro_batch_size) * p.seq_len % p.tp != 0)
-    return does_not_divide("tp", "tp", p.tp, "tokens per micro-batch (micro_batch_size*seq_len)",
-                           long(p.micro_batch_size) * p.seq_len);
+  if (PlanProblem problem = context_parallel_problem(p, m)) return problem;
+  if (long(p.micro_batch_size) * p.seq_len / p.cp % p.tp != 0)
+    return does_not_divide("tp", "tp", p.tp, "tokens per micro-batch and CP rank (micro_batch_size*seq_len/cp)",
+                           long(p.micro_batch_size) * p.seq_len / p.cp);
   // The token MLP's weights are patches x hidden: an all-MLP model runs at its own patch count.
   if (m.token_mixing_hidden > 0 && p.seq_len != m.default_seq_len)
     return {"seq_len", "seq_len=" + std::to_string(p.seq_len) + " but the all-MLP model mixes exactly " +

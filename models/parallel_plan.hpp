@@ -6,14 +6,19 @@
 
 namespace moesim {
 
-// How a step is spread over GPUs. Attention and dense layers use dp x tp x pp GPUs; the
-// experts of a pipeline stage use the same dp x tp GPUs folded as edp x ep x etp
-// (Megatron-Core's "parallel folding"). Rank order, innermost first: tp, dp, pp for
-// attention; etp, ep, edp for experts.
+// How a step is spread over GPUs. Attention and dense layers use dp x cp x tp x pp GPUs; the
+// experts of a pipeline stage use the same dp x cp x tp GPUs folded as edp x ep x etp
+// (Megatron-Core's "parallel folding"). Rank order, innermost first: tp, cp, dp, pp for
+// attention (Megatron's default order tp-cp-ep-dp-pp); etp, ep, edp for experts.
 struct ParallelPlan {
   int dp = 1;
   int tp = 1;
   int pp = 1;
+  // Context parallelism (Megatron-Core's, point-to-point ring): each of the cp ranks keeps
+  // 1/cp of every sequence (two chunks, one from each end, so the causal work is even), and
+  // attention passes the keys and values round the ring, beside its core; its backward passes
+  // their gradients too. Gradients reduce over dp x cp.
+  int cp = 1;
   // Model chunks per pipeline stage (Megatron's interleaved 1F1B): the layers are cut into
   // pp * vp virtual stages; virtual stage j runs on pipeline stage j % pp.
   int vp = 1;
@@ -60,13 +65,17 @@ struct ParallelPlan {
   // with TP, and moesim models only that: false is refused when tp > 1.
   bool sequence_parallel = true;
 
-  int world() const { return dp * tp * pp; }
-  int gpus_per_stage() const { return dp * tp; }
+  int world() const { return dp * cp * tp * pp; }
+  int gpus_per_stage() const { return dp * cp * tp; }
+  // The ranks that hold the same weights of a dense layer and reduce their gradients together.
+  int dense_replicas() const { return dp * cp; }
   int edp() const { return gpus_per_stage() / (ep * etp); }
   int ep_group_gpus() const { return ep * etp; }
-  // Tokens entering the MoE layer on one GPU per micro-batch: TP ranks split the sequence
-  // before dispatch, as Megatron-Core does with sequence parallelism.
-  int tokens_per_gpu() const { return micro_batch_size * seq_len / tp; }
+  // Tokens of a micro-batch on one CP rank (its share of each sequence), before the TP split.
+  int tokens_per_cp_rank() const { return micro_batch_size * seq_len / cp; }
+  // Tokens entering the MoE layer on one GPU per micro-batch: TP ranks split the CP rank's
+  // tokens before dispatch, as Megatron-Core does with sequence parallelism.
+  int tokens_per_gpu() const { return tokens_per_cp_rank() / tp; }
   double tokens_per_step() const { return double(dp) * micro_batch_size * micro_batches * seq_len; }
   int virtual_stages() const { return pp * vp; }
   // Virtual stage j holds layers [first_layer(j), first_layer(j+1)); pipeline stage s holds

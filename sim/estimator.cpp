@@ -561,10 +561,12 @@ PlanEstimator::PlanEstimator(Scenario base, const RoutedStep& routed) : base_(st
 StepResult PlanEstimator::estimate(const ParallelPlan& plan) {
   base_.plan = plan;
   // What a layer's pieces depend on besides the fixed scenario and routing: the layer shapes
-  // on a GPU, how it overlaps shared experts, and whether a TP group spans nodes (its
-  // all-reduce's link).
+  // on a GPU, how it overlaps shared experts, and whether a TP group and a CP ring span nodes
+  // (their links).
   const bool tp_in_node = base_.cluster.node_of(0) == base_.cluster.node_of(plan.tp - 1);
-  const std::string shape = std::to_string(plan.tp) + " " + std::to_string(plan.ep) + " " + std::to_string(plan.etp) +
+  const bool cp_in_node = base_.cluster.node_of(0) == base_.cluster.node_of(plan.tp * plan.cp - 1);
+  const std::string shape = std::to_string(plan.tp) + " " + std::to_string(plan.cp) + " " + std::to_string(cp_in_node) +
+                            " " + std::to_string(plan.ep) + " " + std::to_string(plan.etp) +
                             " " + std::to_string(plan.micro_batch_size) + " " + std::to_string(plan.seq_len) + " " +
                             plan.recompute + " " + std::to_string(plan.overlap_shared_experts) + " " +
                             std::to_string(plan.ep_comm_sms) + " " + std::to_string(tp_in_node);

@@ -56,10 +56,10 @@ std::vector<int> interleavings(int pp, int layers) {
 
 // A plan of the given degrees over the whole cluster, the scenario's sequence length,
 // micro-batch size, optimizer, gradient dtype, overlap and recomputation.
-ParallelPlan plan_of(const Scenario& s, int tp, int pp, int vp, int ep, int etp) {
+ParallelPlan plan_of(const Scenario& s, int tp, int cp, int pp, int vp, int ep, int etp) {
   ParallelPlan p;
-  p.tp = tp, p.pp = pp, p.vp = vp, p.ep = ep, p.etp = etp;
-  p.dp = s.cluster.gpus() / (tp * pp);
+  p.tp = tp, p.cp = cp, p.pp = pp, p.vp = vp, p.ep = ep, p.etp = etp;
+  p.dp = s.cluster.gpus() / (tp * cp * pp);
   p.seq_len = s.plan.seq_len;
   p.micro_batch_size = s.plan.micro_batch_size;
   p.distributed_optimizer = s.plan.distributed_optimizer;
@@ -75,7 +75,7 @@ ParallelPlan plan_of(const Scenario& s, int tp, int pp, int vp, int ep, int etp)
 }
 
 // The plans to try: every factorisation of the cluster with the scenario's global batch.
-std::vector<ParallelPlan> enumerate(const Scenario& s, std::map<std::string, int>& rejected) {
+std::vector<ParallelPlan> enumerate(const Scenario& s, int max_cp, std::map<std::string, int>& rejected) {
   const int gpus = s.cluster.gpus();
   const long global_sequences = long(s.plan.dp) * s.plan.micro_batch_size * s.plan.micro_batches;
   std::vector<ParallelPlan> plans;
@@ -98,18 +98,26 @@ std::vector<ParallelPlan> enumerate(const Scenario& s, std::map<std::string, int
   };
   const bool dense = s.model.moe_layers() == 0;  // no experts to split: EP and ETP stay 1
   for (int tp : divisors(gpus, s.cluster.gpus_per_node))
-    for (int pp : divisors(gpus / tp, s.model.layers))
-      for (int vp : interleavings(pp, s.model.layers))
-        for (int ep : dense ? std::vector<int>{1} : divisors(s.model.experts, gpus))
-          for (int etp : tp == 1 || dense ? std::vector<int>{1} : std::vector<int>{1, tp})  // experts unsplit, or as TP
-            consider(plan_of(s, tp, pp, vp, ep, etp));
+    for (int cp : divisors(gpus / tp, max_cp))
+      for (int pp : divisors(gpus / (tp * cp), s.model.layers))
+        for (int vp : interleavings(pp, s.model.layers))
+          for (int ep : dense ? std::vector<int>{1} : divisors(s.model.experts, gpus))
+            for (int etp : tp == 1 || dense ? std::vector<int>{1} : std::vector<int>{1, tp})  // experts unsplit, or as TP
+              consider(plan_of(s, tp, cp, pp, vp, ep, etp));
   return plans;
 }
 
 }  // namespace
 
+int default_max_cp(int seq_len) {
+  int cp = 1;
+  while (seq_len / (2 * cp) >= MIN_TOKENS_PER_CP_RANK) cp *= 2;
+  return cp;
+}
+
 std::string plan_label(const ParallelPlan& p) {
-  return "DP" + std::to_string(p.dp) + " TP" + std::to_string(p.tp) + " PP" + std::to_string(p.pp) +
+  return "DP" + std::to_string(p.dp) + " TP" + std::to_string(p.tp) + (p.cp > 1 ? " CP" + std::to_string(p.cp) : "") +
+         " PP" + std::to_string(p.pp) +
          (p.vp > 1 ? " VP" + std::to_string(p.vp) : "") + " EP" +
          std::to_string(p.ep) + (p.etp > 1 ? " ETP" + std::to_string(p.etp) : "") +
          (p.micro_batch_size > 1 ? " mbs" + std::to_string(p.micro_batch_size) : "") + " m" + std::to_string(p.micro_batches);
@@ -123,7 +131,8 @@ PlanSearch search_plans(const Scenario& base, const PlanSearchOptions& options) 
   s.sim.routed_micro_batches = 1;
   out.routed_layers = std::min(s.sim.routed_layers.value_or(4), s.model.moe_layers());
   s.sim.routed_layers = out.routed_layers;
-  const std::vector<ParallelPlan> plans = enumerate(s, out.rejected);
+  out.max_cp = options.max_cp > 0 ? options.max_cp : default_max_cp(s.plan.seq_len);
+  const std::vector<ParallelPlan> plans = enumerate(s, out.max_cp, out.rejected);
   out.enumerated = int(plans.size());
   for (const auto& [reason, n] : out.rejected) out.enumerated += n;
   const Topology topology(s.cluster);

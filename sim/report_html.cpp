@@ -29,7 +29,8 @@ std::string scenario_brief(const Scenario& s, const StepResult& r) {
       {"cluster", s.cluster.name + ": " + std::to_string(s.cluster.nodes) + " nodes x " +
                       std::to_string(s.cluster.gpus_per_node) + " " + s.cluster.gpu.name},
       {"model", s.model.name + ": " + s.model.shape_summary()},
-      {"plan", "DP " + std::to_string(p.dp) + ", TP " + std::to_string(p.tp) + ", PP " + std::to_string(p.pp) + ", EP " +
+      {"plan", "DP " + std::to_string(p.dp) + ", TP " + std::to_string(p.tp) +
+                   (p.cp > 1 ? ", CP " + std::to_string(p.cp) : "") + ", PP " + std::to_string(p.pp) + ", EP " +
                    std::to_string(p.ep) + ", ETP " + std::to_string(p.etp) + "; " + std::to_string(p.micro_batches) +
                    " micro-batches of " + std::to_string(p.micro_batch_size) + " x " + std::to_string(p.seq_len) + " tokens"},
       {"router", s.router.name + ", scores " + s.scores.name + ", placement " + s.placement.name},

@@ -211,6 +211,9 @@ const FieldTable<ParallelPlan>& plan_fields() {
   static const FieldTable<ParallelPlan> fields = {
       int_field("dp", &ParallelPlan::dp, 1, "data-parallel degree"),
       int_field("tp", &ParallelPlan::tp, 1, "tensor-parallel degree (attention and dense layers)"),
+      int_field("cp", &ParallelPlan::cp, 1,
+                "context-parallel degree: each rank keeps 1/cp of every sequence, attention passes keys and values "
+                "round a ring (Megatron-Core's p2p context parallelism); gpus = dp*cp*tp*pp"),
       int_field("pp", &ParallelPlan::pp, 1, "pipeline-parallel degree (1F1B)"),
       int_field("vp", &ParallelPlan::vp, 1,
                 "model chunks per pipeline stage: interleaved 1F1B, bubble (pp-1)/(vp*micro_batches) (Megatron's "

@@ -13,7 +13,7 @@ namespace moesim {
 const char* part_name(Part part) {
   static constexpr const char* NAMES[PART_COUNT] = {
       "attention", "dense_ffn", "expert_compute", "straggler_wait", "dispatch",
-      "combine",   "tp_comm",   "pipeline_bubble", "grad_sync",     "optimizer", "host_wait"};
+      "combine",   "tp_comm",   "cp_comm",         "pipeline_bubble", "grad_sync", "optimizer", "host_wait"};
   return NAMES[size_t(part)];
 }
 
@@ -39,6 +39,7 @@ struct Work {
   double seconds = 0, flops = 0, kernels = 0;
   Work operator*(double f) const { return {seconds * f, flops * f, kernels * f}; }
   Work operator+(const Work& o) const { return {seconds + o.seconds, flops + o.flops, kernels + o.kernels}; }
+  Work operator-(const Work& o) const { return {seconds - o.seconds, flops - o.flops, kernels - o.kernels}; }
 };
 
 // Kernels of a token-mixing block's forward: its input and output projections and its core
@@ -49,15 +50,18 @@ constexpr double MIXING_BACKWARD_KERNELS = 5;
 constexpr double ATTENTION_KEY_BLOCK = 128;  // keys per block of a fused attention kernel (window_block_waste())
 
 // Which group of a stage a collective runs in; the member lists follow the rank order of
-// ParallelPlan (attention: tp innermost, then dp; experts: etp, ep, then edp).
-enum class GroupKind { TP, EP, DP, EDP };
+// ParallelPlan (attention: tp innermost, then cp, then dp; experts: etp, ep, then edp). DP is
+// the group that reduces a dense layer's gradients: dp x cp ranks (Megatron's data-parallel
+// group with context parallelism); CP passes attention's keys and values round its ring.
+enum class GroupKind { TP, CP, EP, DP, EDP };
+constexpr GroupKind GROUP_KINDS[] = {GroupKind::TP, GroupKind::CP, GroupKind::EP, GroupKind::DP, GroupKind::EDP};
 
 class ProgramBuilder {
  public:
   ProgramBuilder(const Scenario& s, const RoutedStep& routed, ProgramScope scope, const std::vector<char>* known_pieces)
       : s_(s), m_(s.model), p_(s.plan), routed_(routed), cost_(CostModel::in_training(s.cluster, s.model.compute_dtype)),
         bf16_cost_(CostModel::in_training(s.cluster, Dtype::BF16)), known_pieces_(known_pieces) {
-    tokens_full_ = double(p_.micro_batch_size) * p_.seq_len;
+    tokens_full_ = p_.tokens_per_cp_rank();
     gps_ = p_.gpus_per_stage();
     columns_ = scope == ProgramScope::ALL_GPUS ? gps_ : 1;
     folds_units_ = scope == ProgramScope::STAGE_UNITS;
@@ -86,6 +90,8 @@ class ProgramBuilder {
     for (bool windowed : {false, true}) {
       attention_[windowed] = attention(false, windowed) + block_elementwise(true);
       attention_backward_[windowed] = attention(true, windowed) + block_elementwise(true) * BACKWARD_FLOP_FACTOR;
+      attention_core_[windowed] = attention_core(false, windowed);
+      attention_core_backward_[windowed] = attention_core(true, windowed);
     }
     dense_ffn_ = ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp) + block_elementwise(false);
     for (bool token_moe : {false, true})
@@ -105,8 +111,9 @@ class ProgramBuilder {
   int group_size(GroupKind kind) const {
     switch (kind) {
       case GroupKind::TP: return p_.tp;
+      case GroupKind::CP: return p_.cp;
       case GroupKind::EP: return p_.ep_group_gpus();
-      case GroupKind::DP: return p_.dp;
+      case GroupKind::DP: return p_.dense_replicas();
       case GroupKind::EDP: return p_.edp();
     }
     return 1;
@@ -116,6 +123,7 @@ class ProgramBuilder {
     const int ep_gpus = p_.ep_group_gpus();
     switch (kind) {
       case GroupKind::TP: return g * p_.tp + i;
+      case GroupKind::CP: return g % p_.tp + p_.tp * (i + p_.cp * (g / p_.tp));
       case GroupKind::EP: return g * ep_gpus + i;
       case GroupKind::DP: return g + p_.tp * i;
       case GroupKind::EDP: return g + ep_gpus * i;
@@ -126,6 +134,7 @@ class ProgramBuilder {
   int group_of_local(GroupKind kind, int q) const {
     switch (kind) {
       case GroupKind::TP: return q / p_.tp;
+      case GroupKind::CP: return q % p_.tp + p_.tp * (q / (p_.tp * p_.cp));
       case GroupKind::EP: return q / p_.ep_group_gpus();
       case GroupKind::DP: return q % p_.tp;
       case GroupKind::EDP: return q % p_.ep_group_gpus();
@@ -134,7 +143,7 @@ class ProgramBuilder {
   }
 
   void build_groups() {
-    for (GroupKind kind : {GroupKind::TP, GroupKind::EP, GroupKind::DP, GroupKind::EDP}) {
+    for (GroupKind kind : GROUP_KINDS) {
       // Outside ALL_GPUS a stage's collectives all run in its first group of each kind.
       const int n = group_size(kind), count = columns_ == gps_ ? gps_ / n : 1;
       for (int stage = 0; stage < p_.pp; ++stage) {
@@ -479,8 +488,7 @@ class ProgramBuilder {
   void run_step(Step step, int stage, int layer, int mb, bool bwd) {
     const double f = bwd ? backward_factor() : 1;
     switch (step) {
-      case Step::ATTENTION:
-        return compute(stage, Part::ATTENTION, layer, mb, bwd, bwd ? attention_backward(layer) : attention_forward(layer));
+      case Step::ATTENTION: return attention_step(stage, layer, mb, bwd);
       case Step::TP_ALLREDUCE: return tp_allreduce(stage, layer, mb, bwd);
       case Step::DENSE_FFN: return compute(stage, Part::DENSE_FFN, layer, mb, bwd, dense_ffn_ * f);
       case Step::GATE_AND_SHARED:
@@ -493,6 +501,38 @@ class ProgramBuilder {
       case Step::COMBINE:
         return all_to_all_beside(stage, layer, mb, bwd, Part::COMBINE, !bwd, ffn_out(tokens_full_, shared_width()) * f);
     }
+  }
+
+  // Attention; with context parallelism its core runs once per ring step on the keys and
+  // values that arrived while the ring passes the next ones on (Megatron-Core's p2p context
+  // parallelism): the ring is hidden where the core takes longer. The projections run apart.
+  void attention_step(int stage, int layer, int mb, bool bwd) {
+    const Work block = bwd ? attention_backward(layer) : attention_forward(layer);
+    if (p_.cp == 1) return compute(stage, Part::ATTENTION, layer, mb, bwd, block);
+    const bool windowed = m_.attention.is_windowed(layer);
+    const Work core = bwd ? attention_core_backward_[windowed] + (recomputes() ? attention_core_[windowed] : Work{})
+                          : attention_core_[windowed];
+    compute(stage, Part::ATTENTION, layer, mb, bwd, block - core);
+    const int first = collective_op(stage, GroupKind::CP, Part::CP_COMM, layer, mb, bwd, [&](Collective& c, int) {
+      c.kind = CollectiveKind::ALL_REDUCE;
+      c.bytes = cp_ring_bytes(bwd);
+    }, OpKind::COLLECTIVE_START);
+    compute(stage, Part::ATTENTION, layer, mb, bwd, core);
+    wait_ops(stage, first, GroupKind::CP);
+  }
+  // The ring passes each rank's keys and values on cp - 1 times: a ring all-gather of the
+  // group's chunks, priced as an all-reduce of half their bytes (it moves the same per
+  // member). Backward passes the keys and values again and their gradients beside them; a
+  // recomputed forward passes them once more. Keys and values travel in BF16, each TP rank
+  // its own heads.
+  double cp_ring_bytes(bool bwd) const {
+    const double kv_heads_per_rank = std::max(double(m_.attention.kv_heads) / p_.tp, 1.0);
+    const double values_per_token = m_.attention.kind == AttentionKind::MLA
+                                        ? m_.attention.heads / double(p_.tp) * (m_.attention.qk_head_dim() + m_.attention.value_head_dim())
+                                        : kv_heads_per_rank * 2 * m_.attention.head_dim;
+    const double chunk_bytes = tokens_full_ * values_per_token * BF16_BYTES;
+    const double passes = bwd ? 2 + (recomputes() ? 1 : 0) : 1;
+    return passes * chunk_bytes * p_.cp / 2;
   }
 
   // An all-to-all, with `beside` (a part of the shared experts) run during it when they overlap.
@@ -577,7 +617,7 @@ class ProgramBuilder {
       grad_sync(stage, dense, expert, OpKind::COLLECTIVE, -1);
     }
     // The optimizer updates this GPU's shard only under ZeRO-1.
-    const double updated = p_.distributed_optimizer ? dense / p_.dp + expert / p_.edp() : dense + expert;
+    const double updated = p_.distributed_optimizer ? dense / p_.dense_replicas() + expert / p_.edp() : dense + expert;
     const double hbm_bytes = updated * OPTIMIZER_HBM_BYTES_PER_PARAM;
     for_each_gpu(stage, [&](int gpu, int) {
       Op op{OpKind::COMPUTE, Part::OPTIMIZER, false, -1, -1, -1, cost_.memory_bound_s(hbm_bytes), hbm_bytes};
@@ -763,17 +803,24 @@ class ProgramBuilder {
   // The backward does twice the projections' FLOPs; the core's is priced by its own kernel.
   // Windowed: a layer whose queries see only the model's sliding window of keys.
   Work attention(bool backward, bool windowed) const {
-    const double rows = tokens_full_ / p_.tp;
     // Every layer that has a token-mixing block has the same one (the first layer's), up to
     // its window.
-    const double projections = m_.mixing_projection_flops_per_token(0) * rows;
-    const bool core_attention = m_.mixing_core_flops_per_token(0, p_.seq_len) > 0;
-    const double core = core_attention ? m_.attention_core_flops_per_token(p_.seq_len, windowed) * rows : 0;
+    const double projections = m_.mixing_projection_flops_per_token(0) * tokens_full_ / p_.tp;
     const double f = backward ? BACKWARD_FLOP_FACTOR : 1;
+    const double projection_kernels = (backward ? MIXING_BACKWARD_KERNELS : MIXING_FORWARD_KERNELS) - 1;
+    return Work{f * cost_.flops_s(projections), f * projections, projection_kernels} + attention_core(backward, windowed);
+  }
+  // The core on this GPU's rows: its queries (a CP rank's share of each sequence, load-balanced
+  // so that every rank's causal work is the same) against the keys they see. With context
+  // parallelism the kernel runs once per ring step and the partial outputs are merged: 2 (cp-1)
+  // more launches.
+  Work attention_core(bool backward, bool windowed) const {
+    if (m_.mixing_core_flops_per_token(0, p_.seq_len) <= 0) return Work{0, 0, 1};
+    const double core = m_.attention_core_flops_per_token(p_.seq_len, windowed) * tokens_full_ / p_.tp;
     const double computed_core = windowed ? core * window_block_waste() : core;
-    return {f * cost_.flops_s(projections) + cost_.attention_core_s(computed_core, backward, m_.attention.qk_head_dim()),
-            f * (projections + core),
-            backward ? MIXING_BACKWARD_KERNELS : MIXING_FORWARD_KERNELS};
+    const double f = backward ? BACKWARD_FLOP_FACTOR : 1;
+    return Work{cost_.attention_core_s(computed_core, backward, m_.attention.qk_head_dim()), f * core, 1.0} +
+           launches(2 * (p_.cp - 1));
   }
   // A fused attention kernel computes whole blocks of keys: 128 for head dims up to 128 under
   // causal and local masks (FlashAttention-3's hopper/tile_size.h). Within a window of w keys
@@ -858,7 +905,7 @@ class ProgramBuilder {
   const RoutedStep& routed_;
   CostModel cost_;
   CostModel bf16_cost_;  // the GEMMs that stay in BF16 in FP8 recipes (the output layer)
-  double tokens_full_ = 0;
+  double tokens_full_ = 0;  // a micro-batch's tokens on this GPU's CP rank, before the TP split
   int gps_ = 1;
   int columns_ = 1;  // GPUs of each stage in the program: the first columns_ of it
   const std::vector<char>* known_pieces_;  // STAGE_UNITS: pieces not to build (see build_step_program)
@@ -870,7 +917,8 @@ class ProgramBuilder {
   Work attention_[2], dense_ffn_;                  // per layer and micro-batch, forward (attention_[windowed])
   Work gate_and_shared_[2];                       // of channel- and token-mixing MoE layers
   Work attention_backward_[2];                   // without recomputation
-  std::array<std::vector<int>, 4> first_group_;  // per GroupKind, per stage: first group index
+  Work attention_core_[2], attention_core_backward_[2];  // the cores within the two above
+  std::array<std::vector<int>, std::size(GROUP_KINDS)> first_group_;  // per GroupKind, per stage: first group index
   std::vector<Collective> pending_lag_ = std::vector<Collective>(p_.pp);  // per stage, for the next EP collective
   std::vector<char> has_pending_lag_ = std::vector<char>(p_.pp, 0);
   // Per stage: the first DP and EDP collectives of each layer's overlapped gradient sync.

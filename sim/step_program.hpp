@@ -13,7 +13,7 @@ namespace moesim {
 
 // The named parts of the step time, in result order; they sum to the step time.
 enum class Part : uint8_t {
-  ATTENTION, DENSE_FFN, EXPERT_COMPUTE, STRAGGLER_WAIT, DISPATCH, COMBINE, TP_COMM,
+  ATTENTION, DENSE_FFN, EXPERT_COMPUTE, STRAGGLER_WAIT, DISPATCH, COMBINE, TP_COMM, CP_COMM,
   PIPELINE_BUBBLE, GRAD_SYNC, OPTIMIZER, HOST_WAIT, COUNT
 };
 constexpr size_t PART_COUNT = size_t(Part::COUNT);

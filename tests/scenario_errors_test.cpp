@@ -20,7 +20,7 @@ std::string error_of(const std::string& text) {
 TEST_CASE("scenario errors name file and path and value and expectation", "[scenario]") {
   SECTION("unknown key") {
     const std::string e = error_of(scenario_json(R"({"dp": 8, "ep": 8, "dpp": 2})"));
-    CHECK_THAT(e, Catch::StartsWith("bad.json: /plan/dpp: unknown key; expected one of: dp, tp, pp"));
+    CHECK_THAT(e, Catch::StartsWith("bad.json: /plan/dpp: unknown key; expected one of: dp, tp, cp, pp"));
   }
   SECTION("unknown top-level key") {
     CHECK_THAT(error_of(R"({"clutser": {}})"), Catch::StartsWith("bad.json: /clutser: unknown key"));
@@ -58,11 +58,11 @@ TEST_CASE("scenario errors name file and path and value and expectation", "[scen
           "bad.json: /plan/ep: ep*etp=8 but the model has no MoE layer to split (a dense model): expected ep=1, etp=1");
   }
   SECTION("impossible plan: GPU count") {
-    CHECK(error_of(scenario_json(R"({"dp": 24, "ep": 8})")) == "bad.json: /plan: dp*tp*pp=24 but the cluster has 8 GPUs");
+    CHECK(error_of(scenario_json(R"({"dp": 24, "ep": 8})")) == "bad.json: /plan: dp*cp*tp*pp=24 but the cluster has 8 GPUs");
   }
-  SECTION("impossible plan: ep*etp does not divide dp*tp") {
+  SECTION("impossible plan: ep*etp does not divide dp*cp*tp") {
     CHECK(error_of(scenario_json(R"({"dp": 4, "tp": 2, "ep": 8, "etp": 2})")) ==
-          "bad.json: /plan: ep*etp=16 does not divide dp*tp=8");
+          "bad.json: /plan: ep*etp=16 does not divide dp*cp*tp=8");
   }
   SECTION("impossible plan: combined 1F1B where Megatron-Core refuses it") {
     CHECK(error_of(scenario_json(R"({"dp": 4, "pp": 2, "ep": 4, "micro_batches": 4, "overlap_ep_comm": true})")) ==

@@ -55,7 +55,6 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   std::string reason;
   const auto cluster = point_cluster(p, ctx, reason);
   if (!cluster) return unsupported(reason);
-  if (plan_value(q, "cp") > 1) return unsupported("context parallelism is not modeled yet");
   if (q.has("fsdp") && q.whole("fsdp", 0, 1 << 20) > 0)
     return unsupported("fully sharded data parallelism (FSDP) is not modeled yet");
   const int gpus = q.whole("gpus", 1, 1 << 20), dp = plan_value(q, "dp"), mbs = plan_value(q, "micro_batch");
@@ -68,7 +67,7 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
       {"cluster", cluster_to_json(*cluster)},
       {"model", {{"preset", model}}},
       {"plan",
-       {{"dp", dp}, {"tp", plan_value(q, "tp")}, {"pp", plan_value(q, "pp")}, {"vp", plan_value(q, "vp")}, {"ep", plan_value(q, "ep")},
+       {{"dp", dp}, {"tp", plan_value(q, "tp")}, {"cp", plan_value(q, "cp")}, {"pp", plan_value(q, "pp")}, {"vp", plan_value(q, "vp")}, {"ep", plan_value(q, "ep")},
         {"etp", plan_value(q, "etp")}, {"micro_batch_size", mbs}, {"micro_batches", global_batch / (dp * mbs)},
         {"seq_len", q.whole("seq_len", 1, 1 << 24)},
         // Megatron-Core's MoE recipes run with --use-distributed-optimizer, --overlap-grad-reduce
