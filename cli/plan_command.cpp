@@ -61,7 +61,7 @@ json candidate_json(const PlanSearch& search, size_t i) {
   const ParallelPlan& p = c.plan;
   json j = {{"rank", i + 1},
             {"plan", {{"dp", p.dp}, {"tp", p.tp}, {"cp", p.cp}, {"pp", p.pp}, {"vp", p.vp}, {"ep", p.ep}, {"etp", p.etp},
-                      {"micro_batch_size", p.micro_batch_size}, {"micro_batches", p.micro_batches}}},
+                      {"micro_batch_size", p.micro_batch_size}, {"micro_batches", p.micro_batches}, {"fsdp", p.fsdp}}},
             {"step_time_s", c.analytic.step_time_s},
             {"mfu", c.analytic.mfu},
             {"tokens_per_s", c.analytic.tokens_per_s},

@@ -76,6 +76,16 @@ double stage_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int stage
   return params;
 }
 
+namespace {
+double largest_layer_params(const ModelSpec& m, const ParallelPlan& p, int stage) {
+  double most = 0;
+  p.for_each_stage_layer(stage, m.layers, [&](int l) {
+    most = std::max(most, layer_dense_params_per_gpu(m, p, l) + layer_expert_params_per_gpu(m, p, l));
+  });
+  return most;
+}
+}  // namespace
+
 MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double max_expert_rows) {
   MemoryBreakdown best;
   const double h = m.d_model;
@@ -108,10 +118,14 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
     double activations = per_microbatch * in_flight;
     if (p.recompute == "full") activations = tokens * 2 * h * stage_layers * in_flight + largest_layer;
     const double expert_params = stage_expert_params_per_gpu(m, p, stage);
-    const double optimizer_params =
-        p.distributed_optimizer ? (params - expert_params) / p.dense_replicas() + expert_params / p.edp() : params;
-    MemoryBreakdown mem{params * WEIGHT_BYTES, params * bytes_per_element(p.gradient_dtype), optimizer_params * OPTIMIZER_BYTES,
-                        activations, buffers};
+    const double sharded_params = (params - expert_params) / p.dense_replicas() + expert_params / p.edp();
+    const double optimizer_params = p.shards_optimizer() ? sharded_params : params;
+    // FSDP keeps a shard of the weights and gradients, and the gathered weights of the layer
+    // that computes and of the next one, prefetched.
+    const double weight_params = p.fsdp ? sharded_params + 2 * largest_layer_params(m, p, stage) : params;
+    const double gradient_params = p.fsdp ? sharded_params : params;
+    MemoryBreakdown mem{weight_params * WEIGHT_BYTES, gradient_params * bytes_per_element(p.gradient_dtype),
+                        optimizer_params * OPTIMIZER_BYTES, activations, buffers};
     if (mem.total_bytes() > best.total_bytes()) best = mem;
   }
   return best;

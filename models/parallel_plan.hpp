@@ -31,6 +31,13 @@ struct ParallelPlan {
   // over the data-parallel group (dense) and the expert-data-parallel group (experts);
   // gradients reduce-scattered and updated weights all-gathered instead of all-reduced.
   bool distributed_optimizer = false;
+  // Fully sharded data parallelism (Megatron-FSDP's optim_grads_params, ZeRO-3): weights,
+  // gradients and optimizer state sharded over the data-parallel group (dense: dp x cp;
+  // experts: edp). Each layer's weights are all-gathered before its forward and again before
+  // its backward, the next layer's while this one computes, and its gradients reduce-scattered
+  // after every backward; the optimizer updates shards, with or without distributed_optimizer.
+  bool fsdp = false;
+  bool shards_optimizer() const { return distributed_optimizer || fsdp; }
   // Dtype in which gradients are accumulated, held and reduced: FP32 (Megatron-LM's default
   // for BF16 training, --accumulate-allreduce-grads-in-fp32) or BF16 (grad_reduce_in_fp32 =
   // False, as NVIDIA's Megatron-Bridge performance recipes set it): bytes per parameter of the

@@ -569,7 +569,9 @@ StepResult PlanEstimator::estimate(const ParallelPlan& plan) {
                             " " + std::to_string(plan.ep) + " " + std::to_string(plan.etp) +
                             " " + std::to_string(plan.micro_batch_size) + " " + std::to_string(plan.seq_len) + " " +
                             plan.recompute + " " + std::to_string(plan.overlap_shared_experts) + " " +
-                            std::to_string(plan.ep_comm_sms) + " " + std::to_string(tp_in_node);
+                            std::to_string(plan.ep_comm_sms) + " " + std::to_string(tp_in_node) +
+                            // FSDP's per-layer transfers: their groups' sizes follow dp
+                            (plan.fsdp ? " fsdp " + std::to_string(plan.dp) : "");
   // Which unit waits for which depends only on the pipeline order.
   std::vector<int32_t>& order = unit_order_by_pipeline_[{plan.pp, plan.vp, plan.micro_batches, int(plan.overlap_ep_comm)}];
   return estimate_with(base_, routed_, pieces_by_shape_[shape], &order);

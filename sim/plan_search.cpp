@@ -63,6 +63,7 @@ ParallelPlan plan_of(const Scenario& s, int tp, int cp, int pp, int vp, int ep, 
   p.seq_len = s.plan.seq_len;
   p.micro_batch_size = s.plan.micro_batch_size;
   p.distributed_optimizer = s.plan.distributed_optimizer;
+  p.fsdp = s.plan.fsdp;
   p.gradient_dtype = s.plan.gradient_dtype;
   p.overlap_grad_reduce = s.plan.overlap_grad_reduce;
   p.overlap_shared_experts = s.plan.overlap_shared_experts;

@@ -234,6 +234,11 @@ const FieldTable<ParallelPlan>& plan_fields() {
       bool_field("distributed_optimizer", &ParallelPlan::distributed_optimizer, false,
                  "ZeRO-1: optimizer state sharded over the (expert-)data-parallel group; reduce-scatter and all-gather "
                  "instead of all-reduce (Megatron's --use-distributed-optimizer)"),
+      bool_field("fsdp", &ParallelPlan::fsdp, false,
+                 "fully sharded data parallelism (Megatron-FSDP, optim_grads_params): weights, gradients and optimizer "
+                 "state sharded over the (expert-)data-parallel group; each layer's weights all-gathered before its "
+                 "forward and its backward (the next layer's during this one's), its gradients reduce-scattered after "
+                 "every backward"),
       dtype_field("gradient_dtype", &ParallelPlan::gradient_dtype,
                   "dtype of the gradient buffer and of the gradient sync: fp32 (Megatron-LM's default for BF16 "
                   "training) or bf16 (grad_reduce_in_fp32 = false, as Megatron-Bridge's performance recipes run)",

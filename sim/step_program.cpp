@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <unordered_map>
 
 #include "models/cost_model.hpp"
@@ -317,13 +318,70 @@ class ProgramBuilder {
   void piece_ops(int stage, int layer, int mb, bool bwd) {
     host_.kernels = host_.compute_s = 0;
     host_.column_s.assign(size_t(columns_), 0.0);
-    if (layer >= 0) {
-      layer_ops(stage, layer, mb, bwd);
-    } else {
-      compute(stage, Part::DENSE_FFN, -1, mb, bwd, bwd ? output_layer() * BACKWARD_FLOP_FACTOR : output_layer());
-    }
+    fsdp_around(stage, layer, mb, bwd, [&] {
+      if (layer >= 0) {
+        layer_ops(stage, layer, mb, bwd);
+      } else {
+        compute(stage, Part::DENSE_FFN, -1, mb, bwd, bwd ? output_layer() * BACKWARD_FLOP_FACTOR : output_layer());
+      }
+    });
     host_wait(stage, layer, mb, bwd);
   }
+
+  // ---- fully sharded data parallelism ---------------------------------------------------
+  // Around a piece (a layer, or the output layer) under FSDP: the first piece of a unit
+  // gathers its own weights before it runs (nothing ran to hide it); every piece starts the
+  // gather of the next piece's weights and, in backward, the reduce-scatter of the previous
+  // piece's gradients, and waits for them when it is done; the last backward piece of a unit
+  // reduce-scatters its own gradients after it. (The prefetch of one piece ahead that
+  // Megatron-FSDP runs, each transfer hidden by the piece beside it.)
+  template <class Body>
+  void fsdp_around(int stage, int layer, int mb, bool bwd, Body body) {
+    if (!p_.fsdp) return body();
+    const auto [previous, next] = unit_neighbours(layer, bwd);
+    if (!previous) fsdp_transfer(stage, layer, mb, bwd, false, OpKind::COLLECTIVE);
+    const FsdpTransfer gather = next ? fsdp_transfer(stage, *next, mb, bwd, false, OpKind::COLLECTIVE_START) : FsdpTransfer{};
+    const FsdpTransfer scatter =
+        bwd && previous ? fsdp_transfer(stage, *previous, mb, bwd, true, OpKind::COLLECTIVE_START) : FsdpTransfer{};
+    body();
+    for (const FsdpTransfer& t : {gather, scatter}) {
+      if (t.dense >= 0) wait_ops(stage, t.dense, GroupKind::DP);
+      if (t.expert >= 0) wait_ops(stage, t.expert, GroupKind::EDP);
+    }
+    if (bwd && !next) fsdp_transfer(stage, layer, mb, bwd, true, OpKind::COLLECTIVE);
+  }
+  // The first collectives of one transfer over the dense and the expert shards' groups (-1: none).
+  struct FsdpTransfer {
+    int dense = -1, expert = -1;
+  };
+  // A piece's weights gathered (BF16) or its gradients reduce-scattered (the gradient dtype)
+  // over each shard group that has more than one member: a ring all-gather or reduce-scatter
+  // of b bytes per parameter moves what an all-reduce of b / 2 does.
+  FsdpTransfer fsdp_transfer(int stage, int layer, int mb, bool bwd, bool gradients, OpKind kind) {
+    const double per_param = (gradients ? bytes_per_element(p_.gradient_dtype) : WEIGHT_GATHER_BYTES) / 2;
+    const auto one = [&](GroupKind group, double params) {
+      if (params <= 0 || group_size(group) == 1) return -1;
+      return collective_op(stage, group, Part::GRAD_SYNC, layer, mb, bwd, [&](Collective& c, int) {
+        c.kind = CollectiveKind::ALL_REDUCE;
+        c.bytes = params * per_param;
+      }, kind);
+    };
+    const bool output = layer < 0;
+    return {one(GroupKind::DP, output ? output_layer_params() : layer_dense_params_per_gpu(m_, p_, layer)),
+            one(GroupKind::EDP, output ? 0 : layer_expert_params_per_gpu(m_, p_, layer))};
+  }
+  // The pieces before and after `layer` (-1: the output layer) in its unit's order.
+  std::pair<std::optional<int>, std::optional<int>> unit_neighbours(int layer, bool bwd) const {
+    int j = p_.virtual_stages() - 1;
+    if (layer >= 0)
+      while (first_layer(j) > layer) --j;
+    std::vector<int> order;
+    for_each_piece(j, bwd, [&](int l) { order.push_back(l); });
+    const size_t at = size_t(std::find(order.begin(), order.end(), layer) - order.begin());
+    return {at > 0 ? std::optional<int>(order[at - 1]) : std::nullopt,
+            at + 1 < order.size() ? std::optional<int>(order[at + 1]) : std::nullopt};
+  }
+  double output_layer_params() const { return m_.embedding_params() / 2 / p_.tp; }
 
   // The host launches a piece's kernels one after another while the GPU runs those launched
   // before; a GPU whose kernels take less time than their launches waits for the host at the
@@ -352,7 +410,7 @@ class ProgramBuilder {
   void backward_body(int stage, int j, int mb, bool last_of_step) {
     for_each_piece(j, true, [&](int layer) {
       piece_ops(stage, layer, mb, true);
-      if (layer >= 0 && last_of_step && p_.overlap_grad_reduce) start_layer_sync(stage, layer);
+      if (layer >= 0 && last_of_step && overlaps_grad_reduce()) start_layer_sync(stage, layer);
     });
   }
 
@@ -376,7 +434,7 @@ class ProgramBuilder {
       if (gathers_params() && (first_forward_paired.empty() || !first_forward_paired[size_t(j)]))
         sched.first_forward[size_t(j)] = first_forward_unit(stage, out_.units[sched.unit[size_t(j * 2 * sched.samples)]].pieces);
       // (unless it runs in a pair: its gradient syncs start there, once)
-      if (p_.overlap_grad_reduce && (last_backward_paired.empty() || !last_backward_paired[size_t(j)])) {
+      if (overlaps_grad_reduce() && (last_backward_paired.empty() || !last_backward_paired[size_t(j)])) {
         sched.last_backward[size_t(j)] = int(out_.units.size());
         out_.units.push_back({{}, ops_of(stage, [&] { backward_body(stage, j, p_.micro_batches - 1, true); })});
       }
@@ -550,7 +608,7 @@ class ProgramBuilder {
   // beside the next forward (start_param_gathers), g / 2.
   double sync_bytes_per_param(bool gather_hidden) const {
     const double gradient_bytes = bytes_per_element(p_.gradient_dtype);
-    if (!p_.distributed_optimizer) return gradient_bytes;
+    if (!p_.shards_optimizer()) return gradient_bytes;
     return (gradient_bytes + (gather_hidden ? 0 : WEIGHT_GATHER_BYTES)) / 2;
   }
 
@@ -574,7 +632,10 @@ class ProgramBuilder {
   // micro-batch's forward through a layer waits for its own; later micro-batches find the
   // weights there. A ring all-gather of w bytes per parameter moves w (n-1)/n per member, as
   // an all-reduce of w / 2 does.
-  bool gathers_params() const { return p_.distributed_optimizer && p_.overlap_grad_reduce; }
+  bool gathers_params() const { return p_.distributed_optimizer && overlaps_grad_reduce(); }
+  // FSDP reduces every backward's gradients itself (fsdp_around), so the per-layer sync of
+  // --overlap-grad-reduce and the step-end weight gathers are not there.
+  bool overlaps_grad_reduce() const { return p_.overlap_grad_reduce && !p_.fsdp; }
   void start_param_gathers(int stage) {
     if (!gathers_params()) return;
     p_.for_each_stage_layer(stage, m_.layers, [&](int layer) {
@@ -604,7 +665,13 @@ class ProgramBuilder {
   void step_end(int stage) {
     const double expert = stage_expert_params_per_gpu(m_, p_, stage);
     const double dense = stage_params_per_gpu(m_, p_, stage) - expert;
-    if (p_.overlap_grad_reduce) {
+    if (p_.fsdp) {
+      // The layers and the output layer reduced their gradients in each backward; the input
+      // embedding's are reduce-scattered, and its weights gathered, here.
+      double synced = stage == p_.pp - 1 ? output_layer_params() : 0;
+      p_.for_each_stage_layer(stage, m_.layers, [&](int l) { synced += layer_dense_params_per_gpu(m_, p_, l); });
+      if (dense - synced > 0) grad_sync(stage, dense - synced, 0, OpKind::COLLECTIVE, -1);
+    } else if (overlaps_grad_reduce()) {
       // Wait for the layers' syncs; the embedding and output layer follow in one blocking sync.
       double started_dense = 0;
       p_.for_each_stage_layer(stage, m_.layers, [&](int l) { started_dense += layer_dense_params_per_gpu(m_, p_, l); });
@@ -617,7 +684,7 @@ class ProgramBuilder {
       grad_sync(stage, dense, expert, OpKind::COLLECTIVE, -1);
     }
     // The optimizer updates this GPU's shard only under ZeRO-1.
-    const double updated = p_.distributed_optimizer ? dense / p_.dense_replicas() + expert / p_.edp() : dense + expert;
+    const double updated = p_.shards_optimizer() ? dense / p_.dense_replicas() + expert / p_.edp() : dense + expert;
     const double hbm_bytes = updated * OPTIMIZER_HBM_BYTES_PER_PARAM;
     for_each_gpu(stage, [&](int gpu, int) {
       Op op{OpKind::COMPUTE, Part::OPTIMIZER, false, -1, -1, -1, cost_.memory_bound_s(hbm_bytes), hbm_bytes};

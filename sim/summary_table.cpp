@@ -45,7 +45,7 @@ void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
       << s.cluster.gpu.name << " (" << s.cluster.gpus() << " GPUs)\n"
       << "model     " << s.model.name << ": " << s.model.shape_summary() << "\n"
       << "plan      dp=" << p.dp << " tp=" << p.tp << (p.cp > 1 ? " cp=" + std::to_string(p.cp) : "") << " pp=" << p.pp
-      << " ep=" << p.ep << " etp=" << p.etp
+      << " ep=" << p.ep << " etp=" << p.etp << (p.fsdp ? " fsdp" : "")
       << "  micro-batch " << p.micro_batch_size << " x " << p.micro_batches << ", seq " << p.seq_len << "\n"
       << "router    " << s.router.name << ", scores " << s.scores.name << ", placement " << s.placement.name << "\n\n";
   out << "step time " << format("%10.3f ms", r.step_time_s * 1e3) << "   (" << r.engine << "; breakdown of GPU "

@@ -249,7 +249,14 @@ TEST_CASE("plan ranking's program of units times the step as the full one-GPU-pe
       R"({"dp": 4, "pp": 2, "vp": 2, "ep": 4, "micro_batches": 4, "seq_len": 1024, "overlap_shared_experts": true, "overlap_grad_reduce": true})",
       R"({"dp": 8, "ep": 8, "micro_batches": 6, "seq_len": 1024, "overlap_ep_comm": true, "ep_comm_sms": 20})",
       R"({"dp": 4, "pp": 2, "vp": 2, "ep": 4, "micro_batches": 6, "seq_len": 1024, "overlap_ep_comm": true, "overlap_grad_reduce": true, "distributed_optimizer": true})",
-      R"({"dp": 2, "pp": 4, "vp": 2, "ep": 2, "micro_batches": 8, "seq_len": 1024, "overlap_ep_comm": true})"};
+      R"({"dp": 2, "pp": 4, "vp": 2, "ep": 2, "micro_batches": 8, "seq_len": 1024, "overlap_ep_comm": true})",
+      // context parallelism (pieces that start and wait for their key/value ring) and FSDP
+      // (pieces that start the next piece's weight gather and the previous one's gradient
+      // reduce-scatter), FSDP under interleaving and under the combined order
+      R"({"dp": 4, "cp": 2, "ep": 4, "micro_batches": 4, "seq_len": 1024})",
+      R"({"dp": 2, "pp": 4, "ep": 2, "micro_batches": 8, "seq_len": 1024, "fsdp": true})",
+      R"({"dp": 4, "pp": 2, "vp": 2, "ep": 2, "micro_batches": 4, "seq_len": 1024, "fsdp": true, "overlap_grad_reduce": true})",
+      R"({"dp": 8, "ep": 4, "micro_batches": 4, "seq_len": 1024, "overlap_ep_comm": true, "fsdp": true})"};
   for (const std::string& plan : plans) {
     CAPTURE(plan);
     const Scenario s = scenario(scenario_json(plan, R"({"capacity_factor": 1.0})", R"({"alpha": 0.3, "seed": 5})",
@@ -289,21 +296,24 @@ TEST_CASE("a plan estimator that keeps layer times gives each plan's estimate_st
   const Topology topology(s.cluster);
   const RoutedStep routed = route_step(s, topology);
   std::vector<ParallelPlan> plans;
-  for (const auto& [tp, pp, vp, recompute, zero1] : std::vector<std::tuple<int, int, int, const char*, bool>>{
-           {1, 1, 1, "none", false}, {1, 4, 1, "none", false}, {1, 2, 4, "none", false}, {2, 2, 1, "none", false},
-           {1, 4, 2, "full", false}, {1, 4, 1, "none", true}, {1, 2, 4, "none", true}, {1, 1, 1, "none", true}}) {
+  // Then FSDP (per-layer transfers whose groups follow dp) and context parallelism.
+  for (const auto& [tp, pp, vp, recompute, zero1, fsdp, cp] : std::vector<std::tuple<int, int, int, const char*, bool, bool, int>>{
+           {1, 1, 1, "none", false, false, 1}, {1, 4, 1, "none", false, false, 1}, {1, 2, 4, "none", false, false, 1},
+           {2, 2, 1, "none", false, false, 1}, {1, 4, 2, "full", false, false, 1}, {1, 4, 1, "none", true, false, 1},
+           {1, 2, 4, "none", true, false, 1}, {1, 1, 1, "none", true, false, 1}, {1, 1, 1, "none", false, true, 1},
+           {1, 4, 1, "none", false, true, 1}, {1, 2, 1, "none", false, false, 2}, {1, 1, 1, "none", false, true, 2}}) {
     ParallelPlan p = s.plan;
-    p.tp = tp, p.pp = pp, p.vp = vp, p.recompute = recompute;
+    p.tp = tp, p.pp = pp, p.vp = vp, p.recompute = recompute, p.cp = cp, p.fsdp = fsdp;
     p.distributed_optimizer = p.overlap_grad_reduce = zero1;
-    p.dp = 16 / (tp * pp);
-    p.micro_batch_size = tp;  // tokens per GPU stay, as the routing needs
+    p.dp = 16 / (tp * pp * cp);
+    p.micro_batch_size = tp * cp;  // tokens per GPU stay, as the routing needs
     p.micro_batches = 128 / (p.dp * p.micro_batch_size);  // the same global batch
     plans.push_back(p);
   }
   PlanEstimator estimator(s, routed);
   for (int round = 0; round < 2; ++round)
     for (const ParallelPlan& p : plans) {
-      CAPTURE(round, p.tp, p.pp, p.vp, p.recompute, p.distributed_optimizer);
+      CAPTURE(round, p.tp, p.pp, p.vp, p.recompute, p.distributed_optimizer, p.fsdp, p.cp);
       Scenario alone = s;
       alone.plan = p;
       REQUIRE_FALSE(plan_problem(p, s.model, s.cluster));

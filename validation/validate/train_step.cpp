@@ -55,8 +55,6 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   std::string reason;
   const auto cluster = point_cluster(p, ctx, reason);
   if (!cluster) return unsupported(reason);
-  if (q.has("fsdp") && q.whole("fsdp", 0, 1 << 20) > 0)
-    return unsupported("fully sharded data parallelism (FSDP) is not modeled yet");
   const int gpus = q.whole("gpus", 1, 1 << 20), dp = plan_value(q, "dp"), mbs = plan_value(q, "micro_batch");
   const int global_batch = q.whole("global_batch", 1, 1 << 30);
   if (global_batch % (dp * mbs)) return unsupported("global_batch is not a multiple of dp x micro_batch");
@@ -73,6 +71,8 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
         // Megatron-Core's MoE recipes run with --use-distributed-optimizer, --overlap-grad-reduce
         // and --overlap-param-gather
         {"distributed_optimizer", true}, {"overlap_grad_reduce", true},
+        // Megatron-Bridge's FSDP column: Megatron-FSDP with optim_grads_params
+        {"fsdp", q.has("fsdp") && q.whole("fsdp", 0, 1 << 20) > 0},
         {"gradient_dtype", gradient_dtype_of(q.text("framework"))}}},
       // dropless: no capacity limit
       {"router", {{"policy", "topk"}, {"capacity_factor", nullptr}}},
