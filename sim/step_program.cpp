@@ -145,6 +145,7 @@ class ProgramBuilder {
 
   void build_groups() {
     for (GroupKind kind : GROUP_KINDS) {
+      if (kind == GroupKind::CP && p_.cp == 1) continue;  // no ring without context parallelism
       // Outside ALL_GPUS a stage's collectives all run in its first group of each kind.
       const int n = group_size(kind), count = columns_ == gps_ ? gps_ / n : 1;
       for (int stage = 0; stage < p_.pp; ++stage) {
