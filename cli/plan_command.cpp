@@ -190,12 +190,16 @@ int plan_command(const std::vector<std::string>& arguments, std::ostream& out) {
     std::ofstream(path("plan.json")) << json{{"enumerated", search.enumerated}, {"plans", plans}, {"rejected", rejected}}.dump(2)
                                      << "\n";
     std::ofstream csv(path("plan.csv"));
-    csv << "rank,dp,tp,pp,ep,etp,micro_batches,step_time_s,des_step_time_s,mfu,tokens_per_s,memory_gib_per_gpu\n";
-    for (const json& p : plans)
-      csv << p["rank"] << "," << p["plan"]["dp"] << "," << p["plan"]["tp"] << "," << p["plan"]["pp"] << "," << p["plan"]["ep"]
-          << "," << p["plan"]["etp"] << "," << p["plan"]["micro_batches"] << "," << p["step_time_s"] << ","
+    csv << "rank,dp,tp,cp,pp,vp,ep,etp,fsdp,micro_batch_size,micro_batches,step_time_s,des_step_time_s,mfu,tokens_per_s,"
+           "memory_gib_per_gpu\n";
+    for (const json& p : plans) {
+      csv << p["rank"];
+      for (const char* key : {"dp", "tp", "cp", "pp", "vp", "ep", "etp", "fsdp", "micro_batch_size", "micro_batches"})
+        csv << "," << p["plan"][key];
+      csv << "," << p["step_time_s"] << ","
           << (p.contains("des_step_time_s") ? p["des_step_time_s"].dump() : "") << "," << p["mfu"] << ","
           << p["tokens_per_s"] << "," << p["memory_gib_per_gpu"] << "\n";
+    }
     std::ofstream(path("report.html")) << plan_page(search, shown, a.scenario.empty() ? "default scenario" : a.scenario);
     out << "\nwrote " << path("plan.json") << "\n      " << path("plan.csv") << "\n      " << path("report.html") << "\n";
   }

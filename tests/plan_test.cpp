@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <sstream>
 #include <set>
 #include <nlohmann/json.hpp>
 
@@ -97,5 +98,14 @@ TEST_CASE("moesim plan prints the table and writes plan.json, plan.csv and repor
   CHECK(doc["plans"][0].contains("des_step_time_s"));
   CHECK_FALSE(doc["plans"][1].contains("des_step_time_s"));
   CHECK(read_file((dir / "report.html").string()).find("<svg id=\"chart-plans\"") != std::string::npos);
+  // one CSV row per plan, its layout in full: the first plan's row agrees with plan.json
+  std::istringstream csv(read_file((dir / "plan.csv").string()));
+  std::string header, first;
+  std::getline(csv, header), std::getline(csv, first);
+  CHECK(header.rfind("rank,dp,tp,cp,pp,vp,ep,etp,fsdp,micro_batch_size,micro_batches,step_time_s", 0) == 0);
+  const nlohmann::json& plan = doc["plans"][0]["plan"];
+  CHECK(first.rfind("1," + plan["dp"].dump() + "," + plan["tp"].dump() + "," + plan["cp"].dump() + "," + plan["pp"].dump() +
+                        "," + plan["vp"].dump() + "," + plan["ep"].dump() + "," + plan["etp"].dump() + ",false,",
+                    0) == 0);
   CHECK(run_command(std::string(MOESIM_BINARY) + " plan --gpus 12").exit_code == 2);  // not whole nodes of 8
 }
