@@ -93,10 +93,8 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
   for (int stage = 0; stage < p.pp; ++stage) {
     const double params = stage_params_per_gpu(m, p, stage);
     const double in_flight = micro_batches_in_flight(p, stage);
-    double per_microbatch = 0, buffers = 0, largest_layer = 0;
-    int stage_layers = 0;
+    double per_microbatch = 0, buffers = 0, largest_recomputed = 0;
     p.for_each_stage_layer(stage, m.layers, [&](int l) {
-      ++stage_layers;
       double bytes = tokens * (m.has_mixing_block(l) ? attention_block_bytes(m) : 4) * h;  // attention block + layer norms
       if (m.is_moe_layer(l)) {
         const ModelSpec::ExpertShape e = m.expert_shape(l);
@@ -110,13 +108,15 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
         // TP splits the hidden width and SP the input rows: per GPU, (s b / tp) rows of full width.
         bytes += tokens * (linear_input_bytes(m) * h + ffn_hidden_bytes(m, m.d_ffn_dense));
       }
+      // Full recomputation keeps a recomputed layer's input (2 h per token) of every
+      // micro-batch in flight, and the activations of the one layer being recomputed.
+      if (p.recomputes_layer(l, p.first_layer_of_chunk(l, m.layers))) {
+        largest_recomputed = std::max(largest_recomputed, bytes);
+        bytes = tokens * 2 * h;
+      }
       per_microbatch += bytes;
-      largest_layer = std::max(largest_layer, bytes);
     });
-    // Full recomputation keeps each layer's input (2 h per token) of every micro-batch in
-    // flight, and the activations of the one layer being recomputed.
-    double activations = per_microbatch * in_flight;
-    if (p.recompute == "full") activations = tokens * 2 * h * stage_layers * in_flight + largest_layer;
+    const double activations = per_microbatch * in_flight + largest_recomputed;
     const double expert_params = stage_expert_params_per_gpu(m, p, stage);
     const double sharded_params = (params - expert_params) / p.dense_replicas() + expert_params / p.edp();
     const double optimizer_params = p.shards_optimizer() ? sharded_params : params;

@@ -56,6 +56,9 @@ PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const Cluste
   // Megatron's interleaved schedule runs micro-batches in groups of pp.
   if (p.vp > 1 && p.micro_batches % p.pp != 0)
     return does_not_divide("micro_batches", "pp", p.pp, "micro_batches (interleaved schedule)", p.micro_batches);
+  if (p.recompute_layers > 0 && p.recompute != "full")
+    return {"recompute_layers", "recompute_layers=" + std::to_string(p.recompute_layers) +
+                                    " needs recompute full (it says how many layers of each model chunk recompute)"};
   if (PlanProblem problem = context_parallel_problem(p, m)) return problem;
   if (long(p.micro_batch_size) * p.seq_len / p.cp % p.tp != 0)
     return does_not_divide("tp", "tp", p.tp, "tokens per micro-batch and CP rank (micro_batch_size*seq_len/cp)",

@@ -47,6 +47,19 @@ struct ParallelPlan {
   // model already assumes through flash attention: no change); full (each layer keeps only its
   // input and recomputes its forward pass during backward).
   std::string recompute = "none";
+  // With recompute full: only the first recompute_layers layers of each model chunk recompute
+  // (Megatron's --recompute-method block --recompute-num-layers N); 0: every layer.
+  int recompute_layers = 0;
+  // Whether `layer` recomputes its forward in backward, `first_of_chunk` the first layer of
+  // the model chunk that holds it.
+  bool recomputes_layer(int layer, int first_of_chunk) const {
+    return recompute == "full" && (recompute_layers == 0 || layer - first_of_chunk < recompute_layers);
+  }
+  int first_layer_of_chunk(int layer, int layers) const {
+    int j = virtual_stages() - 1;
+    while (first_layer(j, layers) > layer) --j;
+    return first_layer(j, layers);
+  }
   // Each layer's gradients are reduced on a communication stream as soon as its last
   // micro-batch's backward has produced them, while the backward goes on (Megatron's
   // --overlap-grad-reduce); with the distributed optimizer the updated weights' all-gather

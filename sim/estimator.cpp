@@ -568,10 +568,16 @@ StepResult PlanEstimator::estimate(const ParallelPlan& plan) {
   const std::string shape = std::to_string(plan.tp) + " " + std::to_string(plan.cp) + " " + std::to_string(cp_in_node) +
                             " " + std::to_string(plan.ep) + " " + std::to_string(plan.etp) +
                             " " + std::to_string(plan.micro_batch_size) + " " + std::to_string(plan.seq_len) + " " +
-                            plan.recompute + " " + std::to_string(plan.overlap_shared_experts) + " " +
+                            plan.recompute + " " + std::to_string(plan.recompute_layers) + " " +
+                            std::to_string(plan.overlap_shared_experts) + " " +
                             std::to_string(plan.ep_comm_sms) + " " + std::to_string(tp_in_node) +
                             // FSDP's per-layer transfers: their groups' sizes follow dp
-                            (plan.fsdp ? " fsdp " + std::to_string(plan.dp) : "");
+                            (plan.fsdp ? " fsdp " + std::to_string(plan.dp) : "") +
+                            // which pieces open a unit (FSDP) or recompute (the first N of a
+                            // chunk) follows how the layers are cut into chunks
+                            (plan.fsdp || plan.recompute_layers > 0
+                                 ? " chunks " + std::to_string(plan.pp) + " " + std::to_string(plan.vp)
+                                 : "");
   // Which unit waits for which depends only on the pipeline order.
   std::vector<int32_t>& order = unit_order_by_pipeline_[{plan.pp, plan.vp, plan.micro_batches, int(plan.overlap_ep_comm)}];
   return estimate_with(base_, routed_, pieces_by_shape_[shape], &order);

@@ -69,6 +69,7 @@ ParallelPlan plan_of(const Scenario& s, int tp, int cp, int pp, int vp, int ep, 
   p.overlap_shared_experts = s.plan.overlap_shared_experts;
   p.ep_comm_sms = s.plan.ep_comm_sms;
   p.recompute = s.plan.recompute;
+  p.recompute_layers = s.plan.recompute_layers;
   // where Megatron can run it: a plan it cannot run it in is still a plan
   p.overlap_ep_comm = s.plan.overlap_ep_comm;
   if (ep_overlap_problem(p)) p.overlap_ep_comm = false;

@@ -227,6 +227,9 @@ const FieldTable<ParallelPlan>& plan_fields() {
                    "activation recomputation: none, selective (core attention; the same as none here, as flash "
                    "attention is assumed) or full (layer inputs kept, forward recomputed in backward)",
                    {"none", "selective", "full"}),
+      int_field("recompute_layers", &ParallelPlan::recompute_layers, 0,
+                "with recompute full: only the first N layers of each model chunk recompute (Megatron's "
+                "--recompute-method block --recompute-num-layers N); 0: every layer"),
       bool_field("sequence_parallel", &ParallelPlan::sequence_parallel, true,
                  "Megatron's sequence parallelism: with tp > 1 each TP rank keeps 1/tp of the tokens outside the "
                  "tensor-parallel GEMMs (norms, the MoE layer's input); required for MoE with TP, so false is refused "

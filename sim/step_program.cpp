@@ -536,16 +536,18 @@ class ProgramBuilder {
   }
 
   // Backward costs twice the forward FLOPs, once more with full recomputation.
-  double backward_factor() const { return BACKWARD_FLOP_FACTOR + (recomputes() ? 1 : 0); }
-  bool recomputes() const { return p_.recompute == "full"; }
+  double backward_factor(int layer) const { return BACKWARD_FLOP_FACTOR + (recomputes(layer) ? 1 : 0); }
+  bool recomputes(int layer) const {
+    return p_.recompute == "full" && p_.recomputes_layer(layer, p_.first_layer_of_chunk(layer, m_.layers));
+  }
   Work attention_forward(int layer) const { return attention_[m_.attention.is_windowed(layer)]; }
   Work attention_backward(int layer) const {
     const bool windowed = m_.attention.is_windowed(layer);
-    return recomputes() ? attention_backward_[windowed] + attention_[windowed] : attention_backward_[windowed];
+    return recomputes(layer) ? attention_backward_[windowed] + attention_[windowed] : attention_backward_[windowed];
   }
 
   void run_step(Step step, int stage, int layer, int mb, bool bwd) {
-    const double f = bwd ? backward_factor() : 1;
+    const double f = bwd ? backward_factor(layer) : 1;
     switch (step) {
       case Step::ATTENTION: return attention_step(stage, layer, mb, bwd);
       case Step::TP_ALLREDUCE: return tp_allreduce(stage, layer, mb, bwd);
@@ -569,12 +571,12 @@ class ProgramBuilder {
     const Work block = bwd ? attention_backward(layer) : attention_forward(layer);
     if (p_.cp == 1) return compute(stage, Part::ATTENTION, layer, mb, bwd, block);
     const bool windowed = m_.attention.is_windowed(layer);
-    const Work core = bwd ? attention_core_backward_[windowed] + (recomputes() ? attention_core_[windowed] : Work{})
+    const Work core = bwd ? attention_core_backward_[windowed] + (recomputes(layer) ? attention_core_[windowed] : Work{})
                           : attention_core_[windowed];
     compute(stage, Part::ATTENTION, layer, mb, bwd, block - core);
     const int first = collective_op(stage, GroupKind::CP, Part::CP_COMM, layer, mb, bwd, [&](Collective& c, int) {
       c.kind = CollectiveKind::ALL_REDUCE;
-      c.bytes = cp_ring_bytes(bwd);
+      c.bytes = cp_ring_bytes(layer, bwd);
     }, OpKind::COLLECTIVE_START);
     compute(stage, Part::ATTENTION, layer, mb, bwd, core);
     wait_ops(stage, first, GroupKind::CP);
@@ -584,13 +586,13 @@ class ProgramBuilder {
   // member). Backward passes the keys and values again and their gradients beside them; a
   // recomputed forward passes them once more. Keys and values travel in BF16, each TP rank
   // its own heads.
-  double cp_ring_bytes(bool bwd) const {
+  double cp_ring_bytes(int layer, bool bwd) const {
     const double kv_heads_per_rank = std::max(double(m_.attention.kv_heads) / p_.tp, 1.0);
     const double values_per_token = m_.attention.kind == AttentionKind::MLA
                                         ? m_.attention.heads / double(p_.tp) * (m_.attention.qk_head_dim() + m_.attention.value_head_dim())
                                         : kv_heads_per_rank * 2 * m_.attention.head_dim;
     const double chunk_bytes = tokens_full_ * values_per_token * BF16_BYTES;
-    const double passes = bwd ? 2 + (recomputes() ? 1 : 0) : 1;
+    const double passes = bwd ? 2 + (recomputes(layer) ? 1 : 0) : 1;
     return passes * chunk_bytes * p_.cp / 2;
   }
 
@@ -785,7 +787,7 @@ class ProgramBuilder {
     // row-wise ones (launch overheads only: their bytes are in the rows).
     const double launches_s = e.matrices * s_.cluster.gemm_overhead_s +
                               (2 + row_kernels()) * s_.cluster.kernel_overhead_s;
-    const double f = bwd ? backward_factor() : 1;
+    const double f = bwd ? backward_factor(layer) : 1;
     // The host launches each local expert's GEMMs apart (as Transformer Engine's GroupedLinear
     // does), the GPU runs them back to back.
     const double local_experts = std::max(1.0, double(m_.experts) / p_.ep);

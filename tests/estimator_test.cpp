@@ -296,14 +296,18 @@ TEST_CASE("a plan estimator that keeps layer times gives each plan's estimate_st
   const Topology topology(s.cluster);
   const RoutedStep routed = route_step(s, topology);
   std::vector<ParallelPlan> plans;
-  // Then FSDP (per-layer transfers whose groups follow dp) and context parallelism.
+  // Then FSDP (per-layer transfers whose groups follow dp) and context parallelism; FSDP and
+  // partial recomputation at the same dp with other chunks (pp 2 with and without vp).
   for (const auto& [tp, pp, vp, recompute, zero1, fsdp, cp] : std::vector<std::tuple<int, int, int, const char*, bool, bool, int>>{
            {1, 1, 1, "none", false, false, 1}, {1, 4, 1, "none", false, false, 1}, {1, 2, 4, "none", false, false, 1},
            {2, 2, 1, "none", false, false, 1}, {1, 4, 2, "full", false, false, 1}, {1, 4, 1, "none", true, false, 1},
            {1, 2, 4, "none", true, false, 1}, {1, 1, 1, "none", true, false, 1}, {1, 1, 1, "none", false, true, 1},
-           {1, 4, 1, "none", false, true, 1}, {1, 2, 1, "none", false, false, 2}, {1, 1, 1, "none", false, true, 2}}) {
+           {1, 4, 1, "none", false, true, 1}, {1, 2, 1, "none", false, false, 2}, {1, 1, 1, "none", false, true, 2},
+           {1, 2, 1, "none", false, true, 1}, {1, 2, 2, "none", false, true, 1}, {1, 2, 1, "full", false, false, 1},
+           {1, 2, 2, "full", false, false, 1}}) {
     ParallelPlan p = s.plan;
     p.tp = tp, p.pp = pp, p.vp = vp, p.recompute = recompute, p.cp = cp, p.fsdp = fsdp;
+    p.recompute_layers = recompute == std::string("full") && pp == 2 ? 1 : 0;  // the last two: first layer of each chunk
     p.distributed_optimizer = p.overlap_grad_reduce = zero1;
     p.dp = 16 / (tp * pp * cp);
     p.micro_batch_size = tp * cp;  // tokens per GPU stay, as the routing needs

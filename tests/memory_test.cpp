@@ -116,3 +116,26 @@ TEST_CASE("full recomputation keeps layer inputs and recomputes the forward pass
   CHECK(attention_s(s) / attention_s(none) ==
         Approx((4 * p + core * (2 / e_f + 2.5 / e_b)) / (3 * p + core * (1 / e_f + 2.5 / e_b))).epsilon(1e-9));
 }
+
+TEST_CASE("recompute_layers: only the first N layers of each model chunk recompute", "[memory]") {
+  // The small model's two layers: with recompute_layers 1, layer 0 keeps its input (2,097,152
+  // bytes) and layer 1 its full activations (22,126,592 with 300 expert rows), plus layer 0's
+  // full activations while it is recomputed: 46,350,336.
+  Scenario s = small();
+  s.plan.recompute = "full";
+  s.plan.recompute_layers = 1;
+  CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 2'097'152.0 + 22'126'592.0 + 22'126'592.0);
+  // The step: layer 0's backward recomputes its forward, layer 1's does not; the two layers
+  // are alike, so attention takes the mean of no recomputation and recomputing every layer.
+  s.cluster.gpu.hbm_Bps = 1e30;
+  s.cluster.kernel_overhead_s = s.cluster.gemm_overhead_s = s.cluster.host_s_per_kernel = 0;
+  Scenario none = s, every = s;
+  none.plan.recompute = "none", none.plan.recompute_layers = 0;
+  every.plan.recompute_layers = 0;
+  const double half = part(simulate(s), "attention");
+  CHECK(half == Approx((part(simulate(none), "attention") + part(simulate(every), "attention")) / 2).epsilon(1e-9));
+  CHECK(part(simulate(s), "expert_compute") > part(simulate(none), "expert_compute"));
+  // without recompute full, recompute_layers says nothing: refused
+  CHECK_THROWS_WITH(scenario(scenario_json(R"({"dp": 8, "ep": 8, "recompute_layers": 1})")),
+                    Catch::Contains("/plan/recompute_layers") && Catch::Contains("needs recompute full"));
+}
