@@ -110,7 +110,7 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
       }
       // Full recomputation keeps a recomputed layer's input (2 h per token) of every
       // micro-batch in flight, and the activations of the one layer being recomputed.
-      if (p.recomputes_layer(l, p.first_layer_of_chunk(l, m.layers))) {
+      if (p.recomputes_layer(l, m.layers)) {
         largest_recomputed = std::max(largest_recomputed, bytes);
         bytes = tokens * 2 * h;
       }

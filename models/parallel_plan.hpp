@@ -50,15 +50,10 @@ struct ParallelPlan {
   // With recompute full: only the first recompute_layers layers of each model chunk recompute
   // (Megatron's --recompute-method block --recompute-num-layers N); 0: every layer.
   int recompute_layers = 0;
-  // Whether `layer` recomputes its forward in backward, `first_of_chunk` the first layer of
-  // the model chunk that holds it.
-  bool recomputes_layer(int layer, int first_of_chunk) const {
-    return recompute == "full" && (recompute_layers == 0 || layer - first_of_chunk < recompute_layers);
-  }
-  int first_layer_of_chunk(int layer, int layers) const {
-    int j = virtual_stages() - 1;
-    while (first_layer(j, layers) > layer) --j;
-    return first_layer(j, layers);
+  // Whether `layer` of a model of `layers` recomputes its forward in backward.
+  bool recomputes_layer(int layer, int layers) const {
+    return recompute == "full" &&
+           (recompute_layers == 0 || layer - first_layer(chunk_of_layer(layer, layers), layers) < recompute_layers);
   }
   // Each layer's gradients are reduced on a communication stream as soon as its last
   // micro-batch's backward has produced them, while the backward goes on (Megatron's
@@ -101,6 +96,12 @@ struct ParallelPlan {
   // Virtual stage j holds layers [first_layer(j), first_layer(j+1)); pipeline stage s holds
   // virtual stages s, s + pp, ..., s + (vp-1) pp.
   int first_layer(int virtual_stage, int layers) const { return virtual_stage * layers / virtual_stages(); }
+  // The virtual stage (model chunk) that holds `layer`.
+  int chunk_of_layer(int layer, int layers) const {
+    int j = virtual_stages() - 1;
+    while (j > 0 && first_layer(j, layers) > layer) --j;
+    return j;
+  }
   // Calls f(layer) for every layer that pipeline stage `stage` holds, in forward order.
   template <class F>
   void for_each_stage_layer(int stage, int layers, F f) const {

@@ -373,9 +373,7 @@ class ProgramBuilder {
   }
   // The pieces before and after `layer` (-1: the output layer) in its unit's order.
   std::pair<std::optional<int>, std::optional<int>> unit_neighbours(int layer, bool bwd) const {
-    int j = p_.virtual_stages() - 1;
-    if (layer >= 0)
-      while (first_layer(j) > layer) --j;
+    const int j = layer >= 0 ? p_.chunk_of_layer(layer, m_.layers) : p_.virtual_stages() - 1;
     std::vector<int> order;
     for_each_piece(j, bwd, [&](int l) { order.push_back(l); });
     const size_t at = size_t(std::find(order.begin(), order.end(), layer) - order.begin());
@@ -537,9 +535,7 @@ class ProgramBuilder {
 
   // Backward costs twice the forward FLOPs, once more with full recomputation.
   double backward_factor(int layer) const { return BACKWARD_FLOP_FACTOR + (recomputes(layer) ? 1 : 0); }
-  bool recomputes(int layer) const {
-    return p_.recompute == "full" && p_.recomputes_layer(layer, p_.first_layer_of_chunk(layer, m_.layers));
-  }
+  bool recomputes(int layer) const { return p_.recomputes_layer(layer, m_.layers); }
   Work attention_forward(int layer) const { return attention_[m_.attention.is_windowed(layer)]; }
   Work attention_backward(int layer) const {
     const bool windowed = m_.attention.is_windowed(layer);

@@ -47,7 +47,6 @@ TEST_CASE("context parallelism: a CP rank computes what a DP rank does on the sa
   CHECK(part(b, "dense_ffn") == Approx(part(a, "dense_ffn")).epsilon(1e-9));
   CHECK(part(b, "grad_sync") == Approx(part(a, "grad_sync")).epsilon(1e-9));
   CHECK(part(a, "cp_comm") == 0);
-  CHECK(part(b, "cp_comm") >= 0);
   CHECK(b.step_time_s == Approx(a.step_time_s + part(b, "cp_comm")).epsilon(1e-9));
 }
 
