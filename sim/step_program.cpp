@@ -24,6 +24,9 @@ namespace {
 constexpr double GRADIENT_WIRE_BYTES = 2;
 constexpr double BACKWARD_FLOP_FACTOR = 2;
 constexpr double WEIGHT_GATHER_BYTES = 2;  // BF16 weights all-gathered after a sharded update
+// A ring all-gather or reduce-scatter of b bytes per member moves b (n-1)/n of them, what a ring
+// all-reduce of b / 2 moves: such collectives are priced as that all-reduce.
+constexpr double GATHER_AS_ALL_REDUCE = 0.5;
 // Adam step per parameter: reads FP32 weight, gradient, two moments (16 B); writes FP32
 // weight, two moments and the BF16 copy (14 B).
 constexpr double OPTIMIZER_HBM_BYTES_PER_PARAM = 30;
@@ -356,16 +359,11 @@ class ProgramBuilder {
     int dense = -1, expert = -1;
   };
   // A piece's weights gathered (BF16) or its gradients reduce-scattered (the gradient dtype)
-  // over each shard group that has more than one member: a ring all-gather or reduce-scatter
-  // of b bytes per parameter moves what an all-reduce of b / 2 does.
+  // over each shard group that has more than one member.
   FsdpTransfer fsdp_transfer(int stage, int layer, int mb, bool bwd, bool gradients, OpKind kind) {
-    const double per_param = (gradients ? bytes_per_element(p_.gradient_dtype) : WEIGHT_GATHER_BYTES) / 2;
+    const double per_param = (gradients ? bytes_per_element(p_.gradient_dtype) : WEIGHT_GATHER_BYTES) * GATHER_AS_ALL_REDUCE;
     const auto one = [&](GroupKind group, double params) {
-      if (params <= 0 || group_size(group) == 1) return -1;
-      return collective_op(stage, group, Part::GRAD_SYNC, layer, mb, bwd, [&](Collective& c, int) {
-        c.kind = CollectiveKind::ALL_REDUCE;
-        c.bytes = params * per_param;
-      }, kind);
+      return params <= 0 || group_size(group) == 1 ? -1 : shard_sync(stage, group, layer, mb, bwd, params, per_param, kind);
     };
     const bool output = layer < 0;
     return {one(GroupKind::DP, output ? output_layer_params() : layer_dense_params_per_gpu(m_, p_, layer)),
@@ -578,8 +576,7 @@ class ProgramBuilder {
     wait_ops(stage, first, GroupKind::CP);
   }
   // The ring passes each rank's keys and values on cp - 1 times: a ring all-gather of the
-  // group's chunks, priced as an all-reduce of half their bytes (it moves the same per
-  // member). Backward passes the keys and values again and their gradients beside them; a
+  // group's chunks. Backward passes the keys and values again and their gradients beside them; a
   // recomputed forward passes them once more. Keys and values travel in BF16, each TP rank
   // its own heads.
   double cp_ring_bytes(int layer, bool bwd) const {
@@ -589,7 +586,7 @@ class ProgramBuilder {
                                         : kv_heads_per_rank * 2 * m_.attention.head_dim;
     const double chunk_bytes = tokens_full_ * values_per_token * BF16_BYTES;
     const double passes = bwd ? 2 + (recomputes(layer) ? 1 : 0) : 1;
-    return passes * chunk_bytes * p_.cp / 2;
+    return passes * chunk_bytes * p_.cp * GATHER_AS_ALL_REDUCE;
   }
 
   // An all-to-all, with `beside` (a part of the shared experts) run during it when they overlap.
@@ -600,25 +597,30 @@ class ProgramBuilder {
     wait_ops(stage, first, GroupKind::EP);
   }
 
-  // Ring traffic per parameter of the gradient sync, as an all-reduce of that many bytes. A
-  // ring all-reduce of g bytes (the plan's gradient dtype) moves 2 g (n-1)/n per member; the
-  // distributed optimizer's reduce-scatter of the gradients and all-gather of the BF16 weights
-  // move (g + w)(n-1)/n, the same as an all-reduce of (g + w) / 2; with the gather run apart
-  // beside the next forward (start_param_gathers), g / 2.
+  // Ring traffic per parameter of the gradient sync, as an all-reduce of that many bytes: the
+  // plan's gradient bytes g; under a sharded optimizer the reduce-scatter of the gradients and
+  // the all-gather of the BF16 weights w, (g + w) / 2; with the gather run apart beside the
+  // next forward (start_param_gathers), g / 2.
   double sync_bytes_per_param(bool gather_hidden) const {
     const double gradient_bytes = bytes_per_element(p_.gradient_dtype);
     if (!p_.shards_optimizer()) return gradient_bytes;
-    return (gradient_bytes + (gather_hidden ? 0 : WEIGHT_GATHER_BYTES)) / 2;
+    return (gradient_bytes + (gather_hidden ? 0 : WEIGHT_GATHER_BYTES)) * GATHER_AS_ALL_REDUCE;
+  }
+
+  // One ring collective of a layer's parameters over the dense (DP) or expert (EDP) group, as an
+  // all-reduce of bytes_per_param per parameter: gradient syncs, weight gathers, FSDP transfers.
+  int shard_sync(int stage, GroupKind group, int layer, int mb, bool bwd, double params, double bytes_per_param, OpKind kind) {
+    return collective_op(stage, group, Part::GRAD_SYNC, layer, mb, bwd, [&](Collective& c, int) {
+      c.kind = CollectiveKind::ALL_REDUCE;
+      c.bytes = params * bytes_per_param;
+    }, kind);
   }
 
   void grad_sync(int stage, double dense, double expert, OpKind kind, int layer) {
     const bool overlapped = kind == OpKind::COLLECTIVE_START;
     const double per_param = sync_bytes_per_param(overlapped);
     const auto sync = [&](GroupKind group, double params) {
-      return collective_op(stage, group, Part::GRAD_SYNC, layer, -1, overlapped, [&](Collective& c, int) {
-        c.kind = CollectiveKind::ALL_REDUCE;
-        c.bytes = params * per_param;
-      }, kind);
+      return shard_sync(stage, group, layer, -1, overlapped, params, per_param, kind);
     };
     // Layers without experts have nothing to reduce over the expert-data-parallel group.
     const int first_dense = sync(GroupKind::DP, dense), first_expert = expert > 0 ? sync(GroupKind::EDP, expert) : -1;
@@ -629,8 +631,7 @@ class ProgramBuilder {
   // next step's forward (Megatron's --overlap-param-gather): each layer's gathers start on the
   // communication stream at the step's beginning, one after another, and the first
   // micro-batch's forward through a layer waits for its own; later micro-batches find the
-  // weights there. A ring all-gather of w bytes per parameter moves w (n-1)/n per member, as
-  // an all-reduce of w / 2 does.
+  // weights there.
   bool gathers_params() const { return p_.distributed_optimizer && overlaps_grad_reduce(); }
   // FSDP reduces every backward's gradients itself (fsdp_around), so the per-layer sync of
   // --overlap-grad-reduce and the step-end weight gathers are not there.
@@ -639,10 +640,8 @@ class ProgramBuilder {
     if (!gathers_params()) return;
     p_.for_each_stage_layer(stage, m_.layers, [&](int layer) {
       const auto gather = [&](GroupKind group, double params) {
-        return collective_op(stage, group, Part::GRAD_SYNC, layer, -1, false, [&](Collective& c, int) {
-          c.kind = CollectiveKind::ALL_REDUCE;
-          c.bytes = params * WEIGHT_GATHER_BYTES / 2;
-        }, OpKind::COLLECTIVE_START);
+        return shard_sync(stage, group, layer, -1, false, params, WEIGHT_GATHER_BYTES * GATHER_AS_ALL_REDUCE,
+                          OpKind::COLLECTIVE_START);
       };
       const double expert = layer_expert_params_per_gpu(m_, p_, layer);
       const int first_dense = gather(GroupKind::DP, layer_dense_params_per_gpu(m_, p_, layer));
