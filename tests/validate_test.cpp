@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "hardware/input_error.hpp"
@@ -454,4 +455,47 @@ TEST_CASE("validate: every held-out published run is simulated and fits in memor
     }
   }
   CHECK(points_checked == 5 + 13);
+}
+
+TEST_CASE("moesim validate: training steps sliced by model and by GPU add up to the family's MAPE", "[validate][cli]") {
+  const auto r = test::run_command(std::string(MOESIM_BINARY) + " validate " + MOESIM_SOURCE_DIR +
+                                   "/validation/heldout/megatron_bridge_2606_moe.json");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  // A row: a name padded to 20 characters, points, simulated, in MAPE, MAPE %.
+  struct Line {
+    int points = 0, in_mean = 0;
+    double mape = 0;
+  };
+  const auto parse = [](const std::string& row) {
+    std::istringstream fields(row.substr(20));
+    Line l;
+    int simulated = 0;
+    fields >> l.points >> simulated >> l.in_mean >> l.mape;
+    return l;
+  };
+  // The rows under a table's title line, up to the blank line that ends it.
+  const auto table = [&](const std::string& title) {
+    std::vector<Line> lines;
+    std::istringstream in(r.output.substr(r.output.find(title)));
+    std::string row;
+    std::getline(in, row);
+    while (std::getline(in, row) && !row.empty()) lines.push_back(parse(row));
+    return lines;
+  };
+  const std::string family_row = "\ntrain_step          ";
+  REQUIRE(r.output.find(family_row) != std::string::npos);
+  const Line family = parse(r.output.substr(r.output.find(family_row) + 1));
+  for (const char* title : {"train_step by model", "train_step by GPU"}) {
+    INFO(title);
+    const std::vector<Line> slices = table(title);
+    CHECK(slices.size() == 4);  // DeepSeek-V3, GPT-OSS-120B, Qwen3-30B-A3B, Qwen3-235B-A22B; GB200, GB300, B300, H100
+    int points = 0, in_mean = 0;
+    double abs_error = 0;
+    for (const Line& l : slices) points += l.points, in_mean += l.in_mean, abs_error += l.in_mean * l.mape;
+    CHECK(points == 13);
+    CHECK(in_mean == family.in_mean);
+    // each slice's MAPE is printed to 0.1: the weighted sum may be off by 0.05 per point
+    CHECK(abs_error / in_mean == Approx(family.mape).margin(0.05 + 0.05));
+  }
 }

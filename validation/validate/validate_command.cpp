@@ -86,33 +86,56 @@ void print_memory_misses(std::ostream& out, const std::vector<Row>& rows) {
   for (const std::string& id : misses) out << "  " << id << "\n";
 }
 
+// Points, simulated ones, those in the MAPE (confidence medium or high, measured non-zero)
+// and their summed absolute error, over one family or one slice of it.
+struct Tally {
+  int points = 0, supported = 0, in_mean = 0;
+  double abs_error = 0;
+  void add(const Row& r) {
+    ++points;
+    if (!r.prediction.supported) return;
+    ++supported;
+    if (r.point->confidence == "low" || !r.relative()) return;
+    abs_error += std::fabs(r.error_pct()), ++in_mean;
+  }
+};
+
+void print_tally_header(std::ostream& out, const std::string& first_column) {
+  out << "\n" << pad(first_column, 20) << lpad("points", 7) << lpad("simulated", 10) << lpad("in MAPE", 9) << lpad("MAPE %", 9) << "\n";
+}
+
+void print_tally(std::ostream& out, const std::string& name, const Tally& t) {
+  out << pad(name, 20) << lpad(std::to_string(t.points), 7) << lpad(std::to_string(t.supported), 10)
+      << lpad(std::to_string(t.in_mean), 9) << lpad(t.in_mean ? fixed(t.abs_error / t.in_mean, 1) : "-", 9) << "\n";
+}
+
+// Training steps sliced by model and by GPU: where a family's MAPE comes from.
+void print_train_step_slices(std::ostream& out, const std::vector<Row>& rows) {
+  std::map<std::string, Tally> by_model, by_gpu;
+  for (const Row& r : rows) {
+    if (r.point->family != "train_step") continue;
+    by_model[r.point->params.text("model")].add(r);
+    by_gpu[r.point->cluster.gpu].add(r);
+  }
+  if (by_model.size() < 2 && by_gpu.size() < 2) return;
+  for (const auto& [title, slices] : {std::pair{"train_step by model", &by_model}, std::pair{"train_step by GPU", &by_gpu}}) {
+    print_tally_header(out, title);
+    for (const auto& [name, t] : *slices) print_tally(out, "  " + name, t);
+  }
+}
+
 void print_summary(std::ostream& out, const std::vector<Row>& rows) {
-  struct Family {
-    int points = 0, supported = 0, in_mean = 0;
-    double abs_error = 0;
-  };
-  std::map<std::string, Family> families;
-  Family all;
+  std::map<std::string, Tally> families;
+  Tally all;
   std::map<std::string, int> reasons;
   for (const Row& r : rows) {
-    Family& f = families[r.point->family];
-    ++f.points, ++all.points;
-    if (!r.prediction.supported) {
-      ++reasons[r.prediction.reason];
-      continue;
-    }
-    ++f.supported, ++all.supported;
-    if (r.point->confidence == "low" || !r.relative()) continue;
-    f.abs_error += std::fabs(r.error_pct()), all.abs_error += std::fabs(r.error_pct());
-    ++f.in_mean, ++all.in_mean;
+    families[r.point->family].add(r), all.add(r);
+    if (!r.prediction.supported) ++reasons[r.prediction.reason];
   }
-  out << "\n" << pad("family", 20) << lpad("points", 7) << lpad("simulated", 10) << lpad("in MAPE", 9) << lpad("MAPE %", 9) << "\n";
-  const auto line = [&](const std::string& name, const Family& f) {
-    out << pad(name, 20) << lpad(std::to_string(f.points), 7) << lpad(std::to_string(f.supported), 10)
-        << lpad(std::to_string(f.in_mean), 9) << lpad(f.in_mean ? fixed(f.abs_error / f.in_mean, 1) : "-", 9) << "\n";
-  };
-  for (const auto& [name, f] : families) line(name, f);
-  line("overall", all);
+  print_tally_header(out, "family");
+  for (const auto& [name, f] : families) print_tally(out, name, f);
+  print_tally(out, "overall", all);
+  print_train_step_slices(out, rows);
   print_memory_misses(out, rows);
   if (!reasons.empty()) {
     out << "\nnot simulated (" << all.points - all.supported << " points):\n";
