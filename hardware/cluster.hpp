@@ -68,6 +68,9 @@ struct ClusterSpec {
   // per-hop latencies, models/cost_model.cpp), or the cluster's link latencies per ring step
   // (false), as a calibration profile fits them from nccl-tests logs.
   bool nccl_latencies = true;
+  // NCCL may reduce all-reduces inside an NVSwitch (NVLink SHARP) where the GPU generation
+  // can (GpuSpec::nccl_nvls_efficiency > 0): NCCL's default; false as under NCCL_NVLS_ENABLE=0.
+  bool nccl_nvls = true;
 
   int gpus() const { return nodes * gpus_per_node; }
   double nvlink_payload_Bps() const { return nvlink_Bps * nvlink_efficiency; }

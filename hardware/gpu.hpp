@@ -18,6 +18,10 @@ struct GpuSpec {
   // NCCL's cap on the bus bandwidth of its LL protocol in rings within one node, by GPU
   // generation (src/graph/tuning.cc, llMaxBws), bytes/s; 0: none (not an NCCL GPU).
   double nccl_ll_max_Bps = 0;
+  // Share of the NVLink payload rate that NCCL's NVLink SHARP (NVLS) kernels keep, by GPU
+  // generation (src/graph/tuning.cc, nvlsEfficiency: Hopper 0.85, Blackwell 0.74); 0: the
+  // GPU's NVSwitch cannot reduce in the switch (Ampere and older, non-NVIDIA).
+  double nccl_nvls_efficiency = 0;
   // Share of the kernel-benchmark tensor rate (the cluster's GEMM and attention efficiencies)
   // that GEMMs and fused attention keep inside a training step: clocks under a training run's
   // sustained power, the gaps between kernels and the element-wise work around them that

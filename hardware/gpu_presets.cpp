@@ -10,13 +10,18 @@ namespace {
 constexpr double T = 1e12;
 constexpr double GB = 1e9;
 
-// NCCL's LL bus-bandwidth cap within one node (src/graph/tuning.cc, llMaxBws, single-node
-// column): Ampere 87.7, Hopper 141, Blackwell 2 x 141 GB/s.
-GpuSpec with_ll_cap(GpuSpec g, double cap_GBps) {
-  g.nccl_ll_max_Bps = cap_GBps * 1e9;
+// What NCCL's tuner (src/graph/tuning.cc) knows of a GPU generation: the LL protocol's
+// bus-bandwidth cap within one node (llMaxBws, single-node column: Ampere 87.7, Hopper 141,
+// Blackwell 2 x 141 GB/s) and NVLink SHARP's efficiency (nvlsEfficiency: none before Hopper).
+struct NcclGeneration {
+  double ll_cap_GBps, nvls_efficiency;
+};
+constexpr NcclGeneration AMPERE_NCCL = {87.7, 0}, HOPPER_NCCL = {141, 0.85}, BLACKWELL_NCCL = {282, 0.74};
+GpuSpec with_nccl(GpuSpec g, NcclGeneration generation) {
+  g.nccl_ll_max_Bps = generation.ll_cap_GBps * 1e9;
+  g.nccl_nvls_efficiency = generation.nvls_efficiency;
   return g;
 }
-constexpr double AMPERE_LL = 87.7, HOPPER_LL = 141, BLACKWELL_LL = 282;
 
 // Each GPU's training_tensor_fraction as validation/calibration/fit_training_fraction.py fits
 // it on the dense Llama 3 runs of Megatron-Bridge (validation/RESULTS.md, "Dense calibration"):
@@ -37,48 +42,48 @@ Registry<GpuSpec> make_gpu_presets() {
   // NVIDIA H100 Tensor Core GPU datasheet (SXM5): BF16 989 TFLOPS, FP8 1,979 TFLOPS dense,
   // 80 GB HBM3 at 3.35 TB/s, NVLink 900 GB/s bidirectional.
   r.add("h100-sxm", "NVIDIA H100 SXM5 80 GB (NVLink 4, 450 GB/s per direction)",
-        in_training(with_ll_cap({"h100-sxm", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 450 * GB, 132}, HOPPER_LL),
+        in_training(with_nccl({"h100-sxm", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 450 * GB, 132}, HOPPER_NCCL),
                     HOPPER_TRAINING));
   // NVIDIA H800 SXM5 datasheet: same compute and HBM as H100, NVLink 400 GB/s bidirectional
   // (DeepSeek-V3 technical report, Sec. 3.1: ~160 GB/s achieved per GPU).
   r.add("h800", "NVIDIA H800 SXM5 80 GB (export NVLink, 200 GB/s per direction)",
-        in_training(with_ll_cap({"h800", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 200 * GB, 132}, HOPPER_LL),
+        in_training(with_nccl({"h800", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 200 * GB, 132}, HOPPER_NCCL),
                     HOPPER_TRAINING));
   // NVIDIA H200 Tensor Core GPU datasheet (SXM): 989 / 1,979 TFLOPS, 141 GB HBM3e at 4.8 TB/s,
   // NVLink 900 GB/s bidirectional.
   r.add("h200", "NVIDIA H200 SXM 141 GB (NVLink 4, 450 GB/s per direction)",
-        in_training(with_ll_cap({"h200", 989.4 * T, 1978.9 * T, 141 * GB, 4800 * GB, 450 * GB, 132}, HOPPER_LL),
+        in_training(with_nccl({"h200", 989.4 * T, 1978.9 * T, 141 * GB, 4800 * GB, 450 * GB, 132}, HOPPER_NCCL),
                     HOPPER_TRAINING));
   // NVIDIA H20 (Hopper for the China market; product brief as widely reported): BF16 148 TFLOPS,
   // FP8 296 TFLOPS dense, 96 GB HBM3 at 4.0 TB/s, NVLink 900 GB/s bidirectional; 78 SMs
   // (reported by third parties, not in the brief).
   r.add("h20", "NVIDIA H20 96 GB (NVLink 4, 450 GB/s per direction; 148 BF16 TFLOPS)",
-        with_ll_cap({"h20", 148 * T, 296 * T, 96 * GB, 4000 * GB, 450 * GB, 78}, HOPPER_LL));
+        with_nccl({"h20", 148 * T, 296 * T, 96 * GB, 4000 * GB, 450 * GB, 78}, HOPPER_NCCL));
   // NVIDIA A100 Tensor Core GPU datasheet (SXM 80 GB): BF16 312 TFLOPS, no FP8,
   // HBM2e 2,039 GB/s, NVLink 600 GB/s bidirectional.
   r.add("a100-80g", "NVIDIA A100 SXM 80 GB (NVLink 3, 300 GB/s per direction; no FP8)",
-        with_ll_cap({"a100-80g", 312 * T, 0, 80 * GB, 2039 * GB, 300 * GB, 108}, AMPERE_LL));
+        with_nccl({"a100-80g", 312 * T, 0, 80 * GB, 2039 * GB, 300 * GB, 108}, AMPERE_NCCL));
   // NVIDIA DGX B200 datasheet: 72 PFLOPS FP8 training and 1,440 GB HBM3e at 64 TB/s for 8 GPUs
   // -> 4.5 PFLOPS FP8 dense (2.25 BF16), 180 GB and 8 TB/s per GPU; NVLink 5 1.8 TB/s bidirectional.
   r.add("b200", "NVIDIA B200 180 GB (NVLink 5, 900 GB/s per direction)",
-        in_training(with_ll_cap({"b200", 2250 * T, 4500 * T, 180 * GB, 8000 * GB, 900 * GB, 148}, BLACKWELL_LL),
+        in_training(with_nccl({"b200", 2250 * T, 4500 * T, 180 * GB, 8000 * GB, 900 * GB, 148}, BLACKWELL_NCCL),
                     BLACKWELL_TRAINING));
   // The Blackwell GPU of GB200 NVL72 runs at 1,200 W: BF16 2.5, FP8 5 PFLOPS dense (NVIDIA
   // Blackwell architecture technical brief, as tabulated at glennklockwood.com/garden/
   // processors/B200); NVIDIA GB200 NVL72 datasheet: 13.4 TB HBM3e at 576 TB/s for 72 GPUs
   // -> 186 GB and 8 TB/s per GPU; NVLink 5 1.8 TB/s bidirectional; the B200 die's 148 SMs.
   r.add("gb200", "NVIDIA GB200 (Blackwell in NVL72 racks, 186 GB, NVLink 5, 900 GB/s per direction)",
-        in_training(with_ll_cap({"gb200", 2500 * T, 5000 * T, 186 * GB, 8000 * GB, 900 * GB, 148}, BLACKWELL_LL),
+        in_training(with_nccl({"gb200", 2500 * T, 5000 * T, 186 * GB, 8000 * GB, 900 * GB, 148}, BLACKWELL_NCCL),
                     GB200_TRAINING));
   // Blackwell Ultra (per-GPU table of Verda's "NVIDIA GB300 NVL72: GPU architecture &
   // performance", 2025, dense figures): GB300 BF16 2.5, FP8 5 PFLOPS, 279 GB HBM3e at 8 TB/s;
   // B300 (HGX, 1,100 W) BF16 2.25, FP8 4.5 PFLOPS, 270 GB at 7.7 TB/s; NVLink 5 1.8 TB/s
   // bidirectional on both; 160 SMs (NVIDIA technical blog "Inside NVIDIA Blackwell Ultra").
   r.add("gb300", "NVIDIA GB300 (Blackwell Ultra in NVL72 racks, 279 GB, NVLink 5, 900 GB/s per direction)",
-        in_training(with_ll_cap({"gb300", 2500 * T, 5000 * T, 279 * GB, 8000 * GB, 900 * GB, 160}, BLACKWELL_LL),
+        in_training(with_nccl({"gb300", 2500 * T, 5000 * T, 279 * GB, 8000 * GB, 900 * GB, 160}, BLACKWELL_NCCL),
                     BLACKWELL_ULTRA_TRAINING));
   r.add("b300", "NVIDIA B300 (Blackwell Ultra, HGX, 270 GB, NVLink 5, 900 GB/s per direction)",
-        in_training(with_ll_cap({"b300", 2250 * T, 4500 * T, 270 * GB, 7700 * GB, 900 * GB, 160}, BLACKWELL_LL),
+        in_training(with_nccl({"b300", 2250 * T, 4500 * T, 270 * GB, 7700 * GB, 900 * GB, 160}, BLACKWELL_NCCL),
                     BLACKWELL_ULTRA_TRAINING));
   // AMD Instinct MI300X datasheet: BF16 1,307.4 TFLOPS, FP8 2,614.9 TFLOPS dense, 192 GB HBM3
   // at 5.3 TB/s; Infinity Fabric 896 GB/s aggregate bidirectional (7 x 128 GB/s links).

@@ -116,7 +116,23 @@ CostModel::RingPrices CostModel::ring_prices(int n, int nodes) const {
     out.s_per_byte[out.protocols] = 1 / (out.bandwidth_share[out.protocols] * out.rate_Bps);
     ++out.protocols;
   }
+  if (nodes == 1 && cluster_.nccl_nvls && cluster_.gpu.nccl_nvls_efficiency > 0) add_nvls(out, n);
   return out;
+}
+
+// NVLS all-reduce within one NVLink domain: each GPU's 1/n share is read, reduced in the
+// switch, from every GPU (multimem.ld_reduce), then written once and multicast to all
+// (multimem.st). Each GPU's port carries its whole buffer plus 1/n of it each way, (1 + 1/n)
+// bytes per byte against the ring's 2 (n-1)/n, at NCCL's NVLS efficiency of the payload rate
+// (so 2 (n-1)/(n+1) x that efficiency of the ring's rate: 1.32x for 8 Hopper GPUs, never
+// faster than the ring below 4). Its latency is NCCL's for NVLS over NVLink (tuning.cc
+// hwLatencies, 25 us; no per-step term: the switch does the steps).
+void CostModel::add_nvls(RingPrices& out, int n) const {
+  constexpr double NCCL_NVLS_LATENCY_S = 25e-6;
+  const int k = out.protocols++;
+  out.latency_s[k] = NCCL_NVLS_LATENCY_S;
+  out.bandwidth_share[k] = cluster_.gpu.nccl_nvls_efficiency * 2.0 * (n - 1) / (n + 1);
+  out.s_per_byte[k] = 1 / (out.bandwidth_share[k] * out.rate_Bps);
 }
 
 double CostModel::nccl_alltoall_s(double bytes_per_rank, int n, int per_node) const {

@@ -56,7 +56,7 @@ class CostModel {
   // bytes cross each GPU's port in 2 (n-1) steps. With ClusterSpec::nccl_latencies, priced as
   // NCCL's tuner prices its ring (a base latency and one hop latency per step, per protocol;
   // LL keeps half the bandwidth up to NCCL's cap for the GPU generation or the host, LL128
-  // 0.92; the fastest protocol runs), each node's ring
+  // 0.92; the fastest protocol runs; within one NVLink domain NVLS too), each node's ring
   // crossings shared by its members' NICs; otherwise each step at the scope's link latency
   // and the bytes at its rate, as a calibration profile fits them.
   double ring_allreduce_s(double bytes, int n, int nodes) const { return ring_prices(n, nodes).time_s(bytes); }
@@ -72,9 +72,12 @@ class CostModel {
   // What a ring of n GPUs over `nodes` nodes costs whatever its bytes, per protocol that can
   // run: the latency of its steps and the seconds per ring byte (callers that time many
   // all-reduces of one group keep it).
+  // An NVLink SHARP all-reduce (NCCL's NVLS: the NVSwitch reduces, then multicasts) joins the
+  // ring's protocols as a fourth way to run, priced by the same ring bytes: see ring_prices.
+  static constexpr int MAX_PROTOCOLS = 4;
   struct RingPrices {
     int protocols = 0;
-    double latency_s[3] = {0, 0, 0}, s_per_byte[3] = {0, 0, 0}, bandwidth_share[3] = {1, 1, 1};
+    double latency_s[MAX_PROTOCOLS] = {}, s_per_byte[MAX_PROTOCOLS] = {}, bandwidth_share[MAX_PROTOCOLS] = {1, 1, 1, 1};
     double ring_share = 0;  // ring bytes per byte reduced: 2 (n-1)/n
     double rate_Bps = 1;
     int channels = 1;
@@ -92,6 +95,7 @@ class CostModel {
   double peak_flops() const { return peak_flops_; }
 
  private:
+  void add_nvls(RingPrices& out, int n) const;
   CostModel(const ClusterSpec& cluster, Dtype compute_dtype, double tensor_fraction);
 
   ClusterSpec cluster_;

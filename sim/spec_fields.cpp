@@ -137,6 +137,9 @@ const FieldTable<ClusterSpec>& cluster_fields() {
         std::nullopt, std::nullopt, std::nullopt, {"nccl", "links"}},
        [](ClusterSpec& c, const ParamValue& v) { c.nccl_latencies = std::get<std::string>(v) == "nccl"; },
        [](const ClusterSpec& c) { return ParamValue(std::string(c.nccl_latencies ? "nccl" : "links")); }},
+      bool_field("nccl_nvls", &ClusterSpec::nccl_nvls, true,
+                 "with collective_latency nccl: all-reduces within one NVLink domain may reduce in the NVSwitch (NVLink "
+                 "SHARP, Hopper and later) where that is faster than a ring; false as under NCCL_NVLS_ENABLE=0"),
   };
   return fields;
 }

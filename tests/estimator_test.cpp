@@ -437,9 +437,12 @@ TEST_CASE("ring all-reduce: NCCL's protocol latencies, and one channel per membe
   slow.nvlink_Bps = 100e9;
   const CostModel slow_links(slow, Dtype::BF16);
   CHECK(ll_share(slow_links, 8, 1) == 0.5);
-  // 1 GiB: Simple, 8.4 us base and 3.4 us per step, the full payload rate
+  // 1 GiB with NVLink SHARP off: the ring's Simple, 8.4 us base and 3.4 us per step, the full
+  // payload rate
   const double ring_gib = 2.0 * 7 / 8 * (1 << 30);
-  CHECK(cost.ring_allreduce_s(1 << 30, 8, 1) == Approx(8.4e-6 + 14 * 3.4e-6 + ring_gib / nvlink));
+  ClusterSpec no_nvls = c;
+  no_nvls.nccl_nvls = false;
+  CHECK(CostModel(no_nvls, Dtype::BF16).ring_allreduce_s(1 << 30, 8, 1) == Approx(8.4e-6 + 14 * 3.4e-6 + ring_gib / nvlink));
   // 16 GPUs on 2 nodes: 2 of the 30 steps cross the network (Simple: 14 us each; the others
   // 3.4 us, above the host's 3 us per step), and 8 channels share the 8 NICs of a node
   const double ring16 = 2.0 * 15 / 16 * (1 << 30);
@@ -453,6 +456,33 @@ TEST_CASE("ring all-reduce: NCCL's protocol latencies, and one channel per membe
   const CostModel fitted(c, Dtype::BF16);
   CHECK(fitted.ring_allreduce_s(1 << 30, 16, 2) == Approx(30 * c.nic_latency_s + ring16 / nic));
   CHECK(fitted.ring_allreduce_s(1024, 8, 1) == Approx(14 * c.nvlink_latency_s + ring_kib / nvlink));
+}
+
+TEST_CASE("NVLS all-reduce: (1 + 1/n) bytes per byte through the switch at NCCL's NVLS efficiency, 25 us",
+          "[estimator]") {
+  const ClusterSpec h100 = *cluster_presets().find("dgx-h100");
+  const CostModel cost(h100, Dtype::BF16);
+  const double nvlink = h100.nvlink_payload_Bps(), gib = 1 << 30;
+  // 1 GiB on 8 H100: each port carries 9/8 GiB each way at 0.85 (Hopper) of the payload rate,
+  // faster than the ring's 14/8 GiB at the full rate
+  const double nvls_gib_s = 25e-6 + 9.0 / 8 * gib / (0.85 * nvlink);
+  CHECK(cost.ring_allreduce_s(gib, 8, 1) == Approx(nvls_gib_s));
+  CHECK(nvls_gib_s < 8.4e-6 + 14 * 3.4e-6 + 14.0 / 8 * gib / nvlink);
+  // nccl-tests' bus bandwidth: 2 (n-1)/n of the bytes over the time, 489 GB/s
+  CHECK(14.0 / 8 * gib / cost.ring_allreduce_s(gib, 8, 1) / 1e9 == Approx(489).epsilon(0.01));
+  // 2 GPUs: NVLS moves 3/2 of the bytes against the ring's 1, so the ring runs
+  const double ring2_gib = 8.4e-6 + 2 * 3.4e-6 + gib / nvlink;
+  CHECK(cost.ring_allreduce_s(gib, 2, 1) == Approx(ring2_gib));
+  // small all-reduces keep the ring's LL: NVLS's 25 us is more than LL's whole time
+  CHECK(cost.ring_allreduce_s(1024, 8, 1) < 25e-6);
+  // Blackwell at NCCL's 0.74, A100 (Ampere: no in-switch reduction) and across nodes: none
+  const ClusterSpec b200 = *cluster_presets().find("dgx-b200");
+  CHECK(CostModel(b200, Dtype::BF16).ring_allreduce_s(gib, 8, 1) == Approx(25e-6 + 9.0 / 8 * gib / (0.74 * b200.nvlink_payload_Bps())));
+  const ClusterSpec a100 = *cluster_presets().find("dgx-a100");
+  CHECK(CostModel(a100, Dtype::BF16).ring_prices(8, 1).protocols == 3);
+  ClusterSpec two = h100;
+  two.nodes = 2;
+  CHECK(CostModel(two, Dtype::BF16).ring_prices(16, 2).protocols == 3);
 }
 
 TEST_CASE("NCCL all-to-all: the protocol's base latency, one hop per peer, the bytes that leave the rank",

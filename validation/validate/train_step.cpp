@@ -36,13 +36,15 @@ nlohmann::json scores_of(const std::string& routing, const std::string& model) {
 
 int plan_value(const PointParams& q, const char* key) { return q.has(key) ? q.whole(key, 1, 1 << 20) : 1; }
 
+bool megatron_bridge(const std::string& framework) { return framework.find("Megatron-Bridge") != std::string::npos; }
+
 // NVIDIA's Megatron-Bridge performance recipes hold and reduce gradients in BF16
 // (cfg.ddp.grad_reduce_in_fp32 = False in every model's scripts/performance config, e.g.
 // configs/deepseek/deepseek_llm_pretrain.py, configs/qwen/qwen3_llm_pretrain.py,
 // configs/gpt_oss/gpt_oss_llm_pretrain.py); Megatron-LM itself accumulates BF16 training's
 // gradients in FP32 (its arguments turn --accumulate-allreduce-grads-in-fp32 on for --bf16).
 const char* gradient_dtype_of(const std::string& framework) {
-  return framework.find("Megatron-Bridge") != std::string::npos ? "bf16" : "fp32";
+  return megatron_bridge(framework) ? "bf16" : "fp32";
 }
 
 }  // namespace
@@ -87,6 +89,9 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   // megatron/core/transformer/moe/fused_a2a.py). DeepSeek-V3's preset dispatches FP8 as
   // DeepSeek's own system does; the Megatron runs of it do not.
   s["model"]["dispatch_dtype"] = "bf16";
+  // Megatron-Bridge's performance runs turn NVLink SHARP off ("NCCL_NVLS_ENABLE": "0", "Disable
+  // NVLink SHARP to save memory": scripts/performance/utils/executors.py @ aea4832b5).
+  if (megatron_bridge(q.text("framework"))) s["cluster"]["nccl_nvls"] = false;
   if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
   s["cluster"]["nodes"] = gpus / cluster->gpus_per_node;
   // A stated plan that moesim rejects (Megatron would too: the plan's own numbers disagree)

@@ -35,7 +35,8 @@ std::vector<Phase> ring_all_reduce(const std::vector<int>& members, double bytes
   }
   // The ring as the analytic model prices it (protocol, latency, channels): its bytes move
   // here as flows, each channel's ring visiting every node's members from a different first
-  // one, so that every member's NIC sends one channel's crossing.
+  // one, so that every member's NIC sends one channel's crossing. (An NVLS all-reduce, which
+  // the platform's switches cannot run, moves over the same neighbours at its share.)
   const CostModel::RingAllReduce ring = CostModel(cluster, Dtype::BF16).ring_allreduce(bytes, n, int(by_node.size()));
   Phase phase;
   const bool crosses_nodes = by_node.size() > 1;
