@@ -12,6 +12,7 @@
 #include "models/scores/measured_counts.hpp"
 #include "sim/simulate.hpp"
 #include "tests/helpers.hpp"
+#include "validation/validate/megatron_flops.hpp"
 #include "validation/validate/predict.hpp"
 
 using namespace moesim;
@@ -498,4 +499,25 @@ TEST_CASE("moesim validate: training steps sliced by model and by GPU add up to 
     // each slice's MAPE is printed to 0.1: the weighted sum may be off by 0.05 per point
     CHECK(abs_error / in_mean == Approx(family.mape).margin(0.05 + 0.05));
   }
+}
+
+TEST_CASE("validate: Megatron's model FLOP counts match the ones its published runs imply", "[validate]") {
+  // Megatron-Bridge's tables publish tokens/s and model TFLOP/s per GPU; their ratio is the
+  // FLOPs per token its formula counts (shared/validation/published.json, 4096-token runs):
+  // DeepSeek-V3 with one MTP layer 260.0-260.4 G (25.09 and 26.02 rows), without 249.1-249.7 G
+  // (25.11's "w/o MTP"), Qwen3-235B-A22B 147.8-148.2 G, Qwen3-30B-A3B 22.9-23.0 G.
+  const auto preset = [](const char* name) { return *model_presets().find(name); };
+  const ModelSpec dsv3 = preset("deepseek-v3");
+  CHECK(megatron_bridge_flops_per_token(dsv3, 4096, 1, 1) / 1e9 == Approx(260.2).epsilon(0.002));
+  CHECK(megatron_bridge_flops_per_token(dsv3, 4096, 0, 1) / 1e9 == Approx(249.4).epsilon(0.002));
+  CHECK(megatron_bridge_flops_per_token(preset("qwen3-235b-a22b"), 4096, 0, 1) / 1e9 == Approx(148.0).epsilon(0.002));
+  CHECK(megatron_bridge_flops_per_token(preset("qwen3-30b-a3b"), 4096, 0, 1) / 1e9 == Approx(23.0).epsilon(0.003));
+  // Megatron-LM 0.8/0.9 (Mixtral-8x7B, 4096 tokens): 12 L h^2 ((1 + 8/32 + s/h) + 14336/4096 x 2
+  // x 3/2 + 32000 / (2 L h)) per token: attention not halved
+  const double h = 4096, layers = 32;
+  const double mixtral = 12 * layers * h * h * ((1 + 8.0 / 32 + 4096 / h) + 14336 / h * 2 * 1.5 + 32000 / (2 * layers * h));
+  CHECK(megatron_core_2024_flops_per_token(preset("mixtral-8x7b"), 4096).value() == Approx(mixtral));
+  CHECK(mixtral / 1e9 == Approx(82.93).epsilon(0.001));
+  // DeepSeek-V3's shared expert and MLA are not in the 2024 formula
+  CHECK_FALSE(megatron_core_2024_flops_per_token(dsv3, 4096).has_value());
 }

@@ -8,6 +8,7 @@
 #include "hardware/input_error.hpp"
 #include "sim/result_json.hpp"
 #include "sim/simulate.hpp"
+#include "validation/validate/megatron_flops.hpp"
 #include "validation/validate/predict.hpp"
 
 namespace moesim::validation {
@@ -45,6 +46,23 @@ bool megatron_bridge(const std::string& framework) { return framework.find("Mega
 // gradients in FP32 (its arguments turn --accumulate-allreduce-grads-in-fp32 on for --bf16).
 const char* gradient_dtype_of(const std::string& framework) {
   return megatron_bridge(framework) ? "bf16" : "fp32";
+}
+
+// The model FLOPs per token that the point's framework reports: Megatron-Bridge's formula,
+// with the multi-token-prediction layers the point states (else its DeepSeek-V3 recipes' one,
+// mtp_num_layers = 1 in src/megatron/bridge/recipes/deepseek/deepseek_v3.py), or Megatron-LM's
+// 2024 one for the Megatron-Core runs; moesim's own count (3 x forward, causal attention
+// halved) where neither applies.
+double publisher_flops_per_token(const PointParams& q, const Scenario& s, double moesim_flops_per_token) {
+  const ModelSpec& m = s.model;
+  if (megatron_bridge(q.text("framework"))) {
+    const bool stated = q.has("architecture") && q.object("architecture").has("mtp_layers");
+    const int mtp = stated ? q.object("architecture").whole("mtp_layers", 0, 16) : m.name == "deepseek-v3" ? 1 : 0;
+    return megatron_bridge_flops_per_token(m, s.plan.seq_len, mtp, s.plan.tp);
+  }
+  if (q.text("framework").find("Megatron-Core") != std::string::npos)
+    if (const auto flops = megatron_core_2024_flops_per_token(m, s.plan.seq_len)) return *flops;
+  return moesim_flops_per_token;
 }
 
 }  // namespace
@@ -104,9 +122,10 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   }
   const Scenario& scenario = *parsed;
   const StepResult r = simulate_step(scenario).result;
-  // tokens/s per GPU, or model TFLOP/s per GPU (moesim's FLOP count: 3 x forward, causal
-  // attention halved, which may differ from the publisher's formula by a few per cent).
-  const double work = (p.metric.name == "tflops_per_gpu" ? r.model_flops_per_step : scenario.plan.tokens_per_step()) / gpus;
+  // tokens/s per GPU, or model TFLOP/s per GPU counted as the publisher counts them.
+  const bool tflops = p.metric.name == "tflops_per_gpu";
+  const double tokens = scenario.plan.tokens_per_step();
+  const double work = (tflops ? publisher_flops_per_token(q, scenario, r.model_flops_per_step / tokens) * tokens : tokens) / gpus;
   // The published run ran: a plan moesim's memory model says does not fit is a memory-model
   // miss worth seeing beside the time.
   const std::string memory = std::to_string(int(std::lround(r.memory.total_bytes() / (1 << 30)))) + " of " +
