@@ -60,8 +60,17 @@ double layer_dense_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int
   return (m.mixing_params(layer) + m.router_params(layer) + m.re_represent_params(layer) + ffn) / p.tp;
 }
 
+double mtp_dense_params_per_gpu(const ModelSpec& m, const ParallelPlan& p) {
+  const double projection = 2.0 * m.d_model * m.d_model / p.tp;
+  return m.mtp_layers * (layer_dense_params_per_gpu(m, p, m.layers - 1) + projection);
+}
+
+double mtp_expert_params_per_gpu(const ModelSpec& m, const ParallelPlan& p) {
+  return m.mtp_layers * layer_expert_params_per_gpu(m, p, m.layers - 1);
+}
+
 double stage_expert_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int stage) {
-  double params = 0;
+  double params = stage == p.pp - 1 ? mtp_expert_params_per_gpu(m, p) : 0;
   p.for_each_stage_layer(stage, m.layers, [&](int l) { params += layer_expert_params_per_gpu(m, p, l); });
   return params;
 }
@@ -70,9 +79,10 @@ double stage_params_per_gpu(const ModelSpec& m, const ParallelPlan& p, int stage
   double params = 0;
   p.for_each_stage_layer(stage, m.layers,
                          [&](int l) { params += layer_dense_params_per_gpu(m, p, l) + layer_expert_params_per_gpu(m, p, l); });
-  // Input embedding on the first stage, output layer on the last.
+  // Input embedding on the first stage, output layer and MTP modules on the last.
   if (stage == 0) params += m.embedding_params() / 2 / p.tp;
-  if (stage == p.pp - 1) params += m.embedding_params() / 2 / p.tp;
+  if (stage == p.pp - 1)
+    params += m.embedding_params() / 2 / p.tp + mtp_dense_params_per_gpu(m, p) + mtp_expert_params_per_gpu(m, p);
   return params;
 }
 
@@ -86,6 +96,29 @@ double largest_layer_params(const ModelSpec& m, const ParallelPlan& p, int stage
 }
 }  // namespace
 
+namespace {
+// One layer's activations per micro-batch on a GPU, in bytes; `buffers` grows to the largest
+// all-to-all buffer a MoE layer needs.
+double layer_activation_bytes(const ModelSpec& m, const ParallelPlan& p, int l, double max_expert_rows, double& buffers) {
+  const double h = m.d_model;
+  const double tokens = double(p.tokens_per_gpu());  // this GPU's rows: the CP rank's tokens over TP
+  double bytes = tokens * (m.has_mixing_block(l) ? attention_block_bytes(m) : 4) * h;  // attention block + layer norms
+  if (m.is_moe_layer(l)) {
+    const ModelSpec::ExpertShape e = m.expert_shape(l);
+    // The MoE layer's input (BF16: the router's too), the shared experts' hidden values,
+    // and the busiest GPU's expert rows: each row's input and hidden values.
+    bytes += tokens * (2 * h + m.shared_experts * ffn_hidden_bytes(m, m.d_ffn_expert));
+    bytes += max_expert_rows * (linear_input_bytes(m) * e.item_width +
+                                ((e.matrices == 3 ? 4.0 : 2.0) + linear_input_bytes(m)) * e.hidden / p.etp);
+    buffers = std::max(buffers, max_expert_rows * (m.dispatch_bytes_per_token() + m.combine_bytes_per_token()));
+  } else {
+    // TP splits the hidden width and SP the input rows: per GPU, (s b / tp) rows of full width.
+    bytes += tokens * (linear_input_bytes(m) * h + ffn_hidden_bytes(m, m.d_ffn_dense));
+  }
+  return bytes;
+}
+}  // namespace
+
 MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double max_expert_rows) {
   MemoryBreakdown best;
   const double h = m.d_model;
@@ -95,19 +128,7 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
     const double in_flight = micro_batches_in_flight(p, stage);
     double per_microbatch = 0, buffers = 0, largest_recomputed = 0;
     p.for_each_stage_layer(stage, m.layers, [&](int l) {
-      double bytes = tokens * (m.has_mixing_block(l) ? attention_block_bytes(m) : 4) * h;  // attention block + layer norms
-      if (m.is_moe_layer(l)) {
-        const ModelSpec::ExpertShape e = m.expert_shape(l);
-        // The MoE layer's input (BF16: the router's too), the shared experts' hidden values,
-        // and the busiest GPU's expert rows: each row's input and hidden values.
-        bytes += tokens * (2 * h + m.shared_experts * ffn_hidden_bytes(m, m.d_ffn_expert));
-        bytes += max_expert_rows * (linear_input_bytes(m) * e.item_width +
-                                    ((e.matrices == 3 ? 4.0 : 2.0) + linear_input_bytes(m)) * e.hidden / p.etp);
-        buffers = std::max(buffers, max_expert_rows * (m.dispatch_bytes_per_token() + m.combine_bytes_per_token()));
-      } else {
-        // TP splits the hidden width and SP the input rows: per GPU, (s b / tp) rows of full width.
-        bytes += tokens * (linear_input_bytes(m) * h + ffn_hidden_bytes(m, m.d_ffn_dense));
-      }
+      double bytes = layer_activation_bytes(m, p, l, max_expert_rows, buffers);
       // Full recomputation keeps a recomputed layer's input (2 h per token) of every
       // micro-batch in flight, and the activations of the one layer being recomputed.
       if (p.recomputes_layer(l, m.layers)) {
@@ -116,6 +137,10 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
       }
       per_microbatch += bytes;
     });
+    // Each MTP module keeps its layer's activations (a layer like the last) and its
+    // projection's input, the two normed halves (2 x 2 h per token).
+    if (stage == p.pp - 1 && m.mtp_layers > 0)
+      per_microbatch += m.mtp_layers * (layer_activation_bytes(m, p, m.layers - 1, max_expert_rows, buffers) + tokens * 4 * h);
     const double activations = per_microbatch * in_flight + largest_recomputed;
     const double expert_params = stage_expert_params_per_gpu(m, p, stage);
     const double sharded_params = (params - expert_params) / p.dense_replicas() + expert_params / p.edp();

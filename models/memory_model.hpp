@@ -21,6 +21,10 @@ struct MemoryBreakdown {
 // group) and expert ones (over the expert-data-parallel group).
 double layer_dense_params_per_gpu(const ModelSpec& model, const ParallelPlan& plan, int layer);
 double layer_expert_params_per_gpu(const ModelSpec& model, const ParallelPlan& plan, int layer);
+// The multi-token-prediction modules' parameters on a GPU of the last stage: each module's
+// layer (like the model's last) and, dense, its projection of 2 d_model to d_model.
+double mtp_dense_params_per_gpu(const ModelSpec& model, const ParallelPlan& plan);
+double mtp_expert_params_per_gpu(const ModelSpec& model, const ParallelPlan& plan);
 // Parameters held by one GPU of pipeline stage `stage`.
 double stage_params_per_gpu(const ModelSpec& model, const ParallelPlan& plan, int stage);
 // Of which expert parameters (synchronised over the expert-data-parallel group).

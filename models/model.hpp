@@ -61,6 +61,12 @@ struct ModelSpec {
   // maps the d_model channels of each patch to token_moe_channels (halving the routed items
   // at d_model / 2) and one after it maps them back. 0: every MoE layer routes tokens.
   int token_moe_channels = 0;
+  // Multi-token prediction (DeepSeek-V3, Sec. 2.2 of its report: depth 1 in training): each
+  // module predicts one token further from the main model's last hidden states and the next
+  // token's embedding: two RMSNorms, a projection of 2 d_model to d_model, one transformer
+  // layer like the model's last, and the shared output layer once more. Megatron-Core runs the
+  // modules on the last pipeline stage. Their parameters are not in total_params().
+  int mtp_layers = 0;
   Dtype compute_dtype = Dtype::BF16;
   Dtype dispatch_dtype = Dtype::BF16;
   Dtype combine_dtype = Dtype::BF16;

@@ -56,6 +56,7 @@ ModelSpec deepseek_v3() {
   m.attention.qk_nope_head_dim = 128;
   m.attention.qk_rope_head_dim = 64;
   m.attention.v_head_dim = 128;
+  m.mtp_layers = 1;  // prediction depth 1 in training (V3 report, Sec. 2.2; num_nextn_predict_layers)
   m.dispatch_dtype = Dtype::FP8;
   return m;
 }

@@ -1,5 +1,7 @@
 #include "models/parallel_plan.hpp"
 
+#include <numeric>
+
 namespace moesim {
 
 namespace {
@@ -25,6 +27,20 @@ PlanProblem context_parallel_problem(const ParallelPlan& p, const ModelSpec& m) 
 // (TransformerConfig's checks): there is no all-to-all to hide without expert parallelism, a
 // pipeline needs the interleaved schedule to pair micro-batches, and full recomputation and
 // the shared-expert overlap would compete for the same streams.
+// A layout names every virtual stage once and places every layer; a stage may hold none (a
+// last stage with only the output layer and the MTP modules, as Megatron's layouts allow).
+PlanProblem layout_problem(const ParallelPlan& p, const ModelSpec& m) {
+  const auto& layout = p.pipeline_layout;
+  if (int(layout.size()) != p.virtual_stages())
+    return {"pipeline_layout", "pipeline_layout has " + std::to_string(layout.size()) + " entries but pp*vp=" +
+                                   std::to_string(p.virtual_stages()) + " virtual stages need one each"};
+  const int placed = std::accumulate(layout.begin(), layout.end(), 0);
+  if (placed != m.layers)
+    return {"pipeline_layout", "pipeline_layout places " + std::to_string(placed) + " layers but the model has " +
+                                   std::to_string(m.layers)};
+  return {};
+}
+
 PlanProblem ep_overlap_problem(const ParallelPlan& p) {
   if (!p.overlap_ep_comm) return {};
   if (p.ep == 1) return {"overlap_ep_comm", "overlap_ep_comm needs ep > 1: without expert parallelism there is no all-to-all"};
@@ -50,9 +66,12 @@ PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const Cluste
   if (p.pp > m.layers)
     return {"pp", "pp=" + std::to_string(p.pp) + " exceeds the model's " + std::to_string(m.layers) + " layers"};
   if (p.vp > 1 && p.pp == 1) return {"vp", "vp=" + std::to_string(p.vp) + " needs pp > 1 (interleaving splits pipeline stages)"};
-  if (p.virtual_stages() > m.layers)
+  if (!p.pipeline_layout.empty()) {
+    if (PlanProblem problem = layout_problem(p, m)) return problem;
+  } else if (p.virtual_stages() > m.layers) {
     return {"vp", "pp*vp=" + std::to_string(p.virtual_stages()) + " exceeds the model's " + std::to_string(m.layers) +
                       " layers"};
+  }
   // Megatron's interleaved schedule runs micro-batches in groups of pp.
   if (p.vp > 1 && p.micro_batches % p.pp != 0)
     return does_not_divide("micro_batches", "pp", p.pp, "micro_batches (interleaved schedule)", p.micro_batches);

@@ -1,4 +1,6 @@
 #pragma once
+#include <numeric>
+#include <vector>
 #include <string>
 
 #include "hardware/cluster.hpp"
@@ -93,9 +95,17 @@ struct ParallelPlan {
   int tokens_per_gpu() const { return tokens_per_cp_rank() / tp; }
   double tokens_per_step() const { return double(dp) * micro_batch_size * micro_batches * seq_len; }
   int virtual_stages() const { return pp * vp; }
+  // Transformer layers per virtual stage, in model order (Megatron-Core's
+  // --pipeline-model-parallel-layout, counting decoder layers; the embedding stays on the first
+  // stage, the output layer and any MTP modules on the last); empty: as even as whole layers
+  // allow.
+  std::vector<int> pipeline_layout;
   // Virtual stage j holds layers [first_layer(j), first_layer(j+1)); pipeline stage s holds
   // virtual stages s, s + pp, ..., s + (vp-1) pp.
-  int first_layer(int virtual_stage, int layers) const { return virtual_stage * layers / virtual_stages(); }
+  int first_layer(int virtual_stage, int layers) const {
+    if (pipeline_layout.empty()) return virtual_stage * layers / virtual_stages();
+    return std::accumulate(pipeline_layout.begin(), pipeline_layout.begin() + virtual_stage, 0);
+  }
   // The virtual stage (model chunk) that holds `layer`.
   int chunk_of_layer(int layer, int layers) const {
     int j = virtual_stages() - 1;

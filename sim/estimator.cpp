@@ -556,6 +556,15 @@ StepResult estimate_step(const Scenario& scenario, const Topology&, const Routed
   return estimate_with(scenario, routed, pieces);
 }
 
+namespace {
+// How the layers are cut into model chunks: pp, vp and the layout if one is given.
+std::string chunks_key(const ParallelPlan& plan) {
+  std::string key = " chunks " + std::to_string(plan.pp) + " " + std::to_string(plan.vp);
+  for (int layers : plan.pipeline_layout) key += " " + std::to_string(layers);
+  return key;
+}
+}  // namespace
+
 PlanEstimator::PlanEstimator(Scenario base, const RoutedStep& routed) : base_(std::move(base)), routed_(routed) {}
 
 StepResult PlanEstimator::estimate(const ParallelPlan& plan) {
@@ -575,9 +584,7 @@ StepResult PlanEstimator::estimate(const ParallelPlan& plan) {
                             (plan.fsdp ? " fsdp " + std::to_string(plan.dp) : "") +
                             // which pieces open a unit (FSDP) or recompute (the first N of a
                             // chunk) follows how the layers are cut into chunks
-                            (plan.fsdp || plan.recompute_layers > 0
-                                 ? " chunks " + std::to_string(plan.pp) + " " + std::to_string(plan.vp)
-                                 : "");
+                            (plan.fsdp || plan.recompute_layers > 0 ? chunks_key(plan) : "");
   // Which unit waits for which depends only on the pipeline order.
   std::vector<int32_t>& order = unit_order_by_pipeline_[{plan.pp, plan.vp, plan.micro_batches, int(plan.overlap_ep_comm)}];
   return estimate_with(base_, routed_, pieces_by_shape_[shape], &order);

@@ -149,6 +149,8 @@ ModelSpec deepseek(ConfigFields& f) {
   m.attention.qk_nope_head_dim = f.integer("qk_nope_head_dim");
   m.attention.qk_rope_head_dim = f.integer("qk_rope_head_dim");
   m.attention.v_head_dim = f.integer("v_head_dim");
+  // V3's multi-token prediction modules (absent from V2's configs)
+  m.mtp_layers = f.integer_or("num_nextn_predict_layers", 0);
   // Checkpoints trained in FP8 (V3) dispatch FP8 activations (DeepSeek-V3 report, Sec. 3.3).
   if (f.has("quantization_config") && f.at("quantization_config").is_object() &&
       f.at("quantization_config").value("quant_method", "") == "fp8")

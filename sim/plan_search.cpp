@@ -54,6 +54,18 @@ std::vector<int> interleavings(int pp, int layers) {
   return out;
 }
 
+// With MTP modules on the last stage, the layers and the modules split as evenly as whole
+// layers allow, the modules taking the last stage's places (empty: the even split, or no room).
+std::vector<int> mtp_balanced_layout(const ModelSpec& m, const ParallelPlan& p) {
+  const int stages = p.virtual_stages();
+  if (m.mtp_layers == 0 || stages == 1) return {};
+  std::vector<int> layout(static_cast<size_t>(stages));
+  const int slots = m.layers + m.mtp_layers;
+  for (int j = 0; j < stages; ++j) layout[size_t(j)] = (j + 1) * slots / stages - j * slots / stages;
+  layout.back() -= m.mtp_layers;
+  return layout.back() >= 0 ? layout : std::vector<int>{};
+}
+
 // A plan of the given degrees over the whole cluster, the scenario's sequence length,
 // micro-batch size, optimizer, gradient dtype, overlap and recomputation.
 ParallelPlan plan_of(const Scenario& s, int tp, int cp, int pp, int vp, int ep, int etp) {
@@ -70,6 +82,7 @@ ParallelPlan plan_of(const Scenario& s, int tp, int cp, int pp, int vp, int ep, 
   p.ep_comm_sms = s.plan.ep_comm_sms;
   p.recompute = s.plan.recompute;
   p.recompute_layers = s.plan.recompute_layers;
+  p.pipeline_layout = mtp_balanced_layout(s.model, p);
   // where Megatron can run it: a plan it cannot run it in is still a plan
   p.overlap_ep_comm = s.plan.overlap_ep_comm;
   if (ep_overlap_problem(p)) p.overlap_ep_comm = false;

@@ -165,6 +165,9 @@ const FieldTable<ModelSpec>& model_fields() {
       int_field("shared_experts", &ModelSpec::shared_experts, 0, "always-on experts per MoE layer"),
       int_field("vocab", &ModelSpec::vocab, 1, "vocabulary (or output classes)"),
       bool_field("gated_ffn", &ModelSpec::gated_ffn, true, "SwiGLU-style FFN with 3 matrices (false: 2)"),
+      int_field("mtp_layers", &ModelSpec::mtp_layers, 0,
+                "multi-token prediction modules (DeepSeek-V3 trains with 1): each a projection of 2 d_model to d_model, "
+                "a layer like the last and one more pass through the output layer, on the last pipeline stage"),
       int_field("default_seq_len", &ModelSpec::default_seq_len, 1, "tokens per sample when the plan gives none"),
       {{"attention", ParamKind::CHOICE, std::string("gqa"), "attention kind", std::nullopt, std::nullopt, std::nullopt,
         {"gqa", "mla"}},
@@ -237,6 +240,18 @@ const FieldTable<ParallelPlan>& plan_fields() {
                  "Megatron's sequence parallelism: with tp > 1 each TP rank keeps 1/tp of the tokens outside the "
                  "tensor-parallel GEMMs (norms, the MoE layer's input); required for MoE with TP, so false is refused "
                  "when tp > 1"),
+      {{"pipeline_layout", ParamKind::INTEGER_LIST, std::vector<double>{},
+        "transformer layers per virtual stage in model order (pp*vp entries summing to the model's layers; Megatron's "
+        "--pipeline-model-parallel-layout counting decoder layers: the embedding stays on the first stage, the output "
+        "layer on the last); empty: as even as whole layers allow",
+        std::nullopt, 0.0},
+       [](ParallelPlan& p, const ParamValue& v) {
+         p.pipeline_layout.clear();
+         for (double layers : std::get<std::vector<double>>(v)) p.pipeline_layout.push_back(int(layers));
+       },
+       [](const ParallelPlan& p) {
+         return ParamValue(std::vector<double>(p.pipeline_layout.begin(), p.pipeline_layout.end()));
+       }},
       bool_field("distributed_optimizer", &ParallelPlan::distributed_optimizer, false,
                  "ZeRO-1: optimizer state sharded over the (expert-)data-parallel group; reduce-scatter and all-gather "
                  "instead of all-reduce (Megatron's --use-distributed-optimizer)"),

@@ -326,10 +326,33 @@ class ProgramBuilder {
       if (layer >= 0) {
         layer_ops(stage, layer, mb, bwd);
       } else {
-        compute(stage, Part::DENSE_FFN, -1, mb, bwd, bwd ? output_layer() * BACKWARD_FLOP_FACTOR : output_layer());
+        output_ops(stage, mb, bwd);
       }
     });
     host_wait(stage, layer, mb, bwd);
+  }
+
+  // The output layer, then each multi-token-prediction module: its projection of the normed
+  // hidden states and next-token embeddings (2 d_model -> d_model), a layer like the model's
+  // last (routed as that layer is), and the output layer once more. Backward in reverse.
+  void output_ops(int stage, int mb, bool bwd) {
+    const double f = bwd ? BACKWARD_FLOP_FACTOR : 1;
+    const auto head = [&] { compute(stage, Part::DENSE_FFN, -1, mb, bwd, output_layer() * f); };
+    const auto mtp_module = [&] {
+      const Work projection = gemm(tokens_full_, double(m_.d_model) / p_.tp, 2.0 * m_.d_model) + block_elementwise(false);
+      if (bwd) {
+        head();
+        layer_ops(stage, m_.layers - 1, mb, bwd);
+        compute(stage, Part::DENSE_FFN, -1, mb, bwd, projection * f);
+      } else {
+        compute(stage, Part::DENSE_FFN, -1, mb, bwd, projection);
+        layer_ops(stage, m_.layers - 1, mb, bwd);
+        head();
+      }
+    };
+    if (!bwd) head();
+    for (int k = 0; k < m_.mtp_layers; ++k) mtp_module();
+    if (bwd) head();
   }
 
   // ---- fully sharded data parallelism ---------------------------------------------------
@@ -666,18 +689,26 @@ class ProgramBuilder {
     if (p_.fsdp) {
       // The layers and the output layer reduced their gradients in each backward; the input
       // embedding's are reduce-scattered, and its weights gathered, here.
-      double synced = stage == p_.pp - 1 ? output_layer_params() : 0;
-      p_.for_each_stage_layer(stage, m_.layers, [&](int l) { synced += layer_dense_params_per_gpu(m_, p_, l); });
-      if (dense - synced > 0) grad_sync(stage, dense - synced, 0, OpKind::COLLECTIVE, -1);
+      // (The MTP modules, outside the pieces' units, are reduced here too.)
+      double synced = stage == p_.pp - 1 ? output_layer_params() : 0, synced_expert = 0;
+      p_.for_each_stage_layer(stage, m_.layers, [&](int l) {
+        synced += layer_dense_params_per_gpu(m_, p_, l), synced_expert += layer_expert_params_per_gpu(m_, p_, l);
+      });
+      if (dense - synced > 0 || expert - synced_expert > 0)
+        grad_sync(stage, std::max(dense - synced, 0.0), expert - synced_expert, OpKind::COLLECTIVE, -1);
     } else if (overlaps_grad_reduce()) {
-      // Wait for the layers' syncs; the embedding and output layer follow in one blocking sync.
-      double started_dense = 0;
-      p_.for_each_stage_layer(stage, m_.layers, [&](int l) { started_dense += layer_dense_params_per_gpu(m_, p_, l); });
+      // Wait for the layers' syncs; the embedding, output layer and MTP modules follow in one
+      // blocking sync.
+      double started_dense = 0, started_expert = 0;
+      p_.for_each_stage_layer(stage, m_.layers, [&](int l) {
+        started_dense += layer_dense_params_per_gpu(m_, p_, l), started_expert += layer_expert_params_per_gpu(m_, p_, l);
+      });
       for (const auto& [first_dense, first_expert] : started_syncs_[stage]) {
         wait_ops(stage, first_dense, GroupKind::DP);
         if (first_expert >= 0) wait_ops(stage, first_expert, GroupKind::EDP);
       }
-      if (dense - started_dense > 0) grad_sync(stage, dense - started_dense, 0, OpKind::COLLECTIVE, -1);
+      if (dense - started_dense > 0 || expert - started_expert > 0)
+        grad_sync(stage, std::max(dense - started_dense, 0.0), expert - started_expert, OpKind::COLLECTIVE, -1);
     } else {
       grad_sync(stage, dense, expert, OpKind::COLLECTIVE, -1);
     }

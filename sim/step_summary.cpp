@@ -12,19 +12,21 @@ double copy_bytes_per_step(const ModelSpec& m, int width) {
   return (m.dispatch_bytes_per_token() + m.combine_bytes_per_token() + 2 * 2.0 * m.d_model) * width / m.d_model;
 }
 
+double layer_forward_flops_per_token(const ModelSpec& m, const ParallelPlan& p, int l) {
+  const double mixing = m.mixing_projection_flops_per_token(l) + m.mixing_core_flops_per_token(l, p.seq_len);
+  if (!m.is_moe_layer(l)) return mixing + 2.0 * m.dense_ffn_params();
+  const ModelSpec::ExpertShape e = m.expert_shape(l);
+  return mixing + 2.0 * (e.items_per_token * (m.top_k * e.params() + m.router_params(l)) + m.re_represent_params(l) +
+                         m.shared_experts * m.expert_params());
+}
+
 double forward_flops_per_token(const ModelSpec& m, const ParallelPlan& p) {
-  double flops = 2.0 * m.d_model * m.vocab;  // output layer
-  for (int l = 0; l < m.layers; ++l) {
-    flops += m.mixing_projection_flops_per_token(l) + m.mixing_core_flops_per_token(l, p.seq_len);
-    if (!m.is_moe_layer(l)) {
-      flops += 2.0 * m.dense_ffn_params();
-      continue;
-    }
-    const ModelSpec::ExpertShape e = m.expert_shape(l);
-    flops += 2.0 * (e.items_per_token * (m.top_k * e.params() + m.router_params(l)) + m.re_represent_params(l) +
-                    m.shared_experts * m.expert_params());
-  }
-  return flops;
+  const double output_layer = 2.0 * m.d_model * m.vocab;
+  double flops = output_layer;
+  for (int l = 0; l < m.layers; ++l) flops += layer_forward_flops_per_token(m, p, l);
+  // each MTP module: its projection (2 d -> d), a layer like the last, the output layer again
+  const double projection = 2.0 * 2 * m.d_model * m.d_model;
+  return flops + m.mtp_layers * (projection + layer_forward_flops_per_token(m, p, m.layers - 1) + output_layer);
 }
 
 void fill_breakdown(StepResult& r, const std::vector<GpuTimeline>& timelines) {

@@ -139,3 +139,51 @@ TEST_CASE("recompute_layers: only the first N layers of each model chunk recompu
   CHECK_THROWS_WITH(scenario(scenario_json(R"({"dp": 8, "ep": 8, "recompute_layers": 1})")),
                     Catch::Contains("/plan/recompute_layers") && Catch::Contains("needs recompute full"));
 }
+
+TEST_CASE("an MTP module adds a layer like the last, its projection and their activations to the last stage", "[memory]") {
+  Scenario s = small();
+  const double max_rows = 300;
+  const MemoryBreakdown without = memory_per_gpu(s.model, s.plan, max_rows);
+  s.model.mtp_layers = 1;
+  const MemoryBreakdown with = memory_per_gpu(s.model, s.plan, max_rows);
+  // Parameters: the last layer's again (4,194,304 + 8,192 dense, 6,291,456 of experts on
+  // this GPU) and the projection 2 d x d = 2,097,152: 12,591,104 more, each with its 2 + 4
+  // + 12 bytes of weights, FP32 gradients and optimizer state.
+  const double mtp_params = 4'194'304 + 8'192 + 6'291'456 + 2'097'152;
+  CHECK(mtp_dense_params_per_gpu(s.model, s.plan) == 4'194'304 + 8'192 + 2'097'152);
+  CHECK(mtp_expert_params_per_gpu(s.model, s.plan) == 6'291'456);
+  CHECK(with.weights_bytes - without.weights_bytes == 2 * mtp_params);
+  CHECK(with.gradients_bytes - without.gradients_bytes == 4 * mtp_params);
+  CHECK(with.optimizer_bytes - without.optimizer_bytes == 12 * mtp_params);
+  // Activations: one more layer's 22,126,592 and the projection's input, 2 x 2 h per token:
+  // 1024 * 4 * 1024 = 4,194,304.
+  CHECK(with.activations_bytes - without.activations_bytes == 22'126'592.0 + 4'194'304.0);
+}
+
+TEST_CASE("a pipeline layout places the layers per virtual stage and is checked against the model", "[memory][plan]") {
+  ParallelPlan p;
+  p.pp = 4, p.vp = 2;
+  p.pipeline_layout = {1, 2, 2, 2, 2, 2, 2, 0};
+  CHECK(p.first_layer(0, 13) == 0);
+  CHECK(p.first_layer(1, 13) == 1);
+  CHECK(p.first_layer(7, 13) == 13);
+  CHECK(p.first_layer(8, 13) == 13);
+  // the last virtual stage holds no layer: layer 12 sits in virtual stage 6
+  CHECK(p.chunk_of_layer(12, 13) == 6);
+  CHECK(p.chunk_of_layer(0, 13) == 0);
+  std::vector<int> stage3;
+  p.for_each_stage_layer(3, 13, [&](int l) { stage3.push_back(l); });  // virtual stages 3 and 7
+  CHECK(stage3 == std::vector<int>{5, 6});
+
+  // In a scenario: a layout of the wrong length or sum is refused, naming the key.
+  const std::string model = R"({"preset": "mixtral-8x7b", "layers": 4})";
+  const auto plan = [](const std::string& layout) {
+    return R"({"dp": 2, "pp": 4, "ep": 2, "micro_batches": 4, "seq_len": 1024, "pipeline_layout": )" + layout + "}";
+  };
+  CHECK_THROWS_WITH(scenario(scenario_json(plan("[1, 1, 2]"), R"({"policy": "topk"})", "{}", model)),
+                    Catch::Matchers::Contains("pipeline_layout") && Catch::Matchers::Contains("4 virtual stages"));
+  CHECK_THROWS_WITH(scenario(scenario_json(plan("[1, 1, 1, 2]"), R"({"policy": "topk"})", "{}", model)),
+                    Catch::Matchers::Contains("places 5 layers but the model has 4"));
+  const Scenario uneven = scenario(scenario_json(plan("[2, 1, 1, 0]"), R"({"policy": "topk"})", "{}", model));
+  CHECK(uneven.plan.pipeline_layout == std::vector<int>{2, 1, 1, 0});
+}

@@ -521,3 +521,36 @@ TEST_CASE("validate: Megatron's model FLOP counts match the ones its published r
   // DeepSeek-V3's shared expert and MLA are not in the 2024 formula
   CHECK_FALSE(megatron_core_2024_flops_per_token(dsv3, 4096).has_value());
 }
+
+TEST_CASE("validate: Megatron-Bridge's DeepSeek-V3 runs keep their recipe's MTP layer and pipeline layout", "[validate]") {
+  // The held-out 26.06 rows (validation/heldout): DeepSeek-V3 on 256 GB200 at PP4 VP4 and on
+  // 256 B300 at PP8, neither saying how many MTP layers it ran.
+  const std::string file = std::string(MOESIM_SOURCE_DIR) + "/validation/heldout/megatron_bridge_2606_moe.json";
+  const auto points = read_validation_dataset(file);
+  const auto scenario_of = [](const ValidationPoint& p) {
+    const Prediction prediction = predict(p, PredictContext{});
+    REQUIRE(prediction.supported);
+    return nlohmann::json::parse(prediction.scenario_json);
+  };
+  // 16 virtual stages: 4 layers each, the embedding beside the first four, one layer beside the
+  // MTP module and the loss at the end (deepseek_v3.py's layout map); the recipe's one MTP layer
+  const auto gb200 = scenario_of(point(points, "train-mbridge-2606-gb200-deepseekv3-mxfp8-pp4-ep64-gbs4096"));
+  std::vector<int> sixteen(15, 4);
+  sixteen.push_back(1);
+  CHECK(gb200["plan"]["pipeline_layout"].get<std::vector<int>>() == sixteen);
+  CHECK(gb200["model"]["mtp_layers"] == 1);
+  CHECK(gb200["cluster"]["nccl_nvls"] == false);
+  // 8 stages: 8 layers each, 5 on the last
+  const auto b300 = scenario_of(point(points, "train-mbridge-2606-b300-deepseekv3-mxfp8-pp8-ep8-gbs4096"));
+  std::vector<int> eight(7, 8);
+  eight.push_back(5);
+  CHECK(b300["plan"]["pipeline_layout"].get<std::vector<int>>() == eight);
+  // PP2 VP8 is not in the map: an even split; other models keep it too
+  CHECK_FALSE(scenario_of(point(points, "train-mbridge-2606-gb300-deepseekv3-mxfp8-pp2-ep32-gbs4096"))["plan"].contains("pipeline_layout"));
+  CHECK_FALSE(scenario_of(point(points, "train-mbridge-2606-gb200-qwen3235ba22b-mxfp8-pp8-ep32-gbs8192"))["plan"].contains("pipeline_layout"));
+  // a run that states no MTP runs none
+  nlohmann::json stated = nlohmann::json::parse(test::read_file(file))["points"][2];
+  REQUIRE(stated["id"] == "train-mbridge-2606-gb200-deepseekv3-mxfp8-pp4-ep64-gbs4096");
+  stated["params"]["architecture"]["mtp_layers"] = 0;
+  CHECK(scenario_of(parsed_point(stated))["model"]["mtp_layers"] == 0);
+}

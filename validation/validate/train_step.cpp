@@ -2,6 +2,7 @@
 // analytic engine.
 #include <cmath>
 #include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -48,18 +49,37 @@ const char* gradient_dtype_of(const std::string& framework) {
   return megatron_bridge(framework) ? "bf16" : "fp32";
 }
 
-// The model FLOPs per token that the point's framework reports: Megatron-Bridge's formula,
-// with the multi-token-prediction layers the point states (else its DeepSeek-V3 recipes' one,
-// mtp_num_layers = 1 in src/megatron/bridge/recipes/deepseek/deepseek_v3.py), or Megatron-LM's
-// 2024 one for the Megatron-Core runs; moesim's own count (3 x forward, causal attention
-// halved) where neither applies.
+// Megatron-Bridge's DeepSeek-V3 recipes (src/megatron/bridge/recipes/deepseek/deepseek_v3.py
+// @ aea4832b5): one multi-token-prediction layer unless the point states otherwise
+// (mtp_num_layers = 1), and pipeline layouts that give the first virtual stage the embedding and
+// the last the MTP layers and the loss (set_deepseek_v3_pipeline_model_parallel_layout), in
+// decoder layers per virtual stage; the H100 run's own layout "Et|(tt|)*30mL"
+// (scripts/performance/configs/deepseek/deepseek_llm_pretrain.py). Other (pp, vp) split evenly.
+int megatron_bridge_mtp_layers(const PointParams& q, const std::string& model) {
+  if (q.has("architecture") && q.object("architecture").has("mtp_layers"))
+    return q.object("architecture").whole("mtp_layers", 0, 16);
+  return model == "deepseek-v3" ? 1 : 0;
+}
+std::vector<int> deepseek_v3_layout(int pp, int vp) {
+  const auto repeat = [](std::vector<int> head, int n, int each, std::vector<int> tail) {
+    head.insert(head.end(), size_t(n), each);
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+  };
+  if (pp == 4 && vp == 1) return {16, 16, 16, 13};
+  if ((pp == 8 && vp == 1) || (pp == 4 && vp == 2)) return repeat({8}, 6, 8, {5});
+  if ((pp == 16 && vp == 1) || (pp == 8 && vp == 2) || (pp == 4 && vp == 4)) return repeat({4}, 14, 4, {1});
+  if (pp == 8 && vp == 4) return repeat({1}, 30, 2, {0});
+  return {};
+}
+
+// The model FLOPs per token that the point's framework reports: Megatron-Bridge's formula
+// (with the run's MTP layers), or Megatron-LM's 2024 one for the Megatron-Core runs; moesim's
+// own count (3 x forward, causal attention halved) where neither applies.
 double publisher_flops_per_token(const PointParams& q, const Scenario& s, double moesim_flops_per_token) {
   const ModelSpec& m = s.model;
-  if (megatron_bridge(q.text("framework"))) {
-    const bool stated = q.has("architecture") && q.object("architecture").has("mtp_layers");
-    const int mtp = stated ? q.object("architecture").whole("mtp_layers", 0, 16) : m.name == "deepseek-v3" ? 1 : 0;
-    return megatron_bridge_flops_per_token(m, s.plan.seq_len, mtp, s.plan.tp);
-  }
+  if (megatron_bridge(q.text("framework")))
+    return megatron_bridge_flops_per_token(m, s.plan.seq_len, s.model.mtp_layers, s.plan.tp);
   if (q.text("framework").find("Megatron-Core") != std::string::npos)
     if (const auto flops = megatron_core_2024_flops_per_token(m, s.plan.seq_len)) return *flops;
   return moesim_flops_per_token;
@@ -109,7 +129,14 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   s["model"]["dispatch_dtype"] = "bf16";
   // Megatron-Bridge's performance runs turn NVLink SHARP off ("NCCL_NVLS_ENABLE": "0", "Disable
   // NVLink SHARP to save memory": scripts/performance/utils/executors.py @ aea4832b5).
-  if (megatron_bridge(q.text("framework"))) s["cluster"]["nccl_nvls"] = false;
+  if (megatron_bridge(q.text("framework"))) {
+    s["cluster"]["nccl_nvls"] = false;
+    s["model"]["mtp_layers"] = megatron_bridge_mtp_layers(q, model);
+    if (std::string(model) == "deepseek-v3") {
+      const std::vector<int> layout = deepseek_v3_layout(plan_value(q, "pp"), plan_value(q, "vp"));
+      if (!layout.empty()) s["plan"]["pipeline_layout"] = layout;
+    }
+  }
   if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
   s["cluster"]["nodes"] = gpus / cluster->gpus_per_node;
   // A stated plan that moesim rejects (Megatron would too: the plan's own numbers disagree)
