@@ -9,6 +9,20 @@ PlanProblem does_not_divide(const std::string& key, const std::string& a, long a
   return {key, a + "=" + std::to_string(av) + " does not divide " + b + "=" + std::to_string(bv)};
 }
 
+// A layout names every virtual stage once and places every layer; a stage may hold none (a
+// last stage with only the output layer and the MTP modules, as Megatron's layouts allow).
+PlanProblem layout_problem(const ParallelPlan& p, const ModelSpec& m) {
+  const auto& layout = p.pipeline_layout;
+  if (int(layout.size()) != p.virtual_stages())
+    return {"pipeline_layout", "pipeline_layout has " + std::to_string(layout.size()) + " entries but pp*vp=" +
+                                   std::to_string(p.virtual_stages()) + " virtual stages need one each"};
+  const int placed = std::accumulate(layout.begin(), layout.end(), 0);
+  if (placed != m.layers)
+    return {"pipeline_layout", "pipeline_layout places " + std::to_string(placed) + " layers but the model has " +
+                                   std::to_string(m.layers)};
+  return {};
+}
+
 // Megatron-Core cuts each sequence into 2 cp chunks and gives rank r chunks r and 2 cp - 1 - r;
 // only attention passes keys and values round the ring, so a token-mixing MLP or a
 // token-mixing MoE layer, which mixes whole sequences otherwise, cannot be split.
@@ -27,20 +41,6 @@ PlanProblem context_parallel_problem(const ParallelPlan& p, const ModelSpec& m) 
 // (TransformerConfig's checks): there is no all-to-all to hide without expert parallelism, a
 // pipeline needs the interleaved schedule to pair micro-batches, and full recomputation and
 // the shared-expert overlap would compete for the same streams.
-// A layout names every virtual stage once and places every layer; a stage may hold none (a
-// last stage with only the output layer and the MTP modules, as Megatron's layouts allow).
-PlanProblem layout_problem(const ParallelPlan& p, const ModelSpec& m) {
-  const auto& layout = p.pipeline_layout;
-  if (int(layout.size()) != p.virtual_stages())
-    return {"pipeline_layout", "pipeline_layout has " + std::to_string(layout.size()) + " entries but pp*vp=" +
-                                   std::to_string(p.virtual_stages()) + " virtual stages need one each"};
-  const int placed = std::accumulate(layout.begin(), layout.end(), 0);
-  if (placed != m.layers)
-    return {"pipeline_layout", "pipeline_layout places " + std::to_string(placed) + " layers but the model has " +
-                                   std::to_string(m.layers)};
-  return {};
-}
-
 PlanProblem ep_overlap_problem(const ParallelPlan& p) {
   if (!p.overlap_ep_comm) return {};
   if (p.ep == 1) return {"overlap_ep_comm", "overlap_ep_comm needs ep > 1: without expert parallelism there is no all-to-all"};
