@@ -522,7 +522,8 @@ TEST_CASE("validate: Megatron's model FLOP counts match the ones its published r
   CHECK_FALSE(megatron_core_2024_flops_per_token(dsv3, 4096).has_value());
 }
 
-TEST_CASE("validate: Megatron-Bridge's DeepSeek-V3 runs keep their recipe's MTP layer and pipeline layout", "[validate]") {
+TEST_CASE("validate: Megatron-Bridge's DeepSeek-V3 and Qwen3-235B runs keep their recipes' MTP layer and pipeline layout",
+          "[validate]") {
   // The held-out 26.06 rows (validation/heldout): DeepSeek-V3 on 256 GB200 at PP4 VP4 and on
   // 256 B300 at PP8, neither saying how many MTP layers it ran.
   const std::string file = std::string(MOESIM_SOURCE_DIR) + "/validation/heldout/megatron_bridge_2606_moe.json";
@@ -545,9 +546,18 @@ TEST_CASE("validate: Megatron-Bridge's DeepSeek-V3 runs keep their recipe's MTP 
   std::vector<int> eight(7, 8);
   eight.push_back(5);
   CHECK(b300["plan"]["pipeline_layout"].get<std::vector<int>>() == eight);
-  // PP2 VP8 is not in the map: an even split; other models keep it too
+  // PP2 VP8 is not in the map: an even split
   CHECK_FALSE(scenario_of(point(points, "train-mbridge-2606-gb300-deepseekv3-mxfp8-pp2-ep32-gbs4096"))["plan"].contains("pipeline_layout"));
-  CHECK_FALSE(scenario_of(point(points, "train-mbridge-2606-gb200-qwen3235ba22b-mxfp8-pp8-ep32-gbs8192"))["plan"].contains("pipeline_layout"));
+  // Qwen3-235B-A22B's recipe counts the embedding and the loss as layers: 94 + 2 over PP8 VP3's
+  // 24 virtual stages, 4 each, the first and the last one layer fewer
+  std::vector<int> qwen(22, 4);
+  qwen.insert(qwen.begin(), 3);
+  qwen.push_back(3);
+  const auto qwen3 = scenario_of(point(points, "train-mbridge-2606-gb200-qwen3235ba22b-mxfp8-pp8-ep32-gbs8192"));
+  CHECK(qwen3["plan"]["pipeline_layout"].get<std::vector<int>>() == qwen);
+  CHECK(qwen3["model"]["mtp_layers"] == 0);
+  // a model without such a recipe keeps the even split
+  CHECK_FALSE(scenario_of(point(points, "train-mbridge-2606-b300-qwen330ba3b-mxfp8-pp1-ep8-gbs512"))["plan"].contains("pipeline_layout"));
   // a run that states no MTP runs none
   nlohmann::json stated = nlohmann::json::parse(test::read_file(file))["points"][2];
   REQUIRE(stated["id"] == "train-mbridge-2606-gb200-deepseekv3-mxfp8-pp4-ep64-gbs4096");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hardware/input_error.hpp"
+#include "models/model.hpp"
 #include "sim/result_json.hpp"
 #include "sim/simulate.hpp"
 #include "validation/validate/megatron_flops.hpp"
@@ -73,6 +74,18 @@ std::vector<int> deepseek_v3_layout(int pp, int vp) {
   return {};
 }
 
+// Megatron-Bridge's Qwen3-235B-A22B recipe counts the embedding and the loss as one layer each
+// when it cuts the pipeline (account_for_embedding_in_pipeline_split and
+// account_for_loss_in_pipeline_split, qwen3_235b_a22b_pretrain_config in
+// src/megatron/bridge/recipes/qwen/qwen3_moe.py @ aea4832b5): the first and the last virtual
+// stage hold one layer fewer (Megatron requires the count to divide; otherwise an even split).
+std::vector<int> embedding_and_loss_layout(int layers, int stages) {
+  if (stages < 2 || (layers + 2) % stages != 0) return {};
+  std::vector<int> layout(static_cast<size_t>(stages), (layers + 2) / stages);
+  --layout.front(), --layout.back();
+  return layout;
+}
+
 // The model FLOPs per token that the point's framework reports: Megatron-Bridge's formula
 // (with the run's MTP layers), or Megatron-LM's 2024 one for the Megatron-Core runs; moesim's
 // own count (3 x forward, causal attention halved) where neither applies.
@@ -132,10 +145,11 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   if (megatron_bridge(q.text("framework"))) {
     s["cluster"]["nccl_nvls"] = false;
     s["model"]["mtp_layers"] = megatron_bridge_mtp_layers(q, model);
-    if (std::string(model) == "deepseek-v3") {
-      const std::vector<int> layout = deepseek_v3_layout(plan_value(q, "pp"), plan_value(q, "vp"));
-      if (!layout.empty()) s["plan"]["pipeline_layout"] = layout;
-    }
+    const int pp = plan_value(q, "pp"), vp = plan_value(q, "vp");
+    std::vector<int> layout;
+    if (std::string(model) == "deepseek-v3") layout = deepseek_v3_layout(pp, vp);
+    if (std::string(model) == "qwen3-235b-a22b") layout = embedding_and_loss_layout(model_presets().find(model)->layers, pp * vp);
+    if (!layout.empty()) s["plan"]["pipeline_layout"] = layout;
   }
   if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
   s["cluster"]["nodes"] = gpus / cluster->gpus_per_node;
