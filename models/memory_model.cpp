@@ -94,9 +94,7 @@ double largest_layer_params(const ModelSpec& m, const ParallelPlan& p, int stage
   });
   return most;
 }
-}  // namespace
 
-namespace {
 // One layer's activations per micro-batch on a GPU, in bytes; `buffers` grows to the largest
 // all-to-all buffer a MoE layer needs.
 double layer_activation_bytes(const ModelSpec& m, const ParallelPlan& p, int l, double max_expert_rows, double& buffers) {

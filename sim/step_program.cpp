@@ -683,32 +683,32 @@ class ProgramBuilder {
               OpKind::COLLECTIVE_START, layer);
   }
 
+  // The stage's parameters that no layer's own sync covers, dense and expert: the input
+  // embedding on the first stage, the output layer and the MTP modules on the last.
+  std::pair<double, double> params_outside_layers(int stage) const {
+    const bool last = stage == p_.pp - 1;
+    const double dense = (stage == 0 ? output_layer_params() : 0) +
+                         (last ? output_layer_params() + mtp_dense_params_per_gpu(m_, p_) : 0);
+    return {dense, last ? mtp_expert_params_per_gpu(m_, p_) : 0};
+  }
+
   void step_end(int stage) {
     const double expert = stage_expert_params_per_gpu(m_, p_, stage);
     const double dense = stage_params_per_gpu(m_, p_, stage) - expert;
+    const auto [outside_dense, outside_expert] = params_outside_layers(stage);
     if (p_.fsdp) {
       // The layers and the output layer reduced their gradients in each backward; the input
-      // embedding's are reduce-scattered, and its weights gathered, here.
-      // (The MTP modules, outside the pieces' units, are reduced here too.)
-      double synced = stage == p_.pp - 1 ? output_layer_params() : 0, synced_expert = 0;
-      p_.for_each_stage_layer(stage, m_.layers, [&](int l) {
-        synced += layer_dense_params_per_gpu(m_, p_, l), synced_expert += layer_expert_params_per_gpu(m_, p_, l);
-      });
-      if (dense - synced > 0 || expert - synced_expert > 0)
-        grad_sync(stage, std::max(dense - synced, 0.0), expert - synced_expert, OpKind::COLLECTIVE, -1);
+      // embedding's and the MTP modules' are reduce-scattered, and their weights gathered, here.
+      const double rest = outside_dense - (stage == p_.pp - 1 ? output_layer_params() : 0);
+      if (rest > 0 || outside_expert > 0) grad_sync(stage, rest, outside_expert, OpKind::COLLECTIVE, -1);
     } else if (overlaps_grad_reduce()) {
       // Wait for the layers' syncs; the embedding, output layer and MTP modules follow in one
       // blocking sync.
-      double started_dense = 0, started_expert = 0;
-      p_.for_each_stage_layer(stage, m_.layers, [&](int l) {
-        started_dense += layer_dense_params_per_gpu(m_, p_, l), started_expert += layer_expert_params_per_gpu(m_, p_, l);
-      });
       for (const auto& [first_dense, first_expert] : started_syncs_[stage]) {
         wait_ops(stage, first_dense, GroupKind::DP);
         if (first_expert >= 0) wait_ops(stage, first_expert, GroupKind::EDP);
       }
-      if (dense - started_dense > 0 || expert - started_expert > 0)
-        grad_sync(stage, std::max(dense - started_dense, 0.0), expert - started_expert, OpKind::COLLECTIVE, -1);
+      if (outside_dense > 0 || outside_expert > 0) grad_sync(stage, outside_dense, outside_expert, OpKind::COLLECTIVE, -1);
     } else {
       grad_sync(stage, dense, expert, OpKind::COLLECTIVE, -1);
     }
