@@ -67,6 +67,15 @@ struct ModelSpec {
   // layer like the model's last, and the shared output layer once more. Megatron-Core runs the
   // modules on the last pipeline stage. Their parameters are not in total_params().
   int mtp_layers = 0;
+  // Biases on the experts' linear layers (GPT-OSS has them; most MoE models do not), and how
+  // the step adds them: "none" (no biases), "fused" (in the GEMM's epilogue or the activation
+  // kernel: no pass of their own) or "per_expert": as Megatron-Core's TEGroupedMLP does (0.15
+  // and 0.16, _apply_bias in megatron/core/transformer/moe/experts.py): the input projection's
+  // bias inside the fused activation, the output projection's after the grouped GEMM in eager
+  // PyTorch, one local expert at a time, scaled by the router's FP32 probability; the pieces
+  // concatenated in FP32 and cast back to BF16. Those passes are charged per expert row.
+  std::string expert_bias = "none";
+  bool adds_expert_bias_per_expert() const { return expert_bias == "per_expert"; }
   Dtype compute_dtype = Dtype::BF16;
   Dtype dispatch_dtype = Dtype::BF16;
   Dtype combine_dtype = Dtype::BF16;

@@ -220,7 +220,8 @@ ModelSpec gpt_oss_120b() {
   // num_hidden_layers 36, num_attention_heads 64, num_key_value_heads 8, head_dim 64,
   // num_local_experts 128, num_experts_per_tok 4, vocab_size 201088, SwiGLU experts;
   // sliding_window 128 on the layers layer_types marks "sliding_attention": every other one
-  // from layer 0.
+  // from layer 0. Its experts carry biases (the checkpoint's gate_up_proj_bias and
+  // down_proj_bias), added as Megatron-Core 0.15/0.16 adds them.
   ModelSpec m;
   m.name = "gpt-oss-120b";
   m.layers = 36;
@@ -234,6 +235,7 @@ ModelSpec gpt_oss_120b() {
   m.attention = gqa(64, 8, 64);
   m.attention.sliding_window = 128;
   m.attention.sliding_window_every = 2;
+  m.expert_bias = "per_expert";
   return m;
 }
 

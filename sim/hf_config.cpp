@@ -99,7 +99,13 @@ ModelSpec mixtral(ConfigFields& f) {
   return m;
 }
 
-ModelSpec gpt_oss(ConfigFields& f) { return mixtral(f); }  // the same fields; its head_dim is explicit
+// The same fields as Mixtral's (its head_dim is explicit); its experts always carry biases
+// (GptOssExperts: gate_up_proj_bias, down_proj_bias), added as Megatron-Core 0.15/0.16 adds them.
+ModelSpec gpt_oss(ConfigFields& f) {
+  ModelSpec m = mixtral(f);
+  m.expert_bias = "per_expert";
+  return m;
+}
 
 ModelSpec olmoe(ConfigFields& f) {
   ModelSpec m = common(f);

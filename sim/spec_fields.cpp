@@ -168,6 +168,12 @@ const FieldTable<ModelSpec>& model_fields() {
       int_field("mtp_layers", &ModelSpec::mtp_layers, 0,
                 "multi-token prediction modules (DeepSeek-V3 trains with 1): each a projection of 2 d_model to d_model, "
                 "a layer like the last and one more pass through the output layer, on the last pipeline stage"),
+      choice_field("expert_bias", &ModelSpec::expert_bias,
+                   "biases on the experts' linear layers: none; fused (added in the GEMM or activation kernel); "
+                   "per_expert (Megatron-Core 0.15/0.16 TEGroupedMLP: the output bias added after the grouped GEMM, "
+                   "expert by expert, times the FP32 router probability: extra memory passes and kernels per "
+                   "local expert)",
+                   {"none", "fused", "per_expert"}),
       int_field("default_seq_len", &ModelSpec::default_seq_len, 1, "tokens per sample when the plan gives none"),
       {{"attention", ParamKind::CHOICE, std::string("gqa"), "attention kind", std::nullopt, std::nullopt, std::nullopt,
         {"gqa", "mla"}},

@@ -37,6 +37,22 @@ constexpr double BF16_BYTES = 2;
 constexpr double FP8_CAST_BYTES = 3;
 // The router's softmax (or sigmoid) and top-k selection after its gate GEMM.
 constexpr int ROUTER_KERNELS = 2;
+// Megatron-Core's per-expert output bias (ModelSpec::expert_bias "per_expert"), bytes per value
+// of an expert's output rows. Forward: bias x probability written in FP32 (4), added to the
+// BF16 output (read 2 + 4, write 4), concatenated (read and write 4 each), cast back (read 4,
+// write 2): 28. Backward: the gradient cast to FP32 (2 + 4), each expert's slice cast to BF16
+// (4 + 2) and the slices concatenated (2 + 2), the bias's and the probability's gradients, each
+// a product written and read back for a reduction (4 + 4 + 4, twice): 40.
+constexpr double EXPERT_BIAS_FORWARD_BYTES = 28, EXPERT_BIAS_BACKWARD_BYTES = 40;
+// Eager launches: forward, a multiply and an add per local expert, then the concatenation and the
+// cast; backward, per expert the slice's cast, two products, two reductions and the bias
+// gradient's cast, then the gradient's cast and two concatenations (output rows, probabilities).
+constexpr double EXPERT_BIAS_FORWARD_LAUNCHES_PER_EXPERT = 2, EXPERT_BIAS_BACKWARD_LAUNCHES_PER_EXPERT = 6;
+constexpr double EXPERT_BIAS_FORWARD_LAUNCHES = 2, EXPERT_BIAS_BACKWARD_LAUNCHES = 3;
+// ClusterSpec::host_s_per_kernel is per kernel of moesim's fused count; the eager layer it was
+// measured on launched 354 kernels where moesim counts 182 (validation/RESULTS.md, "Host time
+// per kernel"). Launches of plain eager ops are converted at that ratio.
+constexpr double EAGER_LAUNCHES_PER_COUNTED_KERNEL = 354.0 / 182.0;
 
 // Duration and FLOPs of some kernels, and how many kernels the host launches for them.
 struct Work {
@@ -817,9 +833,11 @@ class ProgramBuilder {
     // The host launches each local expert's GEMMs apart (as Transformer Engine's GroupedLinear
     // does), the GPU runs them back to back.
     const double local_experts = std::max(1.0, double(m_.experts) / p_.ep);
-    host_.kernels += f * (local_experts * e.matrices + 2 + row_kernels());
+    const BiasPass bias = per_expert_bias(local_experts, e.item_width, bwd);
+    host_.kernels += f * (local_experts * e.matrices + 2 + row_kernels()) + bias.counted_kernels;
     const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
-      return f * (launches_s + l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s);
+      return f * (launches_s + l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s) +
+             bias.launches * s_.cluster.kernel_overhead_s + l.rank_rows[rank] * bias.row_s;
     };
     if (columns_ < p_.ep_group_gpus()) note_absent_lag(stage, load(layer, mb, 0), f, seconds_of);
     const MicroBatchLoad* group_load = nullptr;  // the EP group's load, looked up once per group
@@ -839,16 +857,17 @@ class ProgramBuilder {
 
   // The first EP group of a stage has members outside the program: how far behind its
   // first member the slowest one finishes its expert GEMMs (computed once per routed
-  // sample; backward scales every member's time alike).
+  // sample and backward factor).
   struct Spread {
     double slowest = -1, mean = 0, first = 0;
     int slowest_member = 0;
   };
 
-  // The spread of a load's expert times (per unit of the backward factor f), computed once.
+  // The spread of a load's expert times (per unit of the backward factor f), computed once per
+  // factor: the per-expert bias passes do not scale with it.
   template <class SecondsOf>
   const Spread& spread_of(const MicroBatchLoad& l, double f, SecondsOf seconds_of) {
-    auto [it, inserted] = spread_of_load_.try_emplace(&l);
+    auto [it, inserted] = spread_of_load_.try_emplace(LoadPass{&l, f});
     Spread& spread = it->second;
     if (inserted) {
       // The etp members of an expert rank take the same time: one pass over the ranks (no
@@ -949,6 +968,19 @@ class ProgramBuilder {
     return cost_.memory_bound_s(activation + casts);
   }
   int row_kernels() const { return 1 + (fp8() ? 2 : 0); }
+  // The experts' output bias added expert by expert (ModelSpec::expert_bias "per_expert") in one
+  // pass (forward, or backward: it is not recomputed): its memory time per row, its eager
+  // launches (GPU side) and what they count for on the host (Work::kernels).
+  struct BiasPass {
+    double row_s = 0, launches = 0, counted_kernels = 0;
+  };
+  BiasPass per_expert_bias(double local_experts, double item_width, bool bwd) const {
+    if (!m_.adds_expert_bias_per_expert()) return {};
+    const double launches = bwd ? EXPERT_BIAS_BACKWARD_LAUNCHES_PER_EXPERT * local_experts + EXPERT_BIAS_BACKWARD_LAUNCHES
+                                : EXPERT_BIAS_FORWARD_LAUNCHES_PER_EXPERT * local_experts + EXPERT_BIAS_FORWARD_LAUNCHES;
+    const double bytes = (bwd ? EXPERT_BIAS_BACKWARD_BYTES : EXPERT_BIAS_FORWARD_BYTES) * item_width;
+    return {cost_.memory_bound_s(bytes), launches, launches / EAGER_LAUNCHES_PER_COUNTED_KERNEL};
+  }
   bool fp8() const { return m_.compute_dtype == Dtype::FP8; }
   // An FFN's GEMMs and the element-wise work of its rows (none for an FFN of no width).
   Work ffn(double rows, double width) const { return ffn_in(rows, width) + ffn_out(rows, width); }
@@ -1007,7 +1039,17 @@ class ProgramBuilder {
   const std::vector<char>* known_pieces_;  // STAGE_UNITS: pieces not to build (see build_step_program)
   PipelineOrder order_;
   bool folds_units_ = false;  // STAGE_UNITS
-  std::unordered_map<const MicroBatchLoad*, Spread> spread_of_load_;
+  struct LoadPass {
+    const MicroBatchLoad* load;
+    double f;
+    bool operator==(const LoadPass& o) const { return load == o.load && f == o.f; }
+  };
+  struct LoadPassHash {
+    size_t operator()(const LoadPass& k) const {
+      return std::hash<const MicroBatchLoad*>()(k.load) ^ (std::hash<double>()(k.f) << 1);
+    }
+  };
+  std::unordered_map<LoadPass, Spread, LoadPassHash> spread_of_load_;
   std::vector<size_t> moe_index_;  // per layer: its index among the MoE layers
   HostTally host_;                 // the piece being built
   Work attention_[2], dense_ffn_;                  // per layer and micro-batch, forward (attention_[windowed])

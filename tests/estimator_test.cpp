@@ -538,6 +538,40 @@ TEST_CASE("a GPU whose kernels are shorter than their launches waits for the hos
   for (const char* part : {"attention", "dense_ffn", "expert_compute"}) CHECK(graphed[part] == Approx(bound[part]).epsilon(1e-9));
 }
 
+TEST_CASE("Megatron-Core's per-expert output bias: its memory passes per row and eager launches per local expert",
+          "[estimator]") {
+  // One Qwen3-30B-A3B layer with 16 experts on one H200, 64 tokens (512 expert rows), with and
+  // without experts' biases added as Megatron-Core's TEGroupedMLP adds them.
+  const auto run = [](const std::string& bias, double host_us) {
+    Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64})",
+                                        R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})",
+                                        R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16, "expert_bias": ")" + bias + "\"}",
+                                        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": )" +
+                                            std::to_string(host_us) + "}"));
+    std::map<std::string, double> parts;
+    const StepResult r = simulate(s);
+    for (const auto& [part, seconds] : r.breakdown_s) parts[part] = seconds;
+    return parts;
+  };
+  const ClusterSpec c = *cluster_presets().find("hgx-h200");
+  // Launches: forward 2 per expert + 2, backward 6 per expert + 3 = 34 + 99; each eager launch
+  // counts for 182 / 354 of a host kernel (the ratio of the layer host_us_per_kernel was
+  // measured on).
+  // Host-bound (1 s per kernel), the GPU's extra time hides that much of the extra wait.
+  const double launches = 2 * 16 + 2 + 6 * 16 + 3;
+  auto bound = run("per_expert", 1e6), bound_none = run("none", 1e6);
+  CHECK(bound["host_wait"] + bound["expert_compute"] - bound_none["host_wait"] - bound_none["expert_compute"] ==
+        Approx(launches * 182.0 / 354.0).epsilon(1e-9));
+  // GPU side: 28 bytes per output value forward and 40 backward over 512 rows of 2048 values,
+  // and each launch's overhead; nothing else moves, and "fused" biases cost nothing.
+  const double bytes = 512.0 * 2048 * (28 + 40);
+  auto none = run("none", 0), per_expert = run("per_expert", 0), fused = run("fused", 0);
+  CHECK(per_expert["expert_compute"] - none["expert_compute"] ==
+        Approx(CostModel(c, Dtype::BF16).memory_bound_s(bytes) + launches * c.kernel_overhead_s).epsilon(1e-6));
+  CHECK(per_expert["attention"] == Approx(none["attention"]).epsilon(1e-12));
+  CHECK(fused["expert_compute"] == none["expert_compute"]);
+}
+
 TEST_CASE("the summary names a host-bound step and what shortens it", "[estimator]") {
   const auto summary = [](const std::string& host_us) {
     const Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64})",
