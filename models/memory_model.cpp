@@ -14,6 +14,11 @@
 // read (Transformer Engine's Linear, LayerNormLinear and GroupedLinear save the quantized
 // input): one byte per element for the QKV and output projections' inputs, the FFN's input
 // and its activation output; what attention and the activation function keep stays BF16.
+// Selective recomputation (ParallelPlan::recompute_modules) frees what it recomputes: layernorm
+// the norms' outputs (the QKV projection's saved input and the FFN's or MoE block's input),
+// moe_act the experts' activation output, mlp a dense FFN's hidden values, shared_experts theirs.
+// core_attn and mla_up_proj free tensors this count does not hold apart (flash attention keeps
+// no score matrix; MLA's up-projected heads are not in Korthikanti's 11 h): no change.
 #include "models/memory_model.hpp"
 
 #include <algorithm>
@@ -100,18 +105,24 @@ double largest_layer_params(const ModelSpec& m, const ParallelPlan& p, int stage
 double layer_activation_bytes(const ModelSpec& m, const ParallelPlan& p, int l, double max_expert_rows, double& buffers) {
   const double h = m.d_model;
   const double tokens = double(p.tokens_per_gpu());  // this GPU's rows: the CP rank's tokens over TP
-  double bytes = tokens * (m.has_mixing_block(l) ? attention_block_bytes(m) : 4) * h;  // attention block + layer norms
+  const bool norms = p.recomputes_module("layernorm");
+  double bytes = tokens * (m.has_mixing_block(l) ? attention_block_bytes(m) - (norms ? linear_input_bytes(m) : 0) : 4) *
+                 h;  // attention block + layer norms
   if (m.is_moe_layer(l)) {
     const ModelSpec::ExpertShape e = m.expert_shape(l);
     // The MoE layer's input (BF16: the router's too), the shared experts' hidden values,
-    // and the busiest GPU's expert rows: each row's input and hidden values.
-    bytes += tokens * (2 * h + m.shared_experts * ffn_hidden_bytes(m, m.d_ffn_expert));
+    // and the busiest GPU's expert rows: each row's input and hidden values (the activation's
+    // output, the second GEMM's input, unless moe_act recomputes it).
+    const double shared = p.recomputes_module("shared_experts") ? 0 : m.shared_experts * ffn_hidden_bytes(m, m.d_ffn_expert);
+    bytes += tokens * ((norms ? 0 : 2 * h) + shared);
+    const double activation_output = p.recomputes_module("moe_act") ? 0 : linear_input_bytes(m);
     bytes += max_expert_rows * (linear_input_bytes(m) * e.item_width +
-                                ((e.matrices == 3 ? 4.0 : 2.0) + linear_input_bytes(m)) * e.hidden / p.etp);
+                                ((e.matrices == 3 ? 4.0 : 2.0) + activation_output) * e.hidden / p.etp);
     buffers = std::max(buffers, max_expert_rows * (m.dispatch_bytes_per_token() + m.combine_bytes_per_token()));
   } else {
     // TP splits the hidden width and SP the input rows: per GPU, (s b / tp) rows of full width.
-    bytes += tokens * (linear_input_bytes(m) * h + ffn_hidden_bytes(m, m.d_ffn_dense));
+    const double hidden = p.recomputes_module("mlp") ? 0 : ffn_hidden_bytes(m, m.d_ffn_dense);
+    bytes += tokens * ((norms ? 0 : linear_input_bytes(m) * h) + hidden);
   }
   return bytes;
 }

@@ -97,6 +97,13 @@ double ModelSpec::active_params() const {
 
 double ModelSpec::attention_projection_flops_per_token() const { return 2 * attention_params(); }
 
+double ModelSpec::mla_up_projection_params() const {
+  const AttentionSpec& a = attention;
+  if (a.kind != AttentionKind::MLA) return 0;
+  const double q = a.q_lora_rank ? double(a.q_lora_rank) * a.heads * (a.qk_nope_head_dim + a.qk_rope_head_dim) : 0;
+  return q + double(a.kv_lora_rank) * a.heads * (a.qk_nope_head_dim + a.v_head_dim);
+}
+
 double ModelSpec::attention_core_flops_per_token(int seq_len, bool windowed) const {
   const AttentionSpec& a = attention;
   const double qk_dim = a.qk_head_dim(), v_dim = a.value_head_dim();

@@ -116,6 +116,9 @@ struct ModelSpec {
   double attention_flops_per_token(int seq_len, bool windowed = false) const;
   // Of which the projections (GEMMs) and the core (scores and weighted values).
   double attention_projection_flops_per_token() const;
+  // MLA: the query and key-value up-projections (from the compressed latents to the heads); 0
+  // for other attention.
+  double mla_up_projection_params() const;
   double attention_core_flops_per_token(int seq_len, bool windowed = false) const;
   // Bytes per token sent by dispatch: values plus, for FP8, one FP32 scale per 128 values
   // (DeepEP's layout: 7168 + 56 x 4 = 7392 B for DeepSeek-V3).

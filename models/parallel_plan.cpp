@@ -35,6 +35,18 @@ PlanProblem context_parallel_problem(const ParallelPlan& p, const ModelSpec& m) 
                   "this model mixes tokens otherwise: use cp=1"};
   return {};
 }
+
+// Megatron-Core reads --recompute-modules only with selective granularity, and recomputes
+// mla_up_proj only in multi-latent attention.
+PlanProblem recompute_modules_problem(const ParallelPlan& p, const ModelSpec& m) {
+  if (p.recompute != "selective" && p.recompute_modules != ParallelPlan{}.recompute_modules)
+    return {"recompute_modules", "recompute_modules is read with recompute selective only (recompute is \"" +
+                                     p.recompute + "\")"};
+  if (p.recomputes_module("mla_up_proj") && m.attention.kind != AttentionKind::MLA)
+    return {"recompute_modules", "mla_up_proj recomputes multi-latent attention's up-projections; this model's "
+                                 "attention is not MLA"};
+  return {};
+}
 }  // namespace
 
 // Megatron-Core refuses these combinations with --overlap-moe-expert-parallel-comm
@@ -78,6 +90,7 @@ PlanProblem plan_problem(const ParallelPlan& p, const ModelSpec& m, const Cluste
   if (p.recompute_layers > 0 && p.recompute != "full")
     return {"recompute_layers", "recompute_layers=" + std::to_string(p.recompute_layers) +
                                     " needs recompute full (it says how many layers of each model chunk recompute)"};
+  if (PlanProblem problem = recompute_modules_problem(p, m)) return problem;
   if (PlanProblem problem = context_parallel_problem(p, m)) return problem;
   if (long(p.micro_batch_size) * p.seq_len / p.cp % p.tp != 0)
     return does_not_divide("tp", "tp", p.tp, "tokens per micro-batch and CP rank (micro_batch_size*seq_len/cp)",

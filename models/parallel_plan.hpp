@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 #include <numeric>
 #include <vector>
 #include <string>
@@ -45,10 +46,20 @@ struct ParallelPlan {
   // False, as NVIDIA's Megatron-Bridge performance recipes set it): bytes per parameter of the
   // gradient buffer and of the gradient sync.
   Dtype gradient_dtype = Dtype::FP32;
-  // Activation recomputation: none; selective (Megatron's core-attention recompute, which the
-  // model already assumes through flash attention: no change); full (each layer keeps only its
-  // input and recomputes its forward pass during backward).
+  // Activation recomputation: none; selective (the modules below); full (each layer keeps only
+  // its input and recomputes its forward pass during backward).
   std::string recompute = "none";
+  // With recompute selective, the parts of a layer whose forward the backward runs again
+  // (Megatron-Core's --recompute-modules, default core_attn): core_attn (the fused attention
+  // kernel), layernorm (both norms), mla_up_proj (MLA's query and key-value up-projections),
+  // mlp (dense layers' FFN), shared_experts, moe_act (the experts' activation function). Each
+  // frees what it recomputes (memory_model.cpp says which of them moesim's activation count
+  // holds).
+  std::vector<std::string> recompute_modules = {"core_attn"};
+  bool recomputes_module(const std::string& module) const {
+    return recompute == "selective" &&
+           std::find(recompute_modules.begin(), recompute_modules.end(), module) != recompute_modules.end();
+  }
   // With recompute full: only the first recompute_layers layers of each model chunk recompute
   // (Megatron's --recompute-method block --recompute-num-layers N); 0: every layer.
   int recompute_layers = 0;

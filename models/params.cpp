@@ -1,5 +1,6 @@
 #include "models/params.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -32,8 +33,9 @@ std::string ParamSpec::type_name() const {
     case ParamKind::BOOLEAN: return "true or false";
     case ParamKind::INTEGER_LIST: return "list of integers";
     case ParamKind::PATH: return "file path";
-    case ParamKind::CHOICE: {
-      std::string out = "one of ";
+    case ParamKind::CHOICE:
+    case ParamKind::CHOICE_LIST: {
+      std::string out = kind == ParamKind::CHOICE ? "one of " : "list of distinct ";
       for (size_t i = 0; i < choices.size(); ++i) out += (i ? ", " : "") + choices[i];
       return out;
     }
@@ -79,6 +81,15 @@ std::string ParamSpec::check(const ParamValue& value) const {
           return "a list of integers >= " + number_text(inclusive_min.value_or(0));
       return "";
     }
+    case ParamKind::CHOICE_LIST: {
+      const auto* list = std::get_if<std::vector<std::string>>(&value);
+      if (!list) return type_name();
+      for (size_t i = 0; i < list->size(); ++i)
+        if (std::find(choices.begin(), choices.end(), (*list)[i]) == choices.end() ||
+            std::find(list->begin(), list->begin() + long(i), (*list)[i]) != list->begin() + long(i))
+          return type_name();
+      return "";
+    }
   }
   return type_name();
 }
@@ -90,6 +101,11 @@ std::string param_value_text(const ParamValue& value) {
   if (const auto* list = std::get_if<std::vector<double>>(&value)) {
     std::string out = "[";
     for (size_t i = 0; i < list->size(); ++i) out += (i ? ", " : "") + number_text((*list)[i]);
+    return out + "]";
+  }
+  if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
+    std::string out = "[";
+    for (size_t i = 0; i < list->size(); ++i) out += (i ? ", \"" : "\"") + (*list)[i] + "\"";
     return out + "]";
   }
   return "null";

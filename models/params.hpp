@@ -20,10 +20,11 @@ enum class ParamKind {
   TEXT,             // any string
   BOOLEAN,          // true or false
   INTEGER_LIST,     // a list of whole numbers >= min (empty list allowed)
+  CHOICE_LIST,      // a list of distinct strings of `choices` (empty list allowed)
   PATH,             // a file path; the scenario reader resolves it relative to the scenario file
 };
 
-using ParamValue = std::variant<std::monostate, double, std::string, bool, std::vector<double>>;
+using ParamValue = std::variant<std::monostate, double, std::string, bool, std::vector<double>, std::vector<std::string>>;
 
 struct ParamSpec {
   std::string name;
@@ -33,7 +34,7 @@ struct ParamSpec {
   std::optional<double> exclusive_min;   // value must be > this
   std::optional<double> inclusive_min;   // value must be >= this
   std::optional<double> inclusive_max;   // value must be <= this
-  std::vector<std::string> choices;      // for CHOICE
+  std::vector<std::string> choices;      // for CHOICE and CHOICE_LIST
 
   // "" when `value` is acceptable, else what was expected (for the error message).
   std::string check(const ParamValue& value) const;

@@ -563,6 +563,12 @@ std::string chunks_key(const ParallelPlan& plan) {
   for (int layers : plan.pipeline_layout) key += " " + std::to_string(layers);
   return key;
 }
+std::string recompute_modules_key(const ParallelPlan& plan) {
+  std::string key;
+  if (plan.recompute == "selective")
+    for (const std::string& module : plan.recompute_modules) key += module + ",";
+  return key + " ";
+}
 }  // namespace
 
 PlanEstimator::PlanEstimator(Scenario base, const RoutedStep& routed) : base_(std::move(base)), routed_(routed) {}
@@ -578,6 +584,7 @@ StepResult PlanEstimator::estimate(const ParallelPlan& plan) {
                             " " + std::to_string(plan.ep) + " " + std::to_string(plan.etp) +
                             " " + std::to_string(plan.micro_batch_size) + " " + std::to_string(plan.seq_len) + " " +
                             plan.recompute + " " + std::to_string(plan.recompute_layers) + " " +
+                            recompute_modules_key(plan) +
                             std::to_string(plan.overlap_shared_experts) + " " +
                             std::to_string(plan.ep_comm_sms) + " " + std::to_string(tp_in_node) +
                             // FSDP's per-layer transfers: their groups' sizes follow dp

@@ -82,6 +82,7 @@ ParallelPlan plan_of(const Scenario& s, int tp, int cp, int pp, int vp, int ep, 
   p.ep_comm_sms = s.plan.ep_comm_sms;
   p.recompute = s.plan.recompute;
   p.recompute_layers = s.plan.recompute_layers;
+  p.recompute_modules = s.plan.recompute_modules;
   p.pipeline_layout = mtp_balanced_layout(s.model, p);
   // where Megatron can run it: a plan it cannot run it in is still a plan
   p.overlap_ep_comm = s.plan.overlap_ep_comm;

@@ -17,6 +17,7 @@ json param_json(const ParamValue& v) {
   if (const std::string* s = std::get_if<std::string>(&v)) return *s;
   if (const bool* b = std::get_if<bool>(&v)) return *b;
   if (const auto* list = std::get_if<std::vector<double>>(&v)) return *list;
+  if (const auto* list = std::get_if<std::vector<std::string>>(&v)) return *list;
   return nullptr;
 }
 

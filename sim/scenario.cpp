@@ -50,7 +50,14 @@ class Reader {
     if (value.is_number()) v = value.get<double>();
     else if (value.is_string()) v = value.get<std::string>();
     else if (value.is_boolean()) v = value.get<bool>();
-    else if (value.is_array()) {
+    else if (value.is_array() && spec.kind == ParamKind::CHOICE_LIST) {
+      std::vector<std::string> list;
+      for (size_t i = 0; i < value.size(); ++i) {
+        if (!value[i].is_string()) fail_value(path + "/" + std::to_string(i), value[i], spec.type_name());
+        list.push_back(value[i].get<std::string>());
+      }
+      v = std::move(list);
+    } else if (value.is_array()) {
       std::vector<double> list;
       for (size_t i = 0; i < value.size(); ++i) {
         if (!value[i].is_number()) fail_value(path + "/" + std::to_string(i), value[i], "a number");

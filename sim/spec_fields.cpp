@@ -236,9 +236,17 @@ const FieldTable<ParallelPlan>& plan_fields() {
       int_field("micro_batches", &ParallelPlan::micro_batches, 1, "micro-batches per step per DP rank"),
       int_field("seq_len", &ParallelPlan::seq_len, 1, "tokens per sequence (default: the model's)"),
       choice_field("recompute", &ParallelPlan::recompute,
-                   "activation recomputation: none, selective (core attention; the same as none here, as flash "
-                   "attention is assumed) or full (layer inputs kept, forward recomputed in backward)",
+                   "activation recomputation: none, selective (recompute_modules) or full (layer inputs kept, forward "
+                   "recomputed in backward)",
                    {"none", "selective", "full"}),
+      {{"recompute_modules", ParamKind::CHOICE_LIST, std::vector<std::string>{"core_attn"},
+        "with recompute selective: what the backward runs forward again (Megatron's --recompute-modules): core_attn "
+        "(the attention kernel), layernorm (both norms), mla_up_proj (MLA's up-projections), mlp (dense layers' FFN), "
+        "shared_experts, moe_act (the experts' activation)",
+        std::nullopt, std::nullopt, std::nullopt,
+        {"core_attn", "layernorm", "mla_up_proj", "mlp", "shared_experts", "moe_act"}},
+       [](ParallelPlan& p, const ParamValue& v) { p.recompute_modules = std::get<std::vector<std::string>>(v); },
+       [](const ParallelPlan& p) { return ParamValue(p.recompute_modules); }},
       int_field("recompute_layers", &ParallelPlan::recompute_layers, 0,
                 "with recompute full: only the first N layers of each model chunk recompute (Megatron's "
                 "--recompute-method block --recompute-num-layers N); 0: every layer"),

@@ -117,6 +117,12 @@ class ProgramBuilder {
     for (bool token_moe : {false, true})
       gate_and_shared_[token_moe] =
           gate(token_moe) + block_elementwise(false) + (overlaps_shared_experts() ? Work{} : shared_experts());
+    // Selective recomputation: the modules' forward run again in each backward.
+    const auto when = [&](const char* module, Work work) { return p_.recomputes_module(module) ? work : Work{}; };
+    const Work norm = when("layernorm", layer_norm());
+    recomputed_attention_ = norm + when("mla_up_proj", mla_up_projections());
+    recomputed_dense_ffn_ = norm + when("mlp", ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp));
+    recomputed_moe_block_ = norm + when("shared_experts", shared_experts());
     build_groups();
     build_messages();
   }
@@ -573,10 +579,14 @@ class ProgramBuilder {
   // Backward costs twice the forward FLOPs, once more with full recomputation.
   double backward_factor(int layer) const { return BACKWARD_FLOP_FACTOR + (recomputes(layer) ? 1 : 0); }
   bool recomputes(int layer) const { return p_.recomputes_layer(layer, m_.layers); }
+  // Whether the backward runs the attention kernel forward again (full, or selective core_attn).
+  bool recomputes_core(int layer) const { return recomputes(layer) || p_.recomputes_module("core_attn"); }
   Work attention_forward(int layer) const { return attention_[m_.attention.is_windowed(layer)]; }
   Work attention_backward(int layer) const {
     const bool windowed = m_.attention.is_windowed(layer);
-    return recomputes(layer) ? attention_backward_[windowed] + attention_[windowed] : attention_backward_[windowed];
+    if (recomputes(layer)) return attention_backward_[windowed] + attention_[windowed];
+    return attention_backward_[windowed] + recomputed_attention_ +
+           (recomputes_core(layer) ? attention_core_[windowed] : Work{});
   }
 
   void run_step(Step step, int stage, int layer, int mb, bool bwd) {
@@ -584,9 +594,11 @@ class ProgramBuilder {
     switch (step) {
       case Step::ATTENTION: return attention_step(stage, layer, mb, bwd);
       case Step::TP_ALLREDUCE: return tp_allreduce(stage, layer, mb, bwd);
-      case Step::DENSE_FFN: return compute(stage, Part::DENSE_FFN, layer, mb, bwd, dense_ffn_ * f);
+      case Step::DENSE_FFN:
+        return compute(stage, Part::DENSE_FFN, layer, mb, bwd, dense_ffn_ * f + (bwd ? recomputed_dense_ffn_ : Work{}));
       case Step::GATE_AND_SHARED:
-        return compute(stage, Part::DENSE_FFN, layer, mb, bwd, gate_and_shared_[m_.is_token_moe_layer(layer)] * f);
+        return compute(stage, Part::DENSE_FFN, layer, mb, bwd,
+                       gate_and_shared_[m_.is_token_moe_layer(layer)] * f + (bwd ? recomputed_moe_block_ : Work{}));
       // Dispatch moves tokens to experts; its backward moves their gradients back. Combine
       // returns expert outputs; its backward sends output gradients to the experts again.
       case Step::DISPATCH:
@@ -604,7 +616,7 @@ class ProgramBuilder {
     const Work block = bwd ? attention_backward(layer) : attention_forward(layer);
     if (p_.cp == 1) return compute(stage, Part::ATTENTION, layer, mb, bwd, block);
     const bool windowed = m_.attention.is_windowed(layer);
-    const Work core = bwd ? attention_core_backward_[windowed] + (recomputes(layer) ? attention_core_[windowed] : Work{})
+    const Work core = bwd ? attention_core_backward_[windowed] + (recomputes_core(layer) ? attention_core_[windowed] : Work{})
                           : attention_core_[windowed];
     compute(stage, Part::ATTENTION, layer, mb, bwd, block - core);
     const int first = collective_op(stage, GroupKind::CP, Part::CP_COMM, layer, mb, bwd, [&](Collective& c, int) {
@@ -624,7 +636,7 @@ class ProgramBuilder {
                                         ? m_.attention.heads / double(p_.tp) * (m_.attention.qk_head_dim() + m_.attention.value_head_dim())
                                         : kv_heads_per_rank * 2 * m_.attention.head_dim;
     const double chunk_bytes = tokens_full_ * values_per_token * BF16_BYTES;
-    const double passes = bwd ? 2 + (recomputes(layer) ? 1 : 0) : 1;
+    const double passes = bwd ? 2 + (recomputes_core(layer) ? 1 : 0) : 1;
     return passes * chunk_bytes * p_.cp * GATHER_AS_ALL_REDUCE;
   }
 
@@ -833,11 +845,11 @@ class ProgramBuilder {
     // The host launches each local expert's GEMMs apart (as Transformer Engine's GroupedLinear
     // does), the GPU runs them back to back.
     const double local_experts = std::max(1.0, double(m_.experts) / p_.ep);
-    const BiasPass bias = per_expert_bias(local_experts, e.item_width, bwd);
-    host_.kernels += f * (local_experts * e.matrices + 2 + row_kernels()) + bias.counted_kernels;
+    const RowPass extra = expert_row_extras(local_experts, e, width, bwd);
+    host_.kernels += f * (local_experts * e.matrices + 2 + row_kernels()) + extra.counted_kernels;
     const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
       return f * (launches_s + l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s) +
-             bias.launches * s_.cluster.kernel_overhead_s + l.rank_rows[rank] * bias.row_s;
+             extra.launches * s_.cluster.kernel_overhead_s + l.rank_rows[rank] * extra.row_s;
     };
     if (columns_ < p_.ep_group_gpus()) note_absent_lag(stage, load(layer, mb, 0), f, seconds_of);
     const MicroBatchLoad* group_load = nullptr;  // the EP group's load, looked up once per group
@@ -963,18 +975,38 @@ class ProgramBuilder {
   // width values and writes width; GELU reads and writes width), and with FP8 the casts of the
   // row's input and hidden values. Bytes only: row_kernels() launches run them for all rows.
   double ffn_row_elementwise_s(double input, double width, int matrices) const {
-    const double activation = (matrices == 3 ? 3 : 2) * width * BF16_BYTES;
     const double casts = fp8() ? (input + width) * FP8_CAST_BYTES : 0;
-    return cost_.memory_bound_s(activation + casts);
+    return cost_.memory_bound_s(activation_bytes(width, matrices) + casts);
+  }
+  static double activation_bytes(double width, int matrices) { return (matrices == 3 ? 3 : 2) * width * BF16_BYTES; }
+  // One layer norm over this GPU's rows: read and write h BF16 values per row, one kernel.
+  Work layer_norm() const {
+    return launches(1) + Work{cost_.memory_bound_s(tokens_full_ / p_.tp * m_.d_model * 2 * BF16_BYTES), 0};
+  }
+  // MLA's query and key-value up-projections, forward (1 GEMM each; 0 for other attention).
+  Work mla_up_projections() const {
+    const double flops = 2 * m_.mla_up_projection_params() * tokens_full_ / p_.tp;
+    return flops > 0 ? Work{cost_.flops_s(flops), flops, 2} : Work{};
   }
   int row_kernels() const { return 1 + (fp8() ? 2 : 0); }
-  // The experts' output bias added expert by expert (ModelSpec::expert_bias "per_expert") in one
-  // pass (forward, or backward: it is not recomputed): its memory time per row, its eager
-  // launches (GPU side) and what they count for on the host (Work::kernels).
-  struct BiasPass {
+  // Passes over the expert rows that do not scale with the backward factor: their memory time
+  // per row, their launches (GPU side) and what those count for on the host.
+  struct RowPass {
     double row_s = 0, launches = 0, counted_kernels = 0;
   };
-  BiasPass per_expert_bias(double local_experts, double item_width, bool bwd) const {
+  // The output bias added expert by expert (each direction), and in backward the activation
+  // run again when moe_act is recomputed (one fused kernel over all rows).
+  RowPass expert_row_extras(double local_experts, const ModelSpec::ExpertShape& e, double width, bool bwd) const {
+    RowPass pass = per_expert_bias(local_experts, e.item_width, bwd);
+    if (bwd && p_.recomputes_module("moe_act")) {
+      pass.row_s += cost_.memory_bound_s(activation_bytes(width, e.matrices));
+      pass.launches += 1, pass.counted_kernels += 1;
+    }
+    return pass;
+  }
+  // The experts' output bias added expert by expert (ModelSpec::expert_bias "per_expert") in one
+  // pass (forward, or backward: it is not recomputed).
+  RowPass per_expert_bias(double local_experts, double item_width, bool bwd) const {
     if (!m_.adds_expert_bias_per_expert()) return {};
     const double launches = bwd ? EXPERT_BIAS_BACKWARD_LAUNCHES_PER_EXPERT * local_experts + EXPERT_BIAS_BACKWARD_LAUNCHES
                                 : EXPERT_BIAS_FORWARD_LAUNCHES_PER_EXPERT * local_experts + EXPERT_BIAS_FORWARD_LAUNCHES;
@@ -1054,6 +1086,9 @@ class ProgramBuilder {
   HostTally host_;                 // the piece being built
   Work attention_[2], dense_ffn_;                  // per layer and micro-batch, forward (attention_[windowed])
   Work gate_and_shared_[2];                       // of channel- and token-mixing MoE layers
+  // Selective recomputation's extra forward work in each backward (ParallelPlan::recompute_modules),
+  // beside the attention kernel's: attention block, dense FFN block, MoE block.
+  Work recomputed_attention_, recomputed_dense_ffn_, recomputed_moe_block_;
   Work attention_backward_[2];                   // without recomputation
   Work attention_core_[2], attention_core_backward_[2];  // the cores within the two above
   std::array<std::vector<int>, std::size(GROUP_KINDS)> first_group_;  // per GroupKind, per stage: first group index

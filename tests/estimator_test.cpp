@@ -572,6 +572,46 @@ TEST_CASE("Megatron-Core's per-expert output bias: its memory passes per row and
   CHECK(fused["expert_compute"] == none["expert_compute"]);
 }
 
+TEST_CASE("selective recomputation runs each module's forward again in backward", "[estimator]") {
+  // One Qwen3-30B-A3B layer with 16 experts on one H200 (64 tokens, 512 expert rows), no host
+  // time; each module adds its forward to the backward of the part it belongs to.
+  const auto run = [](const std::string& model, const std::string& modules) {
+    Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64, "recompute": "selective", )"
+                                        R"("recompute_modules": )" + modules + "}",
+                                        R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})", model,
+                                        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": 0})"));
+    std::map<std::string, double> parts;
+    for (const auto& [part, seconds] : simulate(s).breakdown_s) parts[part] = seconds;
+    return parts;
+  };
+  const ClusterSpec c = *cluster_presets().find("hgx-h200");
+  const CostModel cost = CostModel::in_training(c, Dtype::BF16);
+  const std::string qwen = R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16})";
+  auto none = run(qwen, "[]");
+  // layernorm: each block's norm (64 rows of 2048 BF16 values read and written, one kernel)
+  auto norms = run(qwen, R"(["layernorm"])");
+  const double norm_s = cost.memory_bound_s(64 * 2048 * 4.0) + c.kernel_overhead_s;
+  CHECK(norms["attention"] - none["attention"] == Approx(norm_s).epsilon(1e-6));
+  CHECK(norms["dense_ffn"] - none["dense_ffn"] == Approx(norm_s).epsilon(1e-6));
+  // moe_act: the SwiGLU over the 512 expert rows (3 x 768 BF16 values each, one kernel)
+  auto act = run(qwen, R"(["moe_act"])");
+  CHECK(act["expert_compute"] - none["expert_compute"] ==
+        Approx(cost.memory_bound_s(512 * 3 * 768 * 2.0) + c.kernel_overhead_s).epsilon(1e-6));
+  CHECK(act["attention"] == Approx(none["attention"]).epsilon(1e-12));
+  // core_attn: the attention kernel's forward (priced, like attention's projections, without
+  // launch overheads)
+  const ModelSpec q = *model_presets().find("qwen3-30b-a3b");
+  CHECK(run(qwen, R"(["core_attn"])")["attention"] - none["attention"] ==
+        Approx(cost.attention_core_s(q.attention_core_flops_per_token(64) * 64, false, q.attention.qk_head_dim())).epsilon(1e-6));
+  // mla_up_proj: DeepSeek-V3's query (1536 -> 128 x 192) and key-value (512 -> 128 x 256)
+  // up-projections, 2 FLOPs per multiply-add over 64 tokens at the projections' rate
+  const std::string dsv3 = R"({"preset": "deepseek-v3", "layers": 1, "first_dense_layers": 0, "experts": 16, "mtp_layers": 0, )"
+                           R"("compute_dtype": "bf16"})";
+  const double up_flops = 2.0 * 64 * (1536.0 * 128 * 192 + 512.0 * 128 * 256);
+  CHECK(run(dsv3, R"(["mla_up_proj"])")["attention"] - run(dsv3, "[]")["attention"] ==
+        Approx(cost.flops_s(up_flops)).epsilon(1e-6));
+}
+
 TEST_CASE("the summary names a host-bound step and what shortens it", "[estimator]") {
   const auto summary = [](const std::string& host_us) {
     const Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64})",

@@ -117,6 +117,25 @@ TEST_CASE("full recomputation keeps layer inputs and recomputes the forward pass
         Approx((4 * p + core * (2 / e_f + 2.5 / e_b)) / (3 * p + core * (1 / e_f + 2.5 / e_b))).epsilon(1e-9));
 }
 
+TEST_CASE("selective recomputation frees what its modules recompute", "[memory]") {
+  Scenario s = small();
+  s.plan.recompute = "selective";
+  const auto activations = [&](std::vector<std::string> modules) {
+    s.plan.recompute_modules = std::move(modules);
+    return memory_per_gpu(s.model, s.plan, 300).activations_bytes;
+  };
+  // core_attn (Megatron's default): flash attention keeps no score matrix, nothing to free:
+  // 2 layers x 22,126,592 as without recomputation.
+  CHECK(activations({"core_attn"}) == 44'253'184.0);
+  // moe_act: each expert row drops its activation output, 2 f = 4,096 bytes: 300 rows, 2
+  // layers: 44,253,184 - 2,457,600.
+  CHECK(activations({"moe_act"}) == 41'795'584.0);
+  // layernorm: the norms' outputs, the QKV projection's input (2 h) and the MoE block's input
+  // (2 h): 1024 tokens x 4 h per layer = 4,194,304, two layers: 44,253,184 - 8,388,608.
+  CHECK(activations({"layernorm"}) == 35'864'576.0);
+  CHECK(activations({"layernorm", "moe_act"}) == 35'864'576.0 - 2'457'600.0);
+}
+
 TEST_CASE("recompute_layers: only the first N layers of each model chunk recompute", "[memory]") {
   // The small model's two layers: with recompute_layers 1, layer 0 keeps its input (2,097,152
   // bytes) and layer 1 its full activations (22,126,592 with 300 expert rows), plus layer 0's

@@ -41,6 +41,20 @@ TEST_CASE("scenario errors name file and path and value and expectation", "[scen
                Catch::StartsWith("bad.json: /plan/gradient_dtype: \"fp8\"") && Catch::Contains("fp32") &&
                    Catch::Contains("bf16"));
   }
+  SECTION("recompute_modules: a module moesim does not know, a repeated one, the wrong granularity or attention") {
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8, "recompute": "selective", "recompute_modules": ["moe"]})")) ==
+          "bad.json: /plan/recompute_modules: [\"moe\"]: expected list of distinct core_attn, layernorm, mla_up_proj, mlp, "
+          "shared_experts, moe_act");
+    CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8, "recompute": "selective", "recompute_modules": ["mlp", "mlp"]})")),
+               Catch::StartsWith("bad.json: /plan/recompute_modules: [\"mlp\",\"mlp\"]: expected list of distinct"));
+    CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8, "recompute_modules": [1]})")),
+               Catch::StartsWith("bad.json: /plan/recompute_modules/0: 1: expected list of distinct"));
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8, "recompute_modules": ["moe_act"]})")) ==
+          "bad.json: /plan/recompute_modules: recompute_modules is read with recompute selective only (recompute is "
+          "\"none\")");
+    CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8, "recompute": "selective", "recompute_modules": ["mla_up_proj"]})")),
+               Catch::Contains("mla_up_proj recomputes multi-latent attention's up-projections; this model's attention is not MLA"));
+  }
   SECTION("unknown router policy") {
     CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "magic"})")),
                Catch::StartsWith("bad.json: /router/policy: \"magic\": expected a known router policy: base, dropless, expert_choice"));

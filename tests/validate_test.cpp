@@ -522,7 +522,7 @@ TEST_CASE("validate: Megatron's model FLOP counts match the ones its published r
   CHECK_FALSE(megatron_core_2024_flops_per_token(dsv3, 4096).has_value());
 }
 
-TEST_CASE("validate: Megatron-Bridge's DeepSeek-V3 and Qwen3-235B runs keep their recipes' MTP layer and pipeline layout",
+TEST_CASE("validate: Megatron-Bridge runs keep their recipes' MTP layer and pipeline layout and selective recomputation",
           "[validate]") {
   // The held-out 26.06 rows (validation/heldout): DeepSeek-V3 on 256 GB200 at PP4 VP4 and on
   // 256 B300 at PP8, neither saying how many MTP layers it ran.
@@ -563,4 +563,12 @@ TEST_CASE("validate: Megatron-Bridge's DeepSeek-V3 and Qwen3-235B runs keep thei
   REQUIRE(stated["id"] == "train-mbridge-2606-gb200-deepseekv3-mxfp8-pp4-ep64-gbs4096");
   stated["params"]["architecture"]["mtp_layers"] = 0;
   CHECK(scenario_of(parsed_point(stated))["model"]["mtp_layers"] == 0);
+  // the recipes' selective recomputation: DeepSeek-V3 MLA's up-projections; GPT-OSS-120B the
+  // norms and the experts' activation, but not on GB300 and B300; Qwen3 nothing
+  CHECK(gb200["plan"]["recompute"] == "selective");
+  CHECK(gb200["plan"]["recompute_modules"] == nlohmann::json::array({"mla_up_proj"}));
+  const auto gpt_oss = scenario_of(point(points, "train-mbridge-2606-gb200-gptoss120b-mxfp8-pp1-ep64-gbs1280"));
+  CHECK(gpt_oss["plan"]["recompute_modules"] == nlohmann::json::array({"layernorm", "moe_act"}));
+  CHECK_FALSE(scenario_of(point(points, "train-mbridge-2606-gb300-gptoss120b-mxfp8-pp1-ep16-gbs1280"))["plan"].contains("recompute"));
+  CHECK_FALSE(qwen3["plan"].contains("recompute"));
 }

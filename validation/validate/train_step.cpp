@@ -86,6 +86,17 @@ std::vector<int> embedding_and_loss_layout(int layers, int stages) {
   return layout;
 }
 
+// Megatron-Bridge's selective recomputation per model and GPU (recompute_modules in
+// scripts/performance/configs/*/..._workload_base_configs.py @ b19588a05, the 26.02 scripts;
+// 25.11's, @ cb62f8620, agree but for GB300 DeepSeek-V3, then moe_act): DeepSeek-V3 recomputes
+// MLA's up-projections (on H100 the dense layers' MLP too), GPT-OSS-120B the norms and the
+// experts' activation except on GB300 and B300; Qwen3 recomputes nothing.
+std::vector<std::string> megatron_bridge_recompute_modules(const std::string& model, const std::string& gpu) {
+  if (model == "deepseek-v3") return gpu == "h100-sxm" ? std::vector<std::string>{"mla_up_proj", "mlp"} : std::vector<std::string>{"mla_up_proj"};
+  if (model == "gpt-oss-120b" && gpu != "gb300" && gpu != "b300") return {"layernorm", "moe_act"};
+  return {};
+}
+
 // The model FLOPs per token that the point's framework reports: Megatron-Bridge's formula
 // (with the run's MTP layers), or Megatron-LM's 2024 one for the Megatron-Core runs; moesim's
 // own count (3 x forward, causal attention halved) where neither applies.
@@ -150,6 +161,8 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
     if (std::string(model) == "deepseek-v3") layout = deepseek_v3_layout(pp, vp);
     if (std::string(model) == "qwen3-235b-a22b") layout = embedding_and_loss_layout(model_presets().find(model)->layers, pp * vp);
     if (!layout.empty()) s["plan"]["pipeline_layout"] = layout;
+    const std::vector<std::string> modules = megatron_bridge_recompute_modules(model, cluster->gpu.name);
+    if (!modules.empty()) s["plan"]["recompute"] = "selective", s["plan"]["recompute_modules"] = modules;
   }
   if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
   s["cluster"]["nodes"] = gpus / cluster->gpus_per_node;
