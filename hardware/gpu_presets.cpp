@@ -30,8 +30,8 @@ GpuSpec with_nccl(GpuSpec g, NcclGeneration generation) {
 // shares the GB300's Blackwell Ultra die (whose doubled softmax-exponent rate speeds attention)
 // and has no dense run of its own. GPUs without such runs (A100, H20, MI300X) keep the kernel
 // rate.
-constexpr double HOPPER_TRAINING = 0.941, BLACKWELL_TRAINING = 0.745, GB200_TRAINING = 0.725,
-                 BLACKWELL_ULTRA_TRAINING = 0.9;
+constexpr double HOPPER_TRAINING = 0.953, BLACKWELL_TRAINING = 0.755, GB200_TRAINING = 0.736,
+                 BLACKWELL_ULTRA_TRAINING = 0.911;
 GpuSpec in_training(GpuSpec g, double fraction) {
   g.training_tensor_fraction = fraction;
   return g;

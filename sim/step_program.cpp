@@ -37,6 +37,15 @@ constexpr double BF16_BYTES = 2;
 constexpr double FP8_CAST_BYTES = 3;
 // The router's softmax (or sigmoid) and top-k selection after its gate GEMM.
 constexpr int ROUTER_KERNELS = 2;
+// The loss over this GPU's logits, as Megatron-Core's fused vocab-parallel cross entropy runs it
+// (megatron/core/fusions/fused_cross_entropy.py, three compiled functions forward, one backward):
+// forward, the BF16 logits read and written back as FP32 (2 + 4), shifted by their maximum and
+// exponentiated (4 + 4), normalised in place into the softmax it keeps (4 + 4): 22 bytes per
+// logit in 3 kernels; backward, the softmax scaled by the incoming gradient and cast to BF16
+// (4 + 2) in 1. (The all-reduces of each token's maximum and sum over TP are a few bytes per
+// token: left out.)
+constexpr double LOSS_FORWARD_BYTES_PER_LOGIT = 22, LOSS_BACKWARD_BYTES_PER_LOGIT = 6;
+constexpr int LOSS_FORWARD_KERNELS = 3, LOSS_BACKWARD_KERNELS = 1;
 // Megatron-Core's per-expert output bias (ModelSpec::expert_bias "per_expert"), bytes per value
 // of an expert's output rows. Forward: bias x probability written in FP32 (4), added to the
 // BF16 output (read 2 + 4, write 4), concatenated (read and write 4 each), cast back (read 4,
@@ -359,7 +368,7 @@ class ProgramBuilder {
   // last (routed as that layer is), and the output layer once more. Backward in reverse.
   void output_ops(int stage, int mb, bool bwd) {
     const double f = bwd ? BACKWARD_FLOP_FACTOR : 1;
-    const auto head = [&] { compute(stage, Part::DENSE_FFN, -1, mb, bwd, output_layer() * f); };
+    const auto head = [&] { compute(stage, Part::DENSE_FFN, -1, mb, bwd, output_layer() * f + loss(bwd)); };
     const auto mtp_module = [&] {
       const Work projection = gemm(tokens_full_, double(m_.d_model) / p_.tp, 2.0 * m_.d_model) + block_elementwise(false);
       if (bwd) {
@@ -1058,6 +1067,12 @@ class ProgramBuilder {
   // (megatron/core/models/gpt/gpt_model.py; an MXFP8 LM head is opt-in since May 2026,
   // fp8_output_proj), and DeepSeek-V3 keeps its output head in BF16 (V3 report, Sec. 3.3.1).
   Work output_layer() const { return gemm(tokens_full_, double(m_.vocab) / p_.tp, m_.d_model, bf16_cost_); }
+  // The cross entropy over the output layer's logits (this GPU's share of the vocabulary).
+  Work loss(bool bwd) const {
+    const double logits = tokens_full_ * m_.vocab / p_.tp;
+    const double bytes = logits * (bwd ? LOSS_BACKWARD_BYTES_PER_LOGIT : LOSS_FORWARD_BYTES_PER_LOGIT);
+    return launches(bwd ? LOSS_BACKWARD_KERNELS : LOSS_FORWARD_KERNELS) + Work{cost_.memory_bound_s(bytes), 0};
+  }
 
   const Scenario& s_;
   const ModelSpec& m_;

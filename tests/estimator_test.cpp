@@ -84,8 +84,11 @@ Bubble pipeline_bubble(int micro_batches, int vp) {
                                             // slower than the others.
                                             R"({"preset": "mixtral-8x7b", "vocab": 8})",
                                             // Free links: pipeline messages take no time, so only the
-                                            // schedule's bubble remains.
-                                            R"({"preset": "dgx-h100", "nodes": 1, "nvlink_GBps": 1e9, "nvlink_latency_us": 0})"));
+                                            // schedule's bubble remains; no host time, which the
+                                            // tiny output layer's launches would otherwise add to
+                                            // the last stage.
+                                            R"({"preset": "dgx-h100", "nodes": 1, "nvlink_GBps": 1e9, "nvlink_latency_us": 0, )"
+                                            R"("host_us_per_kernel": 0})"));
   const StepResult r = simulate(s);
   double bubble = 0, steady = 0;
   for (const auto& [name, seconds] : r.breakdown_s) {
@@ -526,11 +529,12 @@ TEST_CASE("a GPU whose kernels are shorter than their launches waits for the hos
   // Launches, forward: attention 3 (projections and core) + 2 (norm, residual add); the MoE
   // block 2 (norm, add) + the gate GEMM and 2 router kernels + 16 experts x 3 GEMMs + permute,
   // unpermute and the activation = 61. Backward: attention 5 + 2 x 2, the MoE block 2 x 56 =
-  // 121. The output layer: 1 forward, 2 backward. In all 185.
+  // 121. The output layer: its GEMM and the loss's 3 kernels forward, 2 GEMMs and the loss's 1
+  // backward. In all 189.
   auto bound = run(1e6, 16);
-  CHECK(bound["host_wait"] == Approx(185.0).margin(0.01));
+  CHECK(bound["host_wait"] == Approx(189.0).margin(0.01));
   // Each more local expert: 3 GEMMs forward, 6 backward.
-  CHECK(run(1e6, 32)["host_wait"] == Approx(185.0 + 16 * 9).margin(0.01));
+  CHECK(run(1e6, 32)["host_wait"] == Approx(189.0 + 16 * 9).margin(0.01));
   // Without host time (a CUDA-graphed step) nothing waits, and the GPU's parts are unchanged.
   auto graphed = run(0, 16);
   CHECK(graphed["host_wait"] == 0);
@@ -612,6 +616,28 @@ TEST_CASE("selective recomputation runs each module's forward again in backward"
         Approx(cost.flops_s(up_flops)).epsilon(1e-6));
 }
 
+TEST_CASE("the output layer's loss: 22 bytes per logit forward and 6 backward, memory-bound", "[estimator]") {
+  // One Qwen3-30B-A3B layer on one H200, 64 tokens, two vocabularies: the output layer's part
+  // (its GEMM forward and twice that backward, at the BF16 training rate) and the fused cross
+  // entropy's passes over 64 x vocab logits grow with the vocabulary; nothing else does.
+  const auto dense_part = [](int vocab) {
+    Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64})",
+                                        R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})",
+                                        R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16, "vocab": )" +
+                                            std::to_string(vocab) + "}",
+                                        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": 0})"));
+    for (const auto& [part, seconds] : simulate(s).breakdown_s)
+      if (part == "dense_ffn") return seconds;
+    return 0.0;
+  };
+  const ClusterSpec c = *cluster_presets().find("hgx-h200");
+  const CostModel bf16 = CostModel::in_training(c, Dtype::BF16);
+  const double small = 32768, large = 131072;
+  const double gemms = 3 * (bf16.gemm_s(64, large, 2048) - bf16.gemm_s(64, small, 2048));
+  CHECK(dense_part(int(large)) - dense_part(int(small)) ==
+        Approx(gemms + bf16.memory_bound_s(64 * (large - small) * (22 + 6))).epsilon(1e-6));
+}
+
 TEST_CASE("the summary names a host-bound step and what shortens it", "[estimator]") {
   const auto summary = [](const std::string& host_us) {
     const Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64})",
@@ -623,7 +649,7 @@ TEST_CASE("the summary names a host-bound step and what shortens it", "[estimato
     print_summary(out, simulate(s), s);
     return out.str();
   };
-  // 185 launches of 1 ms against about 6 ms of GPU work: nearly all of the step waits.
+  // 189 launches of 1 ms against about 6 ms of GPU work: nearly all of the step waits.
   CHECK_THAT(summary("1000"), Catch::Contains("host-bound") && Catch::Contains("% of the step waits for the host"));
   CHECK_THAT(summary("0"), !Catch::Contains("host-bound"));
 }

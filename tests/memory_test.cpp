@@ -17,6 +17,9 @@ Scenario small() {
       R"({"preset": "mixtral-8x7b", "layers": 2, "d_model": 1024, "d_ffn_dense": 2048, "d_ffn_expert": 2048,
           "experts": 8, "top_k": 2, "vocab": 1000, "heads": 8, "kv_heads": 8, "head_dim": 128})"));
 }
+// The loss's FP32 softmax over the vocabulary, kept for the backward by the stage with the output
+// layer: 1024 tokens x 1000 x 4 bytes per micro-batch in flight there.
+constexpr double LOSS = 4'096'000.0;
 }  // namespace
 
 TEST_CASE("memory terms of a small model equal the hand-computed values", "[memory]") {
@@ -35,8 +38,8 @@ TEST_CASE("memory terms of a small model equal the hand-computed values", "[memo
   // Activations per layer (1024 tokens, BF16): attention block and norms 15 h per token =
   // 1024 * 15 * 1024 = 15,728,640; the MoE input 2 h per token = 2,097,152; the busiest GPU's
   // expert rows keep 2 h + 6 f = 14,336 bytes each: 300 * 14,336 = 4,300,800. Two layers, one
-  // micro-batch in flight: 2 * 22,126,592 = 44,253,184.
-  CHECK(m.activations_bytes == 44'253'184.0);
+  // micro-batch in flight: 2 * 22,126,592 = 44,253,184, and the loss's softmax.
+  CHECK(m.activations_bytes == 44'253'184.0 + LOSS);
   // All-to-all buffers: 300 rows x (dispatch 2 h + combine 2 h) = 300 * 4096 = 1,228,800.
   CHECK(m.a2a_buffer_bytes == 1'228'800.0);
 
@@ -62,7 +65,7 @@ TEST_CASE("memory terms of a small model equal the hand-computed values", "[memo
   // (1024 + 5 * 2048) = 3,379,200. Two layers: 2 * 19,107,840 = 38,215,680.
   s.model.compute_dtype = Dtype::FP8;
   const MemoryBreakdown f = memory_per_gpu(s.model, s.plan, max_rows);
-  CHECK(f.activations_bytes == 38'215'680.0);
+  CHECK(f.activations_bytes == 38'215'680.0 + LOSS);
   CHECK(f.weights_bytes == b.weights_bytes);
 }
 
@@ -81,11 +84,11 @@ TEST_CASE("1F1B keeps pp - stage micro-batches in flight on stage 0", "[memory]"
 
 TEST_CASE("the combined order holds one chunk more: a forward runs beside the backward before it", "[memory]") {
   // No pipeline, 2 micro-batches: 1F1B holds one micro-batch, the combined order two (forward
-  // 1 runs while backward 0 still holds its activations): 2 * 44,253,184.
+  // 1 runs while backward 0 still holds its activations): 2 * (44,253,184 + the loss's).
   Scenario s = small();
   s.plan.micro_batches = 2;
   const double one = memory_per_gpu(s.model, s.plan, 300).activations_bytes;
-  CHECK(one == 44'253'184.0);
+  CHECK(one == 44'253'184.0 + LOSS);
   s.plan.overlap_ep_comm = true;
   CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 2 * one);
 }
@@ -94,8 +97,8 @@ TEST_CASE("full recomputation keeps layer inputs and recomputes the forward pass
   Scenario s = small();
   s.plan.recompute = "full";
   // Layer inputs: 1024 tokens x 2 h = 2,097,152 bytes per layer, two layers, plus one layer's
-  // full activations (22,126,592) while it is recomputed: 26,320,896.
-  CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 26'320'896.0);
+  // full activations (22,126,592) while it is recomputed: 26,320,896; the loss keeps its softmax.
+  CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 26'320'896.0 + LOSS);
   // The step: the backward runs the forward once more. With element-wise kernels made free,
   // attention per token and layer goes from 3 P / R + C / B (1 / e_f + 2.5 / e_b) to
   // 4 P / R + C / B (2 / e_f + 2.5 / e_b) (projections P at the GEMM rate R = g x peak, the
@@ -125,25 +128,25 @@ TEST_CASE("selective recomputation frees what its modules recompute", "[memory]"
     return memory_per_gpu(s.model, s.plan, 300).activations_bytes;
   };
   // core_attn (Megatron's default): flash attention keeps no score matrix, nothing to free:
-  // 2 layers x 22,126,592 as without recomputation.
-  CHECK(activations({"core_attn"}) == 44'253'184.0);
+  // 2 layers x 22,126,592 and the loss's softmax, as without recomputation.
+  CHECK(activations({"core_attn"}) == 44'253'184.0 + LOSS);
   // moe_act: each expert row drops its activation output, 2 f = 4,096 bytes: 300 rows, 2
   // layers: 44,253,184 - 2,457,600.
-  CHECK(activations({"moe_act"}) == 41'795'584.0);
+  CHECK(activations({"moe_act"}) == 41'795'584.0 + LOSS);
   // layernorm: the norms' outputs, the QKV projection's input (2 h) and the MoE block's input
   // (2 h): 1024 tokens x 4 h per layer = 4,194,304, two layers: 44,253,184 - 8,388,608.
-  CHECK(activations({"layernorm"}) == 35'864'576.0);
-  CHECK(activations({"layernorm", "moe_act"}) == 35'864'576.0 - 2'457'600.0);
+  CHECK(activations({"layernorm"}) == 35'864'576.0 + LOSS);
+  CHECK(activations({"layernorm", "moe_act"}) == 35'864'576.0 - 2'457'600.0 + LOSS);
 }
 
 TEST_CASE("recompute_layers: only the first N layers of each model chunk recompute", "[memory]") {
   // The small model's two layers: with recompute_layers 1, layer 0 keeps its input (2,097,152
   // bytes) and layer 1 its full activations (22,126,592 with 300 expert rows), plus layer 0's
-  // full activations while it is recomputed: 46,350,336.
+  // full activations while it is recomputed: 46,350,336; and the loss's softmax.
   Scenario s = small();
   s.plan.recompute = "full";
   s.plan.recompute_layers = 1;
-  CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 2'097'152.0 + 22'126'592.0 + 22'126'592.0);
+  CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 2'097'152.0 + 22'126'592.0 + 22'126'592.0 + LOSS);
   // The step: layer 0's backward recomputes its forward, layer 1's does not; the two layers
   // are alike, so attention takes the mean of no recomputation and recomputing every layer.
   s.cluster.gpu.hbm_Bps = 1e30;
@@ -174,9 +177,9 @@ TEST_CASE("an MTP module adds a layer like the last, its projection and their ac
   CHECK(with.weights_bytes - without.weights_bytes == 2 * mtp_params);
   CHECK(with.gradients_bytes - without.gradients_bytes == 4 * mtp_params);
   CHECK(with.optimizer_bytes - without.optimizer_bytes == 12 * mtp_params);
-  // Activations: one more layer's 22,126,592 and the projection's input, 2 x 2 h per token:
-  // 1024 * 4 * 1024 = 4,194,304.
-  CHECK(with.activations_bytes - without.activations_bytes == 22'126'592.0 + 4'194'304.0);
+  // Activations: one more layer's 22,126,592, the projection's input, 2 x 2 h per token:
+  // 1024 * 4 * 1024 = 4,194,304, and its own loss's softmax.
+  CHECK(with.activations_bytes - without.activations_bytes == 22'126'592.0 + 4'194'304.0 + LOSS);
 }
 
 TEST_CASE("a pipeline layout places the layers per virtual stage and is checked against the model", "[memory][plan]") {
