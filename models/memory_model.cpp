@@ -150,9 +150,10 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
     // projection's input, the two normed halves (2 x 2 h per token).
     if (stage == p.pp - 1 && m.mtp_layers > 0)
       per_microbatch += m.mtp_layers * (layer_activation_bytes(m, p, m.layers - 1, max_expert_rows, buffers) + tokens * 4 * h);
-    // The loss keeps its softmax over this GPU's share of the vocabulary in FP32 for the
-    // backward (Megatron-Core's fused cross entropy), once per MTP module more.
-    if (stage == p.pp - 1) per_microbatch += (1 + m.mtp_layers) * tokens * p.tp * m.vocab / p.tp * LOSS_SOFTMAX_BYTES;
+    // The loss keeps its softmax in FP32 for the backward (Megatron-Core's fused cross entropy),
+    // once per MTP module more: the micro-batch's tokens (tokens x tp) over this GPU's share of
+    // the vocabulary (vocab / tp).
+    if (stage == p.pp - 1) per_microbatch += (1 + m.mtp_layers) * tokens * m.vocab * LOSS_SOFTMAX_BYTES;
     const double activations = per_microbatch * in_flight + largest_recomputed;
     const double expert_params = stage_expert_params_per_gpu(m, p, stage);
     const double sharded_params = (params - expert_params) / p.dense_replicas() + expert_params / p.edp();
