@@ -36,6 +36,18 @@ void print_host_bound(std::ostream& out, const StepResult& r) {
   }
 }
 
+// ", recompute full" or ", recompute selective (layernorm, moe_act)"; nothing without.
+std::string recompute_text(const ParallelPlan& p) {
+  if (p.recompute == "none") return "";
+  std::string text = ", recompute " + p.recompute;
+  if (p.recompute == "full" && p.recompute_layers > 0) text += " (the first " + std::to_string(p.recompute_layers) + " layers per chunk)";
+  if (p.recompute == "selective") {
+    std::string modules;
+    for (const std::string& module : p.recompute_modules) modules += (modules.empty() ? "" : ", ") + module;
+    text += " (" + (modules.empty() ? std::string("nothing") : modules) + ")";
+  }
+  return text;
+}
 }  // namespace
 
 void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
@@ -45,8 +57,9 @@ void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
       << s.cluster.gpu.name << " (" << s.cluster.gpus() << " GPUs)\n"
       << "model     " << s.model.name << ": " << s.model.shape_summary() << "\n"
       << "plan      dp=" << p.dp << " tp=" << p.tp << (p.cp > 1 ? " cp=" + std::to_string(p.cp) : "") << " pp=" << p.pp
-      << " ep=" << p.ep << " etp=" << p.etp << (p.fsdp ? " fsdp" : "")
-      << "  micro-batch " << p.micro_batch_size << " x " << p.micro_batches << ", seq " << p.seq_len << "\n"
+      << (p.vp > 1 ? " vp=" + std::to_string(p.vp) : "") << " ep=" << p.ep << " etp=" << p.etp << (p.fsdp ? " fsdp" : "")
+      << "  micro-batch " << p.micro_batch_size << " x " << p.micro_batches << ", seq " << p.seq_len
+      << recompute_text(p) << "\n"
       << "router    " << s.router.name << ", scores " << s.scores.name << ", placement " << s.placement.name << "\n\n";
   out << "step time " << format("%10.3f ms", r.step_time_s * 1e3) << "   (" << r.engine << "; breakdown of GPU "
       << r.critical_gpu << ", which finished last)\n";

@@ -654,6 +654,25 @@ TEST_CASE("the summary names a host-bound step and what shortens it", "[estimato
   CHECK_THAT(summary("0"), !Catch::Contains("host-bound"));
 }
 
+TEST_CASE("the summary's plan line names interleaving and recomputation", "[estimator]") {
+  const auto plan_line = [](const std::string& plan) {
+    const Scenario s = scenario(scenario_json(plan));
+    std::ostringstream out;
+    print_summary(out, simulate(s), s);
+    const std::string text = out.str();
+    const size_t at = text.find("plan      ");
+    return text.substr(at, text.find('\n', at) - at);
+  };
+  CHECK(plan_line(R"({"dp": 4, "pp": 2, "ep": 4, "micro_batches": 4, "seq_len": 1024})") ==
+        "plan      dp=4 tp=1 pp=2 ep=4 etp=1  micro-batch 1 x 4, seq 1024");
+  CHECK(plan_line(R"({"dp": 4, "pp": 2, "vp": 2, "ep": 4, "micro_batches": 4, "seq_len": 1024, "recompute": "selective", )"
+                  R"("recompute_modules": ["layernorm", "moe_act"]})") ==
+        "plan      dp=4 tp=1 pp=2 vp=2 ep=4 etp=1  micro-batch 1 x 4, seq 1024, recompute selective (layernorm, moe_act)");
+  CHECK_THAT(plan_line(R"({"dp": 4, "pp": 2, "ep": 4, "micro_batches": 4, "seq_len": 1024, "recompute": "full", )"
+                       R"("recompute_layers": 1})"),
+             Catch::EndsWith(", recompute full (the first 1 layers per chunk)"));
+}
+
 TEST_CASE("a training step runs GEMMs and attention at the GPU's training_tensor_fraction of the kernel rate",
           "[estimator]") {
   const ClusterSpec c = *cluster_presets().find("dgx-b200");
