@@ -563,10 +563,13 @@ std::string chunks_key(const ParallelPlan& plan) {
   for (int layers : plan.pipeline_layout) key += " " + std::to_string(layers);
   return key;
 }
+// What else shapes a layer's pieces: the recomputed modules and the parts captured in graphs.
 std::string recompute_modules_key(const ParallelPlan& plan) {
   std::string key;
   if (plan.recompute == "selective")
     for (const std::string& module : plan.recompute_modules) key += module + ",";
+  key += "|";
+  for (const std::string& part : plan.cuda_graph_scope) key += part + ",";
   return key + " ";
 }
 }  // namespace

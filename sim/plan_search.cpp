@@ -83,6 +83,7 @@ ParallelPlan plan_of(const Scenario& s, int tp, int cp, int pp, int vp, int ep, 
   p.recompute = s.plan.recompute;
   p.recompute_layers = s.plan.recompute_layers;
   p.recompute_modules = s.plan.recompute_modules;
+  p.cuda_graph_scope = s.plan.cuda_graph_scope;
   p.pipeline_layout = mtp_balanced_layout(s.model, p);
   // where Megatron can run it: a plan it cannot run it in is still a plan
   p.overlap_ep_comm = s.plan.overlap_ep_comm;

@@ -247,6 +247,13 @@ const FieldTable<ParallelPlan>& plan_fields() {
         {"core_attn", "layernorm", "mla_up_proj", "mlp", "shared_experts", "moe_act"}},
        [](ParallelPlan& p, const ParamValue& v) { p.recompute_modules = std::get<std::vector<std::string>>(v); },
        [](const ParallelPlan& p) { return ParamValue(p.recompute_modules); }},
+      {{"cuda_graph_scope", ParamKind::CHOICE_LIST, std::vector<std::string>{},
+        "parts of each layer captured in CUDA graphs (Megatron's --cuda-graph-scope, Transformer Engine graphs): the "
+        "host launches each as one replay per pass: attn, mlp (dense FFN), moe_router, moe_preprocess (no effect: "
+        "not priced apart); a whole captured step is cluster.host_us_per_kernel 0",
+        std::nullopt, std::nullopt, std::nullopt, {"attn", "mlp", "moe_router", "moe_preprocess"}},
+       [](ParallelPlan& p, const ParamValue& v) { p.cuda_graph_scope = std::get<std::vector<std::string>>(v); },
+       [](const ParallelPlan& p) { return ParamValue(p.cuda_graph_scope); }},
       int_field("recompute_layers", &ParallelPlan::recompute_layers, 0,
                 "with recompute full: only the first N layers of each model chunk recompute (Megatron's "
                 "--recompute-method block --recompute-num-layers N); 0: every layer"),

@@ -37,6 +37,8 @@ constexpr double BF16_BYTES = 2;
 constexpr double FP8_CAST_BYTES = 3;
 // The router's softmax (or sigmoid) and top-k selection after its gate GEMM.
 constexpr int ROUTER_KERNELS = 2;
+// What the host launches for a part captured in a CUDA graph, per pass: one replay.
+constexpr double GRAPH_REPLAYS = 1;
 // The loss over this GPU's logits, as Megatron-Core's fused vocab-parallel cross entropy runs it
 // (megatron/core/fusions/fused_cross_entropy.py, three compiled functions forward, one backward):
 // forward, the BF16 logits read and written back as FP32 (2 + 4), shifted by their maximum and
@@ -123,9 +125,11 @@ class ProgramBuilder {
       attention_core_backward_[windowed] = attention_core(true, windowed);
     }
     dense_ffn_ = ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp) + block_elementwise(false);
-    for (bool token_moe : {false, true})
+    for (bool token_moe : {false, true}) {
       gate_and_shared_[token_moe] =
           gate(token_moe) + block_elementwise(false) + (overlaps_shared_experts() ? Work{} : shared_experts());
+      gate_kernels_[token_moe] = gate(token_moe).kernels;
+    }
     // Selective recomputation: the modules' forward run again in each backward.
     const auto when = [&](const char* module, Work work) { return p_.recomputes_module(module) ? work : Work{}; };
     const Work norm = when("layernorm", layer_norm());
@@ -604,10 +608,14 @@ class ProgramBuilder {
       case Step::ATTENTION: return attention_step(stage, layer, mb, bwd);
       case Step::TP_ALLREDUCE: return tp_allreduce(stage, layer, mb, bwd);
       case Step::DENSE_FFN:
-        return compute(stage, Part::DENSE_FFN, layer, mb, bwd, dense_ffn_ * f + (bwd ? recomputed_dense_ffn_ : Work{}));
-      case Step::GATE_AND_SHARED:
         return compute(stage, Part::DENSE_FFN, layer, mb, bwd,
-                       gate_and_shared_[m_.is_token_moe_layer(layer)] * f + (bwd ? recomputed_moe_block_ : Work{}));
+                       graphed("mlp", dense_ffn_ * f + (bwd ? recomputed_dense_ffn_ : Work{})));
+      case Step::GATE_AND_SHARED: {
+        const bool token_moe = m_.is_token_moe_layer(layer);
+        Work block = gate_and_shared_[token_moe] * f + (bwd ? recomputed_moe_block_ : Work{});
+        if (p_.graphs("moe_router")) block.kernels += GRAPH_REPLAYS - gate_kernels_[token_moe] * f;
+        return compute(stage, Part::DENSE_FFN, layer, mb, bwd, block);
+      }
       // Dispatch moves tokens to experts; its backward moves their gradients back. Combine
       // returns expert outputs; its backward sends output gradients to the experts again.
       case Step::DISPATCH:
@@ -622,11 +630,12 @@ class ProgramBuilder {
   // values that arrived while the ring passes the next ones on (Megatron-Core's p2p context
   // parallelism): the ring is hidden where the core takes longer. The projections run apart.
   void attention_step(int stage, int layer, int mb, bool bwd) {
-    const Work block = bwd ? attention_backward(layer) : attention_forward(layer);
+    const Work block = graphed("attn", bwd ? attention_backward(layer) : attention_forward(layer));
     if (p_.cp == 1) return compute(stage, Part::ATTENTION, layer, mb, bwd, block);
     const bool windowed = m_.attention.is_windowed(layer);
-    const Work core = bwd ? attention_core_backward_[windowed] + (recomputes_core(layer) ? attention_core_[windowed] : Work{})
-                          : attention_core_[windowed];
+    Work core = bwd ? attention_core_backward_[windowed] + (recomputes_core(layer) ? attention_core_[windowed] : Work{})
+                    : attention_core_[windowed];
+    if (p_.graphs("attn")) core.kernels = 0;  // in the block's one replay
     compute(stage, Part::ATTENTION, layer, mb, bwd, block - core);
     const int first = collective_op(stage, GroupKind::CP, Part::CP_COMM, layer, mb, bwd, [&](Collective& c, int) {
       c.kind = CollectiveKind::ALL_REDUCE;
@@ -998,6 +1007,12 @@ class ProgramBuilder {
     return flops > 0 ? Work{cost_.flops_s(flops), flops, 2} : Work{};
   }
   int row_kernels() const { return 1 + (fp8() ? 2 : 0); }
+  // A part captured in a CUDA graph (ParallelPlan::cuda_graph_scope): its kernels launched as
+  // one replay.
+  Work graphed(const char* part, Work work) const {
+    if (p_.graphs(part)) work.kernels = GRAPH_REPLAYS;
+    return work;
+  }
   // Passes over the expert rows that do not scale with the backward factor: their memory time
   // per row, their launches (GPU side) and what those count for on the host.
   struct RowPass {
@@ -1101,6 +1116,7 @@ class ProgramBuilder {
   HostTally host_;                 // the piece being built
   Work attention_[2], dense_ffn_;                  // per layer and micro-batch, forward (attention_[windowed])
   Work gate_and_shared_[2];                       // of channel- and token-mixing MoE layers
+  double gate_kernels_[2] = {0, 0};               // the router's within them (forward)
   // Selective recomputation's extra forward work in each backward (ParallelPlan::recompute_modules),
   // beside the attention kernel's: attention block, dense FFN block, MoE block.
   Work recomputed_attention_, recomputed_dense_ffn_, recomputed_moe_block_;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace moesim {
 
@@ -32,21 +33,27 @@ void print_host_bound(std::ostream& out, const StepResult& r) {
   for (const auto& [name, seconds] : r.breakdown_s) {
     if (name != "host_wait" || r.step_time_s <= 0 || seconds < 0.1 * r.step_time_s) continue;
     out << "host-bound        " << format("%.1f %% of the step waits for the host's kernel launches", 100 * seconds / r.step_time_s)
-        << " (cluster.host_us_per_kernel); a larger micro-batch, or CUDA graphs (host_us_per_kernel 0), shorten it\n";
+        << " (cluster.host_us_per_kernel); a larger micro-batch, or CUDA graphs (plan.cuda_graph_scope; a whole "
+           "captured step: host_us_per_kernel 0), shorten it\n";
   }
 }
 
-// ", recompute full" or ", recompute selective (layernorm, moe_act)"; nothing without.
-std::string recompute_text(const ParallelPlan& p) {
-  if (p.recompute == "none") return "";
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+// ", recompute full" or ", recompute selective (layernorm, moe_act)", and ", graphs (attn)";
+// nothing without.
+std::string recompute_and_graphs_text(const ParallelPlan& p) {
+  const std::string graphs = p.cuda_graph_scope.empty() ? "" : ", graphs (" + joined(p.cuda_graph_scope) + ")";
+  if (p.recompute == "none") return graphs;
   std::string text = ", recompute " + p.recompute;
   if (p.recompute == "full" && p.recompute_layers > 0) text += " (the first " + std::to_string(p.recompute_layers) + " layers per chunk)";
-  if (p.recompute == "selective") {
-    std::string modules;
-    for (const std::string& module : p.recompute_modules) modules += (modules.empty() ? "" : ", ") + module;
-    text += " (" + (modules.empty() ? std::string("nothing") : modules) + ")";
-  }
-  return text;
+  if (p.recompute == "selective")
+    text += " (" + (p.recompute_modules.empty() ? std::string("nothing") : joined(p.recompute_modules)) + ")";
+  return text + graphs;
 }
 }  // namespace
 
@@ -59,7 +66,7 @@ void print_summary(std::ostream& out, const StepResult& r, const Scenario& s) {
       << "plan      dp=" << p.dp << " tp=" << p.tp << (p.cp > 1 ? " cp=" + std::to_string(p.cp) : "") << " pp=" << p.pp
       << (p.vp > 1 ? " vp=" + std::to_string(p.vp) : "") << " ep=" << p.ep << " etp=" << p.etp << (p.fsdp ? " fsdp" : "")
       << "  micro-batch " << p.micro_batch_size << " x " << p.micro_batches << ", seq " << p.seq_len
-      << recompute_text(p) << "\n"
+      << recompute_and_graphs_text(p) << "\n"
       << "router    " << s.router.name << ", scores " << s.scores.name << ", placement " << s.placement.name << "\n\n";
   out << "step time " << format("%10.3f ms", r.step_time_s * 1e3) << "   (" << r.engine << "; breakdown of GPU "
       << r.critical_gpu << ", which finished last)\n";

@@ -638,6 +638,33 @@ TEST_CASE("the output layer's loss: 22 bytes per logit forward and 6 backward, m
         Approx(gemms + bf16.memory_bound_s(64 * (large - small) * (22 + 6))).epsilon(1e-6));
 }
 
+TEST_CASE("parts captured in CUDA graphs cost the host one replay per pass", "[estimator]") {
+  // The host-bound layer of the test above (1 s per kernel: host_wait counts the launches).
+  const auto host_wait = [](const std::string& scope) {
+    Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64, "cuda_graph_scope": )" + scope + "}",
+                                        R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})",
+                                        R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16})",
+                                        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": 1e6})"));
+    const StepResult r = simulate(s);
+    for (const auto& [part, seconds] : r.breakdown_s)
+      if (part == "host_wait") return std::pair(seconds, r);
+    return std::pair(0.0, r);
+  };
+  const auto [eager, eager_result] = host_wait("[]");
+  CHECK(eager == Approx(189.0).margin(0.01));
+  // attn: the attention block's 5 kernels forward and 9 backward become one replay each: 12 fewer
+  CHECK(host_wait(R"(["attn"])").first == Approx(177.0).margin(0.01));
+  // moe_router: the gate GEMM and the 2 router kernels forward (3), twice that backward (6): 7 fewer
+  CHECK(host_wait(R"(["moe_router"])").first == Approx(182.0).margin(0.01));
+  CHECK(host_wait(R"(["attn", "moe_router"])").first == Approx(170.0).margin(0.01));
+  // moe_preprocess is not priced apart; graphs change no GPU time
+  const auto [preprocess, preprocess_result] = host_wait(R"(["moe_preprocess"])");
+  CHECK(preprocess == Approx(eager).epsilon(1e-12));
+  const StepResult graphed = host_wait(R"(["attn", "moe_router"])").second;
+  for (const char* part : {"attention", "dense_ffn", "expert_compute"})
+    CHECK(test::part(graphed, part) == Approx(test::part(eager_result, part)).epsilon(1e-9));
+}
+
 TEST_CASE("the summary names a host-bound step and what shortens it", "[estimator]") {
   const auto summary = [](const std::string& host_us) {
     const Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64})",
@@ -654,7 +681,7 @@ TEST_CASE("the summary names a host-bound step and what shortens it", "[estimato
   CHECK_THAT(summary("0"), !Catch::Contains("host-bound"));
 }
 
-TEST_CASE("the summary's plan line names interleaving and recomputation", "[estimator]") {
+TEST_CASE("the summary's plan line names interleaving and recomputation and CUDA graphs", "[estimator]") {
   const auto plan_line = [](const std::string& plan) {
     const Scenario s = scenario(scenario_json(plan));
     std::ostringstream out;
@@ -669,8 +696,8 @@ TEST_CASE("the summary's plan line names interleaving and recomputation", "[esti
                   R"("recompute_modules": ["layernorm", "moe_act"]})") ==
         "plan      dp=4 tp=1 pp=2 vp=2 ep=4 etp=1  micro-batch 1 x 4, seq 1024, recompute selective (layernorm, moe_act)");
   CHECK_THAT(plan_line(R"({"dp": 4, "pp": 2, "ep": 4, "micro_batches": 4, "seq_len": 1024, "recompute": "full", )"
-                       R"("recompute_layers": 1})"),
-             Catch::EndsWith(", recompute full (the first 1 layers per chunk)"));
+                       R"("recompute_layers": 1, "cuda_graph_scope": ["attn", "moe_router"]})"),
+             Catch::EndsWith(", recompute full (the first 1 layers per chunk), graphs (attn, moe_router)"));
 }
 
 TEST_CASE("a training step runs GEMMs and attention at the GPU's training_tensor_fraction of the kernel rate",
