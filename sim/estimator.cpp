@@ -564,7 +564,7 @@ std::string chunks_key(const ParallelPlan& plan) {
   return key;
 }
 // What else shapes a layer's pieces: the recomputed modules and the parts captured in graphs.
-std::string recompute_modules_key(const ParallelPlan& plan) {
+std::string recompute_and_graphs_key(const ParallelPlan& plan) {
   std::string key;
   if (plan.recompute == "selective")
     for (const std::string& module : plan.recompute_modules) key += module + ",";
@@ -587,7 +587,7 @@ StepResult PlanEstimator::estimate(const ParallelPlan& plan) {
                             " " + std::to_string(plan.ep) + " " + std::to_string(plan.etp) +
                             " " + std::to_string(plan.micro_batch_size) + " " + std::to_string(plan.seq_len) + " " +
                             plan.recompute + " " + std::to_string(plan.recompute_layers) + " " +
-                            recompute_modules_key(plan) +
+                            recompute_and_graphs_key(plan) +
                             std::to_string(plan.overlap_shared_experts) + " " +
                             std::to_string(plan.ep_comm_sms) + " " + std::to_string(tp_in_node) +
                             // FSDP's per-layer transfers: their groups' sizes follow dp
