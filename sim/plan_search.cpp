@@ -66,27 +66,17 @@ std::vector<int> mtp_balanced_layout(const ModelSpec& m, const ParallelPlan& p) 
   return layout.back() >= 0 ? layout : std::vector<int>{};
 }
 
-// A plan of the given degrees over the whole cluster, the scenario's sequence length,
-// micro-batch size, optimizer, gradient dtype, overlap and recomputation.
+// A plan of the given degrees over the whole cluster that runs as the scenario's does (its
+// sequence length, micro-batch size, optimizer, gradient dtype, overlaps, recomputation and
+// CUDA graphs): the scenario's plan with the degrees replaced, sequence parallelism on (as
+// Megatron-Core requires with TP) and a layout for these stages.
 ParallelPlan plan_of(const Scenario& s, int tp, int cp, int pp, int vp, int ep, int etp) {
-  ParallelPlan p;
+  ParallelPlan p = s.plan;
   p.tp = tp, p.cp = cp, p.pp = pp, p.vp = vp, p.ep = ep, p.etp = etp;
   p.dp = s.cluster.gpus() / (tp * cp * pp);
-  p.seq_len = s.plan.seq_len;
-  p.micro_batch_size = s.plan.micro_batch_size;
-  p.distributed_optimizer = s.plan.distributed_optimizer;
-  p.fsdp = s.plan.fsdp;
-  p.gradient_dtype = s.plan.gradient_dtype;
-  p.overlap_grad_reduce = s.plan.overlap_grad_reduce;
-  p.overlap_shared_experts = s.plan.overlap_shared_experts;
-  p.ep_comm_sms = s.plan.ep_comm_sms;
-  p.recompute = s.plan.recompute;
-  p.recompute_layers = s.plan.recompute_layers;
-  p.recompute_modules = s.plan.recompute_modules;
-  p.cuda_graph_scope = s.plan.cuda_graph_scope;
+  p.sequence_parallel = true;
   p.pipeline_layout = mtp_balanced_layout(s.model, p);
   // where Megatron can run it: a plan it cannot run it in is still a plan
-  p.overlap_ep_comm = s.plan.overlap_ep_comm;
   if (ep_overlap_problem(p)) p.overlap_ep_comm = false;
   return p;
 }

@@ -126,16 +126,22 @@ class ProgramBuilder {
     }
     dense_ffn_ = ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp) + block_elementwise(false);
     for (bool token_moe : {false, true}) {
-      gate_and_shared_[token_moe] =
-          gate(token_moe) + block_elementwise(false) + (overlaps_shared_experts() ? Work{} : shared_experts());
-      gate_kernels_[token_moe] = gate(token_moe).kernels;
+      const Work router = gate(token_moe);
+      gate_and_shared_[token_moe] = router + block_elementwise(false) + (overlaps_shared_experts() ? Work{} : shared_experts());
+      gate_kernels_[token_moe] = router.kernels;
     }
-    // Selective recomputation: the modules' forward run again in each backward.
-    const auto when = [&](const char* module, Work work) { return p_.recomputes_module(module) ? work : Work{}; };
-    const Work norm = when("layernorm", layer_norm());
-    recomputed_attention_ = norm + when("mla_up_proj", mla_up_projections());
-    recomputed_dense_ffn_ = norm + when("mlp", ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp));
-    recomputed_moe_block_ = norm + when("shared_experts", shared_experts());
+    // Selective recomputation: the modules' forward run again in each backward. Its and the CUDA
+    // graphs' choices are looked up here once, not for every piece.
+    recomputes_core_attn_ = p_.recomputes_module("core_attn");
+    recomputes_moe_act_ = p_.recomputes_module("moe_act");
+    graphs_attn_ = p_.graphs("attn"), graphs_mlp_ = p_.graphs("mlp"), graphs_router_ = p_.graphs("moe_router");
+    if (p_.recompute == "selective") {
+      const auto when = [&](const char* module, auto work) { return p_.recomputes_module(module) ? work() : Work{}; };
+      const Work norm = when("layernorm", [&] { return layer_norm(); });
+      recomputed_attention_ = norm + when("mla_up_proj", [&] { return mla_up_projections(); });
+      recomputed_dense_ffn_ = norm + when("mlp", [&] { return ffn(tokens_full_, double(m_.d_ffn_dense) / p_.tp); });
+      recomputed_moe_block_ = norm + when("shared_experts", [&] { return shared_experts(); });
+    }
     build_groups();
     build_messages();
   }
@@ -593,7 +599,7 @@ class ProgramBuilder {
   double backward_factor(int layer) const { return BACKWARD_FLOP_FACTOR + (recomputes(layer) ? 1 : 0); }
   bool recomputes(int layer) const { return p_.recomputes_layer(layer, m_.layers); }
   // Whether the backward runs the attention kernel forward again (full, or selective core_attn).
-  bool recomputes_core(int layer) const { return recomputes(layer) || p_.recomputes_module("core_attn"); }
+  bool recomputes_core(int layer) const { return recomputes(layer) || recomputes_core_attn_; }
   Work attention_forward(int layer) const { return attention_[m_.attention.is_windowed(layer)]; }
   Work attention_backward(int layer) const {
     const bool windowed = m_.attention.is_windowed(layer);
@@ -609,11 +615,11 @@ class ProgramBuilder {
       case Step::TP_ALLREDUCE: return tp_allreduce(stage, layer, mb, bwd);
       case Step::DENSE_FFN:
         return compute(stage, Part::DENSE_FFN, layer, mb, bwd,
-                       graphed("mlp", dense_ffn_ * f + (bwd ? recomputed_dense_ffn_ : Work{})));
+                       graphed(graphs_mlp_, dense_ffn_ * f + (bwd ? recomputed_dense_ffn_ : Work{})));
       case Step::GATE_AND_SHARED: {
         const bool token_moe = m_.is_token_moe_layer(layer);
         Work block = gate_and_shared_[token_moe] * f + (bwd ? recomputed_moe_block_ : Work{});
-        if (p_.graphs("moe_router")) block.kernels += GRAPH_REPLAYS - gate_kernels_[token_moe] * f;
+        if (graphs_router_) block.kernels += GRAPH_REPLAYS - gate_kernels_[token_moe] * f;
         return compute(stage, Part::DENSE_FFN, layer, mb, bwd, block);
       }
       // Dispatch moves tokens to experts; its backward moves their gradients back. Combine
@@ -630,12 +636,12 @@ class ProgramBuilder {
   // values that arrived while the ring passes the next ones on (Megatron-Core's p2p context
   // parallelism): the ring is hidden where the core takes longer. The projections run apart.
   void attention_step(int stage, int layer, int mb, bool bwd) {
-    const Work block = graphed("attn", bwd ? attention_backward(layer) : attention_forward(layer));
+    const Work block = graphed(graphs_attn_, bwd ? attention_backward(layer) : attention_forward(layer));
     if (p_.cp == 1) return compute(stage, Part::ATTENTION, layer, mb, bwd, block);
     const bool windowed = m_.attention.is_windowed(layer);
     Work core = bwd ? attention_core_backward_[windowed] + (recomputes_core(layer) ? attention_core_[windowed] : Work{})
                     : attention_core_[windowed];
-    if (p_.graphs("attn")) core.kernels = 0;  // in the block's one replay
+    if (graphs_attn_) core.kernels = 0;  // in the block's one replay
     compute(stage, Part::ATTENTION, layer, mb, bwd, block - core);
     const int first = collective_op(stage, GroupKind::CP, Part::CP_COMM, layer, mb, bwd, [&](Collective& c, int) {
       c.kind = CollectiveKind::ALL_REDUCE;
@@ -869,7 +875,9 @@ class ProgramBuilder {
       return f * (launches_s + l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s) +
              extra.launches * s_.cluster.kernel_overhead_s + l.rank_rows[rank] * extra.row_s;
     };
-    if (columns_ < p_.ep_group_gpus()) note_absent_lag(stage, load(layer, mb, 0), f, seconds_of);
+    // Without extra passes the times scale with f alike in both directions: one spread serves both.
+    const SpreadKey key{nullptr, extra.launches == 0 && extra.row_s == 0 ? 0 : f};
+    if (columns_ < p_.ep_group_gpus()) note_absent_lag(stage, load(layer, mb, 0), f, key, seconds_of);
     const MicroBatchLoad* group_load = nullptr;  // the EP group's load, looked up once per group
     double group_slowest_s = 0;
     for_each_gpu(stage, [&](int gpu, int q) {
@@ -878,12 +886,25 @@ class ProgramBuilder {
       const double seconds = seconds_of(l, rank);
       // The group's combine waits for its slowest member, so every member's host has had
       // that long to launch.
-      if (&l != group_load) group_load = &l, group_slowest_s = f * spread_of(l, f, seconds_of).slowest;
+      if (&l != group_load) group_load = &l, group_slowest_s = f * spread_of(l, f, key, seconds_of).slowest;
       host_.column_s[size_t(q)] += group_slowest_s;
       out_.ops[gpu].push_back(
           Op{OpKind::COMPUTE, Part::EXPERT_COMPUTE, bwd, int16_t(layer), mb, -1, seconds, f * l.rank_rows[rank] * row.flops});
     });
   }
+
+  // What a spread of expert times is cached by: the load, and the backward factor where the
+  // times do not scale with it alike.
+  struct SpreadKey {
+    const MicroBatchLoad* load;
+    double f;
+    bool operator==(const SpreadKey& o) const { return load == o.load && f == o.f; }
+  };
+  struct SpreadKeyHash {
+    size_t operator()(const SpreadKey& k) const {
+      return std::hash<const MicroBatchLoad*>()(k.load) ^ (std::hash<double>()(k.f) << 1);
+    }
+  };
 
   // The first EP group of a stage has members outside the program: how far behind its
   // first member the slowest one finishes its expert GEMMs (computed once per routed
@@ -894,10 +915,12 @@ class ProgramBuilder {
   };
 
   // The spread of a load's expert times (per unit of the backward factor f), computed once per
-  // factor: the per-expert bias passes do not scale with it.
+  // load and key.f: f where passes that do not scale with it (expert_row_extras) make the
+  // directions differ, else 0.
   template <class SecondsOf>
-  const Spread& spread_of(const MicroBatchLoad& l, double f, SecondsOf seconds_of) {
-    auto [it, inserted] = spread_of_load_.try_emplace(LoadPass{&l, f});
+  const Spread& spread_of(const MicroBatchLoad& l, double f, SpreadKey key, SecondsOf seconds_of) {
+    key.load = &l;
+    auto [it, inserted] = spread_of_load_.try_emplace(key);
     Spread& spread = it->second;
     if (inserted) {
       // The etp members of an expert rank take the same time: one pass over the ranks (no
@@ -917,8 +940,8 @@ class ProgramBuilder {
   }
 
   template <class SecondsOf>
-  void note_absent_lag(int stage, const MicroBatchLoad& l, double f, SecondsOf seconds_of) {
-    const Spread& spread = spread_of(l, f, seconds_of);
+  void note_absent_lag(int stage, const MicroBatchLoad& l, double f, SpreadKey key, SecondsOf seconds_of) {
+    const Spread& spread = spread_of(l, f, key, seconds_of);
     Collective& lag = pending_lag_[stage];
     lag.absent_lag_s = f * (spread.slowest - spread.first);
     lag.absent_straggler_gpu = stage * gps_ + spread.slowest_member;
@@ -983,10 +1006,9 @@ class ProgramBuilder {
   // norm (read and write h BF16 values per token) and the residual add (read two, write one);
   // with FP8, the attention block also casts its two GEMM inputs (read 2 B, write 1 B each).
   Work block_elementwise(bool attention_block) const {
-    const double rows = tokens_full_ / p_.tp, h = m_.d_model;
     const bool cast = attention_block && fp8();
-    const double bytes = rows * h * (2 * BF16_BYTES + 3 * BF16_BYTES + (cast ? 2 * FP8_CAST_BYTES : 0));
-    return launches(2 + (cast ? 2 : 0)) + Work{cost_.memory_bound_s(bytes), 0};
+    const double bytes = tokens_full_ / p_.tp * m_.d_model * (3 * BF16_BYTES + (cast ? 2 * FP8_CAST_BYTES : 0));
+    return layer_norm() + launches(1 + (cast ? 2 : 0)) + Work{cost_.memory_bound_s(bytes), 0};
   }
   Work launches(int kernels) const { return {kernels * s_.cluster.kernel_overhead_s, 0, double(kernels)}; }
   // Per FFN row of `input` values and hidden width `width`: the activation (SwiGLU reads 2
@@ -997,7 +1019,8 @@ class ProgramBuilder {
     return cost_.memory_bound_s(activation_bytes(width, matrices) + casts);
   }
   static double activation_bytes(double width, int matrices) { return (matrices == 3 ? 3 : 2) * width * BF16_BYTES; }
-  // One layer norm over this GPU's rows: read and write h BF16 values per row, one kernel.
+  // One layer norm over this GPU's rows (a block's, or recomputed): read and write h BF16 values
+  // per row, one kernel.
   Work layer_norm() const {
     return launches(1) + Work{cost_.memory_bound_s(tokens_full_ / p_.tp * m_.d_model * 2 * BF16_BYTES), 0};
   }
@@ -1009,8 +1032,8 @@ class ProgramBuilder {
   int row_kernels() const { return 1 + (fp8() ? 2 : 0); }
   // A part captured in a CUDA graph (ParallelPlan::cuda_graph_scope): its kernels launched as
   // one replay.
-  Work graphed(const char* part, Work work) const {
-    if (p_.graphs(part)) work.kernels = GRAPH_REPLAYS;
+  static Work graphed(bool captured, Work work) {
+    if (captured) work.kernels = GRAPH_REPLAYS;
     return work;
   }
   // Passes over the expert rows that do not scale with the backward factor: their memory time
@@ -1022,7 +1045,7 @@ class ProgramBuilder {
   // run again when moe_act is recomputed (one fused kernel over all rows).
   RowPass expert_row_extras(double local_experts, const ModelSpec::ExpertShape& e, double width, bool bwd) const {
     RowPass pass = per_expert_bias(local_experts, e.item_width, bwd);
-    if (bwd && p_.recomputes_module("moe_act")) {
+    if (bwd && recomputes_moe_act_) {
       pass.row_s += cost_.memory_bound_s(activation_bytes(width, e.matrices));
       pass.launches += 1, pass.counted_kernels += 1;
     }
@@ -1101,22 +1124,14 @@ class ProgramBuilder {
   const std::vector<char>* known_pieces_;  // STAGE_UNITS: pieces not to build (see build_step_program)
   PipelineOrder order_;
   bool folds_units_ = false;  // STAGE_UNITS
-  struct LoadPass {
-    const MicroBatchLoad* load;
-    double f;
-    bool operator==(const LoadPass& o) const { return load == o.load && f == o.f; }
-  };
-  struct LoadPassHash {
-    size_t operator()(const LoadPass& k) const {
-      return std::hash<const MicroBatchLoad*>()(k.load) ^ (std::hash<double>()(k.f) << 1);
-    }
-  };
-  std::unordered_map<LoadPass, Spread, LoadPassHash> spread_of_load_;
+  std::unordered_map<SpreadKey, Spread, SpreadKeyHash> spread_of_load_;
   std::vector<size_t> moe_index_;  // per layer: its index among the MoE layers
   HostTally host_;                 // the piece being built
   Work attention_[2], dense_ffn_;                  // per layer and micro-batch, forward (attention_[windowed])
   Work gate_and_shared_[2];                       // of channel- and token-mixing MoE layers
   double gate_kernels_[2] = {0, 0};               // the router's within them (forward)
+  bool recomputes_core_attn_ = false, recomputes_moe_act_ = false;  // ParallelPlan::recompute_modules
+  bool graphs_attn_ = false, graphs_mlp_ = false, graphs_router_ = false;  // ParallelPlan::cuda_graph_scope
   // Selective recomputation's extra forward work in each backward (ParallelPlan::recompute_modules),
   // beside the attention kernel's: attention block, dense FFN block, MoE block.
   Work recomputed_attention_, recomputed_dense_ffn_, recomputed_moe_block_;
