@@ -47,9 +47,13 @@ double attention_block_bytes(const ModelSpec& m) { return 11.0 + 2 * linear_inpu
 // "Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM", 2021,
 // and Megatron-Core's schedule): 2 (pp - s - 1) + (vp - 1) pp warm-up chunks plus the
 // steady state's one, each chunk 1/vp of the stage. The combined order (overlap_ep_comm) runs
-// a forward beside the backward that would have freed its chunk first: one chunk more.
+// one forward more in the interleaved warm-up (Megatron-Core's get_pp_rank_microbatches: "one
+// extra micro-batch forward step before the 1f1b stages"): one chunk more. Without a pipeline
+// it warms up with nothing but the first forward (combined_1f1b_schedule_for_no_pipelining).
+// Either way a pair runs forward layer i beside backward layer L-1-i, each backward layer
+// freed as a forward one fills: the pair holds one layer more than the chunk (the caller's).
 double micro_batches_in_flight(const ParallelPlan& p, int stage) {
-  const int paired = p.overlap_ep_comm ? 1 : 0;
+  const int paired = p.overlap_ep_comm && p.vp > 1 ? 1 : 0;
   const double chunks = 2.0 * (p.pp - stage - 1) + double(p.vp - 1) * p.pp + 1 + paired;
   return p.vp == 1 ? std::min(p.pp - stage + paired, p.micro_batches)
                    : std::min(chunks, double(p.micro_batches) * p.vp) / p.vp;
@@ -135,9 +139,10 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
   for (int stage = 0; stage < p.pp; ++stage) {
     const double params = stage_params_per_gpu(m, p, stage);
     const double in_flight = micro_batches_in_flight(p, stage);
-    double per_microbatch = 0, buffers = 0, largest_recomputed = 0;
+    double per_microbatch = 0, buffers = 0, largest_recomputed = 0, largest_layer = 0;
     p.for_each_stage_layer(stage, m.layers, [&](int l) {
       double bytes = layer_activation_bytes(m, p, l, max_expert_rows, buffers);
+      largest_layer = std::max(largest_layer, bytes);
       // Full recomputation keeps a recomputed layer's input (2 h per token) of every
       // micro-batch in flight, and the activations of the one layer being recomputed.
       if (p.recomputes_layer(l, m.layers)) {
@@ -154,7 +159,8 @@ MemoryBreakdown memory_per_gpu(const ModelSpec& m, const ParallelPlan& p, double
     // once per MTP module more: the micro-batch's tokens (tokens x tp) over this GPU's share of
     // the vocabulary (vocab / tp).
     if (stage == p.pp - 1) per_microbatch += (1 + m.mtp_layers) * tokens * m.vocab * LOSS_SOFTMAX_BYTES;
-    const double activations = per_microbatch * in_flight + largest_recomputed;
+    const double paired_layer = p.overlap_ep_comm ? largest_layer : 0;  // the combined order's pair
+    const double activations = per_microbatch * in_flight + largest_recomputed + paired_layer;
     const double expert_params = stage_expert_params_per_gpu(m, p, stage);
     const double sharded_params = (params - expert_params) / p.dense_replicas() + expert_params / p.edp();
     const double optimizer_params = p.shards_optimizer() ? sharded_params : params;

@@ -306,9 +306,9 @@ class ProgramBuilder {
   // the backward's combine beside the forward's attention, the forward's dispatch beside the
   // backward's experts, the backward's dispatch beside the forward's experts, the forward's
   // combine beside the backward's attention. Compute beside an all-to-all runs on the SMs it
-  // leaves. The slowest expert's lag (members outside the program) is not hidden: that GPU
-  // runs the other unit's computation as late, so the program's GPU takes it on its own
-  // clock before the start.
+  // leaves while it runs (slowed_beside). The slowest expert's lag (members outside the
+  // program) is not hidden: that GPU runs the other unit's computation as late, so the
+  // program's GPU takes it on its own clock before the start.
   void merge_overlapped(const std::vector<Op>& fwd, const std::vector<Op>& bwd, std::vector<Op>& out) {
     struct Thread {
       const std::vector<Op>& ops;
@@ -320,17 +320,18 @@ class ProgramBuilder {
       if (t.done() || t.ops[t.next].kind != OpKind::COLLECTIVE) return false;
       return out_.collectives[size_t(t.ops[t.next].ref)].kind == CollectiveKind::ALL_TO_ALL;
     };
-    const auto compute_until_all_to_all = [&](Thread& t, double stretch) {
+    // held_s: how long the all-to-all started beside still holds its SMs (0: none runs).
+    const auto compute_until_all_to_all = [&](Thread& t, double held_s) {
       for (; !t.done() && !next_is_all_to_all(t); ++t.next) {
         Op op = t.ops[t.next];
-        if (op.kind == OpKind::COMPUTE) op.seconds *= stretch;
+        if (op.kind == OpKind::COMPUTE) op.seconds = slowed_beside(op.seconds, held_s);
         out.push_back(op);
       }
     };
     while (!f.done() || !b.done()) {
       Thread* comm = next_is_all_to_all(b) ? &b : next_is_all_to_all(f) ? &f : nullptr;
       if (!comm) {
-        compute_until_all_to_all(f.done() ? b : f, 1.0);
+        compute_until_all_to_all(f.done() ? b : f, 0.0);
         continue;
       }
       Op start = comm->ops[comm->next++];
@@ -341,7 +342,7 @@ class ProgramBuilder {
         c.absent_lag_s = 0;
       }
       out.push_back(start);
-      compute_until_all_to_all(comm == &b ? f : b, beside_comm_factor());
+      compute_until_all_to_all(comm == &b ? f : b, all_to_all_closed_form_s(c));
       out.push_back(Op{OpKind::COLLECTIVE_WAIT, start.part, start.backward, start.layer, -1, start.ref, 0, 0});
     }
   }
@@ -668,7 +669,8 @@ class ProgramBuilder {
   void all_to_all_beside(int stage, int layer, int mb, bool bwd, Part part, bool reverse, Work beside) {
     if (!overlaps_shared_experts()) return (void)all_to_all(stage, layer, mb, bwd, part, reverse, OpKind::COLLECTIVE);
     const int first = all_to_all(stage, layer, mb, bwd, part, reverse, OpKind::COLLECTIVE_START);
-    compute(stage, Part::DENSE_FFN, layer, mb, bwd, Work{beside.seconds * beside_comm_factor(), beside.flops, beside.kernels});
+    double held_s = all_to_all_closed_form_s(out_.collectives[size_t(first)]);
+    compute(stage, Part::DENSE_FFN, layer, mb, bwd, Work{slowed_beside(beside.seconds, held_s), beside.flops, beside.kernels});
     wait_ops(stage, first, GroupKind::EP);
   }
 
@@ -1099,6 +1101,20 @@ class ProgramBuilder {
   double beside_comm_factor() const {
     const int sms = s_.cluster.gpu.sms;
     return p_.ep_comm_sms > 0 && sms > p_.ep_comm_sms ? double(sms) / (sms - p_.ep_comm_sms) : 1.0;
+  }
+  // The wall time of `seconds` of compute started beside an all-to-all that holds its SMs
+  // for held_s more: slower by beside_comm_factor() until the all-to-all ends, at full speed
+  // after; held_s is left at what remains. The all-to-all's time is its closed form (the
+  // analytic engine's), so both engines run the same program.
+  double slowed_beside(double seconds, double& held_s) const {
+    const double factor = beside_comm_factor();
+    if (factor == 1.0 || held_s <= 0) return seconds;
+    const double slowed_s = std::min(seconds * factor, held_s);
+    held_s -= slowed_s;
+    return slowed_s + (seconds - slowed_s / factor);
+  }
+  double all_to_all_closed_form_s(const Collective& c) const {
+    return (c.reverse ? c.load->to_owners : c.load->to_experts).time_s(c.bytes_per_copy, s_.cluster);
   }
   // The output layer (LM head) multiplies in BF16 whatever the model's compute dtype:
   // Megatron-Core's is a plain ColumnParallelLinear outside Transformer Engine's FP8 autocast

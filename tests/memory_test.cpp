@@ -82,15 +82,25 @@ TEST_CASE("1F1B keeps pp - stage micro-batches in flight on stage 0", "[memory]"
   CHECK(m.activations_bytes == 2 * 22'126'592.0);
 }
 
-TEST_CASE("the combined order holds one chunk more: a forward runs beside the backward before it", "[memory]") {
-  // No pipeline, 2 micro-batches: 1F1B holds one micro-batch, the combined order two (forward
-  // 1 runs while backward 0 still holds its activations): 2 * (44,253,184 + the loss's).
+TEST_CASE("the combined order: one forward more in the interleaved warm-up, one layer more in a pair", "[memory]") {
+  // No pipeline, 2 micro-batches: 1F1B holds one micro-batch (44,253,184 and the loss's). The
+  // combined order runs forward 1 beside backward 0, layer i beside layer L - 1 - i, each
+  // backward layer freed as a forward one fills: one layer (22,126,592) more.
   Scenario s = small();
   s.plan.micro_batches = 2;
   const double one = memory_per_gpu(s.model, s.plan, 300).activations_bytes;
   CHECK(one == 44'253'184.0 + LOSS);
   s.plan.overlap_ep_comm = true;
-  CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 2 * one);
+  CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == one + 22'126'592.0);
+  // PP 2, VP 2 (4 layers, one a chunk), 4 micro-batches: stage 0 holds 2 (pp - 1) + (vp - 1) pp
+  // + 1 = 5 chunks under interleaved 1F1B, one more under the combined order (its extra warm-up
+  // forward), each chunk half of the stage's two layers (44,253,184); and the pair's layer.
+  s = small();
+  s.model.layers = 4;
+  s.plan.dp = 4, s.plan.pp = 2, s.plan.vp = 2, s.plan.ep = 4, s.plan.micro_batches = 4;
+  CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 2.5 * 44'253'184.0);
+  s.plan.overlap_ep_comm = true;
+  CHECK(memory_per_gpu(s.model, s.plan, 300).activations_bytes == 3 * 44'253'184.0 + 22'126'592.0);
 }
 
 TEST_CASE("full recomputation keeps layer inputs and recomputes the forward pass", "[memory]") {
