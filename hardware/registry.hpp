@@ -6,6 +6,13 @@
 
 namespace moesim {
 
+// "a, b, c": names as one line of text.
+inline std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
 // A named catalogue (GPU presets, cluster presets, model presets, router policies, ...).
 // Adding an entry is one line where the entry is defined; lookups of an unknown name
 // list the valid ones, as SimGrid's model registries do.
@@ -28,11 +35,7 @@ class Registry {
     for (const auto& [name, item] : entries_) out.push_back(name);
     return out;
   }
-  std::string names_joined() const {
-    std::string out;
-    for (const auto& [name, item] : entries_) out += (out.empty() ? "" : ", ") + name;
-    return out;
-  }
+  std::string names_joined() const { return joined(names()); }
   const std::string& description(const std::string& name) const { return entries_.at(name).description; }
   const std::string& kind() const { return kind_; }
 

@@ -38,12 +38,6 @@ void print_host_bound(std::ostream& out, const StepResult& r) {
   }
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string text;
-  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
-  return text;
-}
-
 // ", recompute full" or ", recompute selective (layernorm, moe_act)", and ", graphs (attn)";
 // nothing without.
 std::string recompute_and_graphs_text(const ParallelPlan& p) {

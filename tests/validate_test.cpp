@@ -522,7 +522,7 @@ TEST_CASE("validate: Megatron's model FLOP counts match the ones its published r
   CHECK_FALSE(megatron_core_2024_flops_per_token(dsv3, 4096).has_value());
 }
 
-TEST_CASE("validate: Megatron-Bridge runs keep their recipes' MTP layer and pipeline layout and selective recomputation",
+TEST_CASE("validate: Megatron-Bridge runs keep their recipes' MTP layer and pipeline layout",
           "[validate]") {
   // The held-out 26.06 rows (validation/heldout): DeepSeek-V3 on 256 GB200 at PP4 VP4 and on
   // 256 B300 at PP8, neither saying how many MTP layers it ran.
@@ -563,12 +563,54 @@ TEST_CASE("validate: Megatron-Bridge runs keep their recipes' MTP layer and pipe
   REQUIRE(stated["id"] == "train-mbridge-2606-gb200-deepseekv3-mxfp8-pp4-ep64-gbs4096");
   stated["params"]["architecture"]["mtp_layers"] = 0;
   CHECK(scenario_of(parsed_point(stated))["model"]["mtp_layers"] == 0);
-  // the recipes' selective recomputation: DeepSeek-V3 MLA's up-projections; GPT-OSS-120B the
-  // norms and the experts' activation, but not on GB300 and B300; Qwen3 nothing
+  CHECK_FALSE(qwen3["plan"].contains("recompute"));
+}
+
+TEST_CASE("validate: a Megatron-Bridge row runs with its own release's recipe", "[validate]") {
+  const auto scenario_of = [](const ValidationPoint& p) {
+    const Prediction prediction = predict(p, PredictContext{});
+    REQUIRE(prediction.supported);
+    return nlohmann::json::parse(prediction.scenario_json);
+  };
+  const std::string dir = std::string(MOESIM_SOURCE_DIR) + "/validation/heldout/";
+  const auto release_2606 = read_validation_dataset(dir + "megatron_bridge_2606_moe.json");
+  // 26.06 (v0.5.0) GB200 DeepSeek-V3: the whole step in a CUDA graph (no host launches), the
+  // all-to-alls overlapped on HybridEP's 32 SMs, MLA's up-projections recomputed
+  const auto gb200 = scenario_of(point(release_2606, "train-mbridge-2606-gb200-deepseekv3-mxfp8-pp4-ep64-gbs4096"));
+  CHECK(gb200["cluster"]["host_us_per_kernel"] == 0);
+  CHECK(gb200["plan"]["overlap_ep_comm"] == true);
+  CHECK(gb200["plan"]["ep_comm_sms"] == 32);
   CHECK(gb200["plan"]["recompute"] == "selective");
   CHECK(gb200["plan"]["recompute_modules"] == nlohmann::json::array({"mla_up_proj"}));
-  const auto gpt_oss = scenario_of(point(points, "train-mbridge-2606-gb200-gptoss120b-mxfp8-pp1-ep64-gbs1280"));
+  // B300: Transformer Engine graphs of attention and the router, no overlap, host launches left
+  const auto b300 = scenario_of(point(release_2606, "train-mbridge-2606-b300-deepseekv3-mxfp8-pp8-ep8-gbs4096"));
+  CHECK(b300["plan"]["cuda_graph_scope"] == nlohmann::json::array({"attn", "moe_router", "moe_preprocess"}));
+  CHECK_FALSE(b300["plan"].contains("overlap_ep_comm"));
+  CHECK(b300["cluster"]["host_us_per_kernel"] != 0);
+  // H100 Qwen3-30B-A3B: eager, HybridEP, nothing recomputed
+  const auto h100 = scenario_of(point(release_2606, "train-mbridge-2606-h100-qwen330ba3b-fp8-pp1-ep16-gbs1024"));
+  CHECK_FALSE(h100["plan"].contains("cuda_graph_scope"));
+  CHECK_FALSE(h100["plan"].contains("recompute"));
+  // 26.02.01 (v0.3.1) GPT-OSS-120B on B200: eager, NCCL's all-to-all (32 p2p channels), the
+  // norms and the experts' activation recomputed; on B300 graphs and no recomputation
+  const auto release_260201 = read_validation_dataset(dir + "megatron_bridge_2602_01_moe.json");
+  const auto gpt_oss = scenario_of(point(release_260201, "train-mbridge-260201-b200-gpt-oss-120b-bf16-ep8"));
   CHECK(gpt_oss["plan"]["recompute_modules"] == nlohmann::json::array({"layernorm", "moe_act"}));
-  CHECK_FALSE(scenario_of(point(points, "train-mbridge-2606-gb300-gptoss120b-mxfp8-pp1-ep16-gbs1280"))["plan"].contains("recompute"));
-  CHECK_FALSE(qwen3["plan"].contains("recompute"));
+  CHECK(gpt_oss["plan"]["ep_comm_sms"] == 32);
+  CHECK_FALSE(gpt_oss["plan"].contains("cuda_graph_scope"));
+  const auto gpt_oss_b300 = scenario_of(point(release_260201, "train-mbridge-260201-b300-gpt-oss-120b-bf16-ep8"));
+  CHECK(gpt_oss_b300["plan"]["cuda_graph_scope"] == nlohmann::json::array({"attn", "moe_router", "moe_preprocess"}));
+  CHECK_FALSE(gpt_oss_b300["plan"].contains("recompute"));
+  // the same row from a release the table does not hold runs without any recipe setting
+  nlohmann::json other = nlohmann::json::parse(test::read_file(dir + "megatron_bridge_2606_moe.json"))["points"][2];
+  REQUIRE(other["id"] == "train-mbridge-2606-gb200-deepseekv3-mxfp8-pp4-ep64-gbs4096");
+  other["params"]["framework"] = "Megatron-Bridge / Megatron-Core (NeMo 24.01)";
+  const auto unknown = scenario_of(parsed_point(other));
+  CHECK_FALSE(unknown["plan"].contains("overlap_ep_comm"));
+  CHECK_FALSE(unknown["plan"].contains("recompute"));
+  CHECK_FALSE(unknown["plan"].contains("ep_comm_sms"));
+  CHECK(unknown["cluster"]["host_us_per_kernel"] != 0);
+  // the prediction says which recipe it ran
+  CHECK(predict(point(release_2606, "train-mbridge-2606-gb200-deepseekv3-mxfp8-pp4-ep64-gbs4096"), PredictContext{})
+            .note.find("recipe v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB200_FP8_MX_V2: whole step in a CUDA graph") != std::string::npos);
 }

@@ -10,6 +10,7 @@
 #include "models/model.hpp"
 #include "sim/result_json.hpp"
 #include "sim/simulate.hpp"
+#include "validation/validate/megatron_bridge_recipes.hpp"
 #include "validation/validate/megatron_flops.hpp"
 #include "validation/validate/predict.hpp"
 
@@ -86,15 +87,32 @@ std::vector<int> embedding_and_loss_layout(int layers, int stages) {
   return layout;
 }
 
-// Megatron-Bridge's selective recomputation per model and GPU (recompute_modules in
-// scripts/performance/configs/*/..._workload_base_configs.py @ b19588a05, the 26.02 scripts;
-// 25.11's, @ cb62f8620, agree but for GB300 DeepSeek-V3, then moe_act): DeepSeek-V3 recomputes
-// MLA's up-projections (on H100 the dense layers' MLP too), GPT-OSS-120B the norms and the
-// experts' activation except on GB300 and B300; Qwen3 recomputes nothing.
-std::vector<std::string> megatron_bridge_recompute_modules(const std::string& model, const std::string& gpu) {
-  if (model == "deepseek-v3") return gpu == "h100-sxm" ? std::vector<std::string>{"mla_up_proj", "mlp"} : std::vector<std::string>{"mla_up_proj"};
-  if (model == "gpt-oss-120b" && gpu != "gb300" && gpu != "b300") return {"layernorm", "moe_act"};
-  return {};
+// A Megatron-Bridge row as its release's recipe ran it (megatron_bridge_recipes.cpp): its
+// CUDA graphs, all-to-all overlap and the SMs its dispatcher holds, shared-expert overlap and
+// selectively recomputed modules. Returns what it set, for the prediction's note.
+std::string apply_recipe(const BridgeRecipe& r, nlohmann::json& s, const Scenario& without) {
+  std::string note = "recipe " + r.config;
+  if (r.graphs == BridgeRecipe::Graphs::STEP) {
+    s["cluster"]["host_us_per_kernel"] = 0;
+    note += ": whole step in a CUDA graph";
+  } else if (r.graphs == BridgeRecipe::Graphs::PARTS) {
+    s["plan"]["cuda_graph_scope"] = r.graph_scopes;
+    note += ": CUDA graphs of " + joined(r.graph_scopes);
+  }
+  s["plan"]["ep_comm_sms"] = r.dispatcher_sms();
+  if (r.a2a_overlap) {
+    ParallelPlan p = without.plan;
+    p.overlap_ep_comm = true;
+    if (const PlanProblem problem = ep_overlap_problem(p)) {
+      note += "; all-to-all overlap left off (" + problem.sentence + ")";
+    } else {
+      s["plan"]["overlap_ep_comm"] = true;
+      note += "; all-to-alls overlapped (combined 1F1B)";
+    }
+  }
+  if (r.shared_expert_overlap) s["plan"]["overlap_shared_experts"] = true;
+  if (!r.recompute_modules.empty()) s["plan"]["recompute"] = "selective", s["plan"]["recompute_modules"] = r.recompute_modules;
+  return note;
 }
 
 // The model FLOPs per token that the point's framework reports: Megatron-Bridge's formula
@@ -161,8 +179,6 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
     if (std::string(model) == "deepseek-v3") layout = deepseek_v3_layout(pp, vp);
     if (std::string(model) == "qwen3-235b-a22b") layout = embedding_and_loss_layout(model_presets().find(model)->layers, pp * vp);
     if (!layout.empty()) s["plan"]["pipeline_layout"] = layout;
-    const std::vector<std::string> modules = megatron_bridge_recompute_modules(model, cluster->gpu.name);
-    if (!modules.empty()) s["plan"]["recompute"] = "selective", s["plan"]["recompute_modules"] = modules;
   }
   if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
   s["cluster"]["nodes"] = gpus / cluster->gpus_per_node;
@@ -173,6 +189,13 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
     parsed = parse_scenario(s.dump(), p.id);
   } catch (const InputError& e) {
     return unsupported(std::string("the stated plan is not one moesim can run: ") + e.what());
+  }
+  std::string recipe_note;
+  if (megatron_bridge(q.text("framework"))) {
+    if (const auto recipe = megatron_bridge_recipe(q.text("framework"), model, cluster->gpu.name, precision, global_batch)) {
+      recipe_note = "; " + apply_recipe(*recipe, s, *parsed);
+      parsed = parse_scenario(s.dump(), p.id);  // the recipe's settings are valid on any plan it runs
+    }
   }
   const Scenario& scenario = *parsed;
   const StepResult r = simulate_step(scenario).result;
@@ -186,7 +209,8 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
                              std::to_string(int(std::lround(r.hbm_bytes / (1 << 30)))) + " GiB" +
                              (r.fits_memory ? "" : ", does NOT fit in moesim's memory model");
   Prediction prediction = in_metric(
-      p, r.step_time_s, work, "analytic engine, 1F1B (interleaved when vp > 1), gradient reduce overlapped; memory " + memory);
+      p, r.step_time_s, work,
+      "analytic engine, 1F1B (interleaved when vp > 1), gradient reduce overlapped; memory " + memory + recipe_note);
   prediction.scenario_json = s.dump(2);
   prediction.fits_memory = r.fits_memory;
   return prediction;

@@ -1,0 +1,162 @@
+#include "validation/validate/megatron_bridge_recipes.hpp"
+
+#include <regex>
+#include <sstream>
+
+namespace moesim::validation {
+
+namespace {
+
+using Graphs = BridgeRecipe::Graphs;
+using Dispatcher = BridgeRecipe::Dispatcher;
+
+// Precision classes of the recipes' names (..._BF16_..., _FP8_CS_, _FP8_MX_).
+enum class Precision { ANY, BF16, FP8_CS, FP8_MX };
+
+Precision precision_of(const std::string& text) {
+  if (text.find("BF16") != std::string::npos) return Precision::BF16;
+  if (text.find("MX") != std::string::npos) return Precision::FP8_MX;
+  return Precision::FP8_CS;  // "FP8-CS", and the plain "FP8" of 25.09 and of H100 rows (tensorwise)
+}
+
+struct Row {
+  const char* release;
+  const char* model;  // moesim's preset
+  const char* gpu;    // moesim's preset
+  Precision precision;
+  int global_batch;  // 0: any
+  Graphs graphs;
+  const char* scopes;  // comma-separated, PARTS only
+  bool a2a_overlap;
+  const char* recompute;  // comma-separated selective modules ("" none)
+  Dispatcher dispatcher;
+  const char* config;
+};
+
+constexpr auto NONE = Graphs::NONE, PARTS = Graphs::PARTS, STEP = Graphs::STEP;
+constexpr auto NCCL = Dispatcher::NCCL_ALL_TO_ALL, HYBRID = Dispatcher::HYBRID_EP, DEEP = Dispatcher::DEEP_EP;
+constexpr auto ANY = Precision::ANY, BF16 = Precision::BF16, FP8_CS = Precision::FP8_CS, FP8_MX = Precision::FP8_MX;
+constexpr const char* ROUTER = "moe_router,moe_preprocess";
+constexpr const char* ATTN_ROUTER = "attn,moe_router,moe_preprocess";
+
+// Megatron-Bridge's performance recipes (github.com/NVIDIA-NeMo/Megatron-Bridge), per release:
+// 25.11 at tag v0.2.0 (scripts/performance/configs/<model>/workload_base_configs.py, constants
+// <MODEL>_<GPU>_<PRECISION>_BASE_CONFIG), 26.02 at v0.3.0, 26.02.01 at v0.3.1 and 26.06 at v0.5.0
+// (configs/<family>/<model>_workload_base_configs.py, <MODEL>_PRETRAIN_CONFIG_<GPU>_<PRECISION>_V1
+// or _V2 by global batch); what utils/overrides.py (helpers.py in v0.2.0) makes of them:
+// cuda_graph_impl "transformer_engine" graphs the scopes listed, "full_iteration" the whole step;
+// moe_a2a_overlap turns on overlap_moe_expert_parallel_comm (and the shared-expert overlap off);
+// moe_flex_dispatcher_backend "hybridep" runs HybridEP on 32 SMs (moe_hybridep_num_sms = 32),
+// none the NCCL all-to-all dispatcher. 25.09 (no such files yet): scripts/performance/run_script.py
+// and configs/*.yaml @ fa0315ae2, the commit of the 25.09 table: the DeepSeek-V3 H100 run's
+// DeepEP and all-to-all overlap (A2A_1F1B), its recomputed modules. Its rows' cuda_graphs
+// (Megatron-Core 0.14's whole-layer graphs, which need drop-and-pad MoE) are left out: moesim
+// has no whole-layer graph with the MoE block in it, and the same files ask for graphs together
+// with recomputation, which Megatron-Core 0.14 refuses, so they are not what every row ran.
+// Where a row's own plan differs from the recipe's (the table's plan wins), the settings still
+// come from the recipe of the row's system and precision.
+constexpr Row ROWS[] = {
+    // 25.09
+    {"25.09", "deepseek-v3", "h100-sxm", ANY, 0, NONE, "", true, "mla_up_proj,mlp", DEEP, "fa0315ae2 run_script.py deepseek v3 h100"},
+    {"25.09", "deepseek-v3", "b200", ANY, 0, NONE, "", false, "core_attn", NCCL, "fa0315ae2 run_script.py deepseek v3 b200 (tokendrop)"},
+    {"25.09", "deepseek-v3", "gb200", ANY, 0, NONE, "", false, "mla_up_proj,mlp,moe_act", NCCL, "fa0315ae2 run_script.py deepseek v3 gb200 (tokendrop)"},
+    {"25.09", "qwen3-30b-a3b", "", ANY, 0, NONE, "", false, "", NCCL, "fa0315ae2 run_script.py qwen3 30b_a3b (tokendrop)"},
+    {"25.09", "qwen3-235b-a22b", "", ANY, 0, NONE, "", false, "", NCCL, "fa0315ae2 run_script.py qwen3 235b_a22b (tokendrop)"},
+    // 25.11
+    {"25.11", "deepseek-v3", "b200", ANY, 0, NONE, "", false, "mla_up_proj", NCCL, "v0.2.0 DEEPSEEK_V3_B200_FP8_MX_BASE_CONFIG"},
+    {"25.11", "deepseek-v3", "gb200", ANY, 0, PARTS, ROUTER, false, "mla_up_proj", HYBRID, "v0.2.0 DEEPSEEK_V3_GB200_BF16_BASE_CONFIG"},
+    {"25.11", "deepseek-v3", "gb300", ANY, 0, PARTS, ATTN_ROUTER, false, "moe_act", HYBRID, "v0.2.0 DEEPSEEK_V3_GB300_*_BASE_CONFIG"},
+    {"25.11", "gpt-oss-120b", "b200", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.2.0 GPT_OSS_120B_B200_BF16_BASE_CONFIG"},
+    {"25.11", "gpt-oss-120b", "gb200", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.2.0 GPT_OSS_120B_GB200_BF16_BASE_CONFIG"},
+    {"25.11", "qwen3-235b-a22b", "gb200", ANY, 0, PARTS, ATTN_ROUTER, false, "", HYBRID, "v0.2.0 QWEN3_235B_A22B_GB200_BF16_BASE_CONFIG"},
+    {"25.11", "qwen3-235b-a22b", "gb300", ANY, 0, PARTS, ROUTER, false, "", HYBRID, "v0.2.0 QWEN3_235B_A22B_GB300_BF16_BASE_CONFIG"},
+    {"25.11", "qwen3-235b-a22b", "h100-sxm", ANY, 0, NONE, "", true, "", NCCL, "v0.2.0 QWEN3_235B_A22B_H100_FP8_CS_BASE_CONFIG"},
+    {"25.11", "qwen3-30b-a3b", "b200", ANY, 0, PARTS, ROUTER, false, "", NCCL, "v0.2.0 QWEN3_30B_A3B_B200_FP8_MX_BASE_CONFIG"},
+    {"25.11", "qwen3-30b-a3b", "gb300", ANY, 0, PARTS, ROUTER, false, "", HYBRID, "v0.2.0 QWEN3_30B_A3B_GB300_FP8_MX_BASE_CONFIG"},
+    {"25.11", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", true, "", NCCL, "v0.2.0 QWEN3_30B_A3B_H100_FP8_CS_BASE_CONFIG"},
+    // 26.02
+    {"26.02", "deepseek-v3", "b300", ANY, 0, NONE, "", false, "mla_up_proj", HYBRID, "v0.3.0 DEEPSEEK_V3_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
+    {"26.02", "deepseek-v3", "gb200", ANY, 0, PARTS, ATTN_ROUTER, false, "mla_up_proj", HYBRID, "v0.3.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
+    {"26.02", "gpt-oss-120b", "b200", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_B200_BF16_V2"},
+    {"26.02", "gpt-oss-120b", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, "", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_B300_BF16_V2"},
+    {"26.02", "gpt-oss-120b", "gb300", ANY, 0, PARTS, ATTN_ROUTER, false, "", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB300_BF16_V2"},
+    {"26.02", "gpt-oss-120b", "h100-sxm", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_H100_BF16_V2"},
+    {"26.02", "qwen3-235b-a22b", "b200", ANY, 0, NONE, "", false, "", NCCL, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_B200_FP8_MX_V2"},
+    {"26.02", "qwen3-235b-a22b", "gb200", ANY, 0, PARTS, ATTN_ROUTER, false, "", HYBRID, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
+    {"26.02", "qwen3-235b-a22b", "gb300", ANY, 0, PARTS, ATTN_ROUTER, false, "", HYBRID, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
+    {"26.02", "qwen3-235b-a22b", "h100-sxm", ANY, 0, NONE, "", true, "", NCCL, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_H100_FP8_CS_V2"},
+    {"26.02", "qwen3-30b-a3b", "b300", ANY, 0, PARTS, ROUTER, false, "", HYBRID, "v0.3.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_B300_FP8_MX_V1"},
+    {"26.02", "qwen3-30b-a3b", "gb200", FP8_MX, 0, PARTS, ROUTER, false, "", HYBRID, "v0.3.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_GB200_FP8_MX_V1"},
+    // 26.02.01
+    {"26.02.01", "gpt-oss-120b", "b200", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.3.1 GPT_OSS_120B_PRETRAIN_CONFIG_B200_BF16_V2"},
+    {"26.02.01", "gpt-oss-120b", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, "", NCCL, "v0.3.1 GPT_OSS_120B_PRETRAIN_CONFIG_B300_BF16_V2"},
+    {"26.02.01", "gpt-oss-120b", "gb200", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.3.1 GPT_OSS_120B_PRETRAIN_CONFIG_GB200_BF16_V2"},
+    {"26.02.01", "qwen3-30b-a3b", "b200", FP8_MX, 0, PARTS, ATTN_ROUTER, false, "", HYBRID, "v0.3.1 QWEN3_30B_A3B_PRETRAIN_CONFIG_B200_FP8_MX_V1"},
+    {"26.02.01", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", false, "", HYBRID, "v0.3.1 QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1"},
+    // 26.06
+    {"26.06", "deepseek-v3", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, "mla_up_proj", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
+    {"26.06", "deepseek-v3", "gb200", ANY, 0, STEP, "", true, "mla_up_proj", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
+    {"26.06", "deepseek-v3", "gb300", ANY, 0, STEP, "", true, "", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB300_FP8_MX_V2 and _GBS15360"},
+    {"26.06", "gpt-oss-120b", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
+    {"26.06", "gpt-oss-120b", "gb200", ANY, 0, STEP, "", true, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
+    {"26.06", "gpt-oss-120b", "gb300", ANY, 0, STEP, "", true, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
+    {"26.06", "qwen3-235b-a22b", "gb200", ANY, 0, STEP, "", true, "", HYBRID, "v0.5.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
+    {"26.06", "qwen3-235b-a22b", "gb300", ANY, 0, STEP, "", true, "", HYBRID, "v0.5.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
+    {"26.06", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", false, "", HYBRID, "v0.5.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1"},
+    {"26.06", "qwen3-30b-a3b", "", FP8_MX, 0, STEP, "", true, "", HYBRID, "v0.5.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_{B300,GB200,GB300}_FP8_MX_V1"},
+};
+
+// Megatron-Core's MoE all-to-all kernels' SMs. NCCL runs point-to-point transfers on
+// p2pnChannels blocks, min(channels, 32) rounded up to a power of two (src/graph/paths.cc,
+// ncclTopoComputeP2pChannels); NCCL's logs on 8-GPU H100 and B200 nodes read "32 p2p channels".
+// HybridEP: 32 in Megatron-Bridge's performance runs (utils/overrides.py). DeepEP: Megatron-Core's
+// default moe_deepep_num_sms, 20 (megatron/core/transformer/transformer_config.py).
+constexpr int NCCL_P2P_CHANNELS = 32, HYBRID_EP_SMS = 32, DEEP_EP_SMS = 20;
+
+std::vector<std::string> split(const char* text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::string release_of(const std::string& framework) {
+  static const std::regex pattern(R"(NeMo (\d\d\.\d\d(\.\d\d)?))");
+  std::smatch m;
+  return std::regex_search(framework, m, pattern) ? m[1].str() : "";
+}
+
+}  // namespace
+
+int BridgeRecipe::dispatcher_sms() const {
+  switch (dispatcher) {
+    case Dispatcher::HYBRID_EP: return HYBRID_EP_SMS;
+    case Dispatcher::DEEP_EP: return DEEP_EP_SMS;
+    case Dispatcher::NCCL_ALL_TO_ALL: break;
+  }
+  return NCCL_P2P_CHANNELS;
+}
+
+std::optional<BridgeRecipe> megatron_bridge_recipe(const std::string& framework, const std::string& model,
+                                                   const std::string& gpu, const std::string& precision,
+                                                   int global_batch) {
+  const std::string release = release_of(framework);
+  const Precision p = precision_of(precision);
+  for (const Row& r : ROWS) {
+    if (release != r.release || model != r.model || (*r.gpu && gpu != r.gpu)) continue;
+    if ((r.precision != ANY && r.precision != p) || (r.global_batch && r.global_batch != global_batch)) continue;
+    BridgeRecipe out;
+    out.config = r.config;
+    out.graphs = r.graphs;
+    out.graph_scopes = split(r.scopes);
+    out.a2a_overlap = r.a2a_overlap;
+    out.recompute_modules = split(r.recompute);
+    out.dispatcher = r.dispatcher;
+    out.shared_expert_overlap = model == "deepseek-v3" && r.dispatcher == NCCL && !r.a2a_overlap;
+    return out;
+  }
+  return std::nullopt;
+}
+
+}  // namespace moesim::validation

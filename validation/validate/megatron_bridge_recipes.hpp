@@ -1,0 +1,36 @@
+#pragma once
+// What NVIDIA's Megatron-Bridge performance scripts ran for a row of a release's published
+// table beyond the plan the row states: CUDA graphs, the all-to-all overlap, the token
+// dispatcher and selective recomputation. They differ from release to release (26.06 graphs
+// whole steps and overlaps the all-to-alls where 26.02 did neither), so a row is simulated
+// with its own release's settings, read from that release's scripts.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moesim::validation {
+
+struct BridgeRecipe {
+  enum class Graphs { NONE, PARTS, STEP };  // eager; Transformer Engine graphs of parts; full_iteration
+  enum class Dispatcher { NCCL_ALL_TO_ALL, HYBRID_EP, DEEP_EP };
+  std::string config;  // the release tag and the recipe constant the settings come from
+  Graphs graphs = Graphs::NONE;
+  std::vector<std::string> graph_scopes;  // PARTS: the captured parts (Megatron's scope names)
+  bool a2a_overlap = false;                // moe_a2a_overlap: Megatron's combined 1F1B
+  std::vector<std::string> recompute_modules;
+  Dispatcher dispatcher = Dispatcher::NCCL_ALL_TO_ALL;
+  // Megatron's --moe-shared-expert-overlap: on in the DeepSeek-V3 recipe unless a flex
+  // dispatcher or the all-to-all overlap turns it off.
+  bool shared_expert_overlap = false;
+  // The SMs the dispatcher's all-to-all kernels hold while they run.
+  int dispatcher_sms() const;
+};
+
+// The recipe of a row: its release (from the framework text, "... (NeMo 26.02)"), moesim's
+// model and GPU preset names, the row's precision text and global batch. nullopt for a
+// release, model or system the table does not hold.
+std::optional<BridgeRecipe> megatron_bridge_recipe(const std::string& framework, const std::string& model,
+                                                   const std::string& gpu, const std::string& precision,
+                                                   int global_batch);
+
+}  // namespace moesim::validation
