@@ -91,6 +91,10 @@ struct ParallelPlan {
   // SMs the expert-parallel all-to-all kernels hold while they run; compute that overlaps
   // them gets the rest (DeepSeek-V3: 20 of an H800's 132 for DeepEP, tech report Sec. 3.2.2).
   int ep_comm_sms = 0;
+  // What the dispatch sends: "per_rank", a token once to each EP rank that holds one of its
+  // experts (DeepEP, Hybrid-EP: the rank fans it out to its experts); "per_expert", one row per
+  // (token, expert) (Megatron-Core's alltoall dispatcher: the permuted rows, NCCL all-to-all).
+  std::string dispatch_copies = "per_rank";
   // Megatron's --overlap-moe-expert-parallel-comm ("combined 1F1B"): in the steady phase of
   // the pipeline schedule a forward and a backward of different micro-batches run together,
   // layer by layer, each one's dispatch and combine on the communication stream while the

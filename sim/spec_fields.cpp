@@ -292,6 +292,11 @@ const FieldTable<ParallelPlan>& plan_fields() {
       bool_field("overlap_shared_experts", &ParallelPlan::overlap_shared_experts, false,
                  "run shared experts while the all-to-alls run: input projections during dispatch, output projection "
                  "during combine (Megatron's --moe-shared-expert-overlap)"),
+      choice_field("dispatch_copies", &ParallelPlan::dispatch_copies,
+                   "what the dispatch sends (and the combine returns): per_rank, a token once to each EP rank that "
+                   "holds one of its experts (DeepEP, Hybrid-EP); per_expert, one row per (token, expert) "
+                   "(Megatron-Core's alltoall dispatcher over NCCL)",
+                   {"per_rank", "per_expert"}),
       int_field("ep_comm_sms", &ParallelPlan::ep_comm_sms, 0,
                 "SMs the expert-parallel all-to-all kernels hold while they run; compute beside them gets the rest "
                 "(DeepSeek-V3: 20 of 132 on H800)"),

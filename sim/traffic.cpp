@@ -247,6 +247,7 @@ void StepRouter::count_copies(int src, const GroupRouting& routing, const Placem
   const EpGroupLayout& g = group_;
   stamp_.assign(g.ep, -1);  // stamp_[rank] == item: item already sent to rank
   next_replica_.assign(placement.experts(), 0);
+  const bool per_expert = s_.plan.dispatch_copies == "per_expert";
   for (int item = 0; item < routing.items(); ++item) {
     for (int i = routing.first[item]; i < routing.first[item + 1]; ++i) {
       const int e = routing.expert[i];
@@ -254,7 +255,7 @@ void StepRouter::count_copies(int src, const GroupRouting& routing, const Placem
       const int slot = placement.first_slot[e] + (replicas > 1 ? next_replica_[e]++ % replicas : 0);
       ++load.slot_rows[slot];
       const int rank = placement.rank_of_slot[slot];
-      if (stamp_[rank] == item) continue;
+      if (!per_expert && stamp_[rank] == item) continue;
       stamp_[rank] = item;
       for (int shard = 0; shard < g.etp; ++shard) add_copy(src, rank * g.etp + shard, load);
     }

@@ -36,7 +36,8 @@ struct PortPeaks {
 
 // One MoE layer, one micro-batch, one EP group. A "copy" is one item (a token, or what the
 // router sends instead) sent to one GPU: an item goes once to each distinct EP rank that
-// accepted it (to every shard of that rank).
+// accepted it (to every shard of that rank), or once per accepted expert where the plan's
+// dispatch sends per expert (ParallelPlan::dispatch_copies).
 struct MicroBatchLoad {
   std::vector<int> expert_tokens;  // accepted assignments per expert
   std::vector<int> slot_rows;      // accepted assignments per placement slot (expert replica)

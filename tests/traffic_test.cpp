@@ -45,6 +45,28 @@ TEST_CASE("with one expert per rank the copies received equal the expert's accep
     }
 }
 
+TEST_CASE("per-expert dispatch sends every accepted assignment and per-rank dispatch each token once per rank", "[traffic]") {
+  // Qwen3-30B-A3B at EP 8: 16 experts per GPU and top-8, so a token's experts often share a rank.
+  Scenario s = scenario(scenario_json(R"({"dp": 8, "ep": 8, "seq_len": 512})", R"({"capacity_factor": 1.0})",
+                                      R"({"alpha": 0.5, "seed": 3})", R"({"preset": "qwen3-30b-a3b", "layers": 2})"));
+  const Topology topology(s.cluster);
+  const RoutedStep per_rank = route_step(s, topology);
+  s.plan.dispatch_copies = "per_expert";
+  const RoutedStep per_expert = route_step(s, topology);
+  for (size_t l = 0; l < per_expert.layers.size(); ++l)
+    for (size_t m = 0; m < per_expert.layers[l].micro_batches.size(); ++m) {
+      const MicroBatchLoad& e = per_expert.layers[l].micro_batches[m];
+      const MicroBatchLoad& r = per_rank.layers[l].micro_batches[m];
+      // one copy (local or remote) per accepted assignment, as many as the experts' rows
+      CHECK(sum(e.recv_intra) + sum(e.recv_inter) + e.local_copies == e.routed);
+      CHECK(sum(e.send_intra) == sum(e.recv_intra));
+      // the same routing: the same rows per expert; per rank, fewer copies than assignments
+      CHECK(e.expert_tokens == r.expert_tokens);
+      CHECK(e.routed == r.routed);
+      CHECK(sum(r.recv_intra) + r.local_copies < r.routed);
+    }
+}
+
 TEST_CASE("uniform all-to-all on one NVSwitch node takes bytes / NVLink bandwidth", "[traffic]") {
   const Scenario s = scenario(scenario_json());
   const Topology topology(s.cluster);

@@ -591,12 +591,15 @@ TEST_CASE("validate: a Megatron-Bridge row runs with its own release's recipe", 
   const auto h100 = scenario_of(point(release_2606, "train-mbridge-2606-h100-qwen330ba3b-fp8-pp1-ep16-gbs1024"));
   CHECK_FALSE(h100["plan"].contains("cuda_graph_scope"));
   CHECK_FALSE(h100["plan"].contains("recompute"));
-  // 26.02.01 (v0.3.1) GPT-OSS-120B on B200: eager, NCCL's all-to-all (32 p2p channels), the
-  // norms and the experts' activation recomputed; on B300 graphs and no recomputation
+  // 26.02.01 (v0.3.1) GPT-OSS-120B on B200: eager, NCCL's all-to-all (32 p2p channels, a row
+  // per token and expert), the norms and the experts' activation recomputed; on B300 graphs
+  // and no recomputation
   const auto release_260201 = read_validation_dataset(dir + "megatron_bridge_2602_01_moe.json");
   const auto gpt_oss = scenario_of(point(release_260201, "train-mbridge-260201-b200-gpt-oss-120b-bf16-ep8"));
   CHECK(gpt_oss["plan"]["recompute_modules"] == nlohmann::json::array({"layernorm", "moe_act"}));
   CHECK(gpt_oss["plan"]["ep_comm_sms"] == 32);
+  CHECK(gpt_oss["plan"]["dispatch_copies"] == "per_expert");  // the alltoall dispatcher's permuted rows
+  CHECK(gb200["plan"]["dispatch_copies"] == "per_rank");      // Hybrid-EP
   CHECK_FALSE(gpt_oss["plan"].contains("cuda_graph_scope"));
   const auto gpt_oss_b300 = scenario_of(point(release_260201, "train-mbridge-260201-b300-gpt-oss-120b-bf16-ep8"));
   CHECK(gpt_oss_b300["plan"]["cuda_graph_scope"] == nlohmann::json::array({"attn", "moe_router", "moe_preprocess"}));

@@ -88,7 +88,7 @@ std::vector<int> embedding_and_loss_layout(int layers, int stages) {
 }
 
 // A Megatron-Bridge row as its release's recipe ran it (megatron_bridge_recipes.cpp): its
-// CUDA graphs, all-to-all overlap and the SMs its dispatcher holds, shared-expert overlap and
+// CUDA graphs, all-to-all overlap, its dispatcher's SMs and copies, shared-expert overlap and
 // selectively recomputed modules. Returns what it set, for the prediction's note.
 std::string apply_recipe(const BridgeRecipe& r, nlohmann::json& s, const Scenario& without) {
   std::string note = "recipe " + r.config;
@@ -100,6 +100,7 @@ std::string apply_recipe(const BridgeRecipe& r, nlohmann::json& s, const Scenari
     note += ": CUDA graphs of " + joined(r.graph_scopes);
   }
   s["plan"]["ep_comm_sms"] = r.dispatcher_sms();
+  s["plan"]["dispatch_copies"] = r.dispatch_copies();
   if (r.a2a_overlap) {
     ParallelPlan p = without.plan;
     p.overlap_ep_comm = true;
