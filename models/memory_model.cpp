@@ -119,9 +119,13 @@ double layer_activation_bytes(const ModelSpec& m, const ParallelPlan& p, int l, 
     // output, the second GEMM's input, unless moe_act recomputes it).
     const double shared = p.recomputes_module("shared_experts") ? 0 : m.shared_experts * ffn_hidden_bytes(m, m.d_ffn_expert);
     bytes += tokens * ((norms ? 0 : 2 * h) + shared);
-    const double activation_output = p.recomputes_module("moe_act") ? 0 : linear_input_bytes(m);
+    // An eager clamp (ModelSpec::glu_clamp) keeps its input beside the clamped copy the
+    // activation keeps: 2 BF16 values more per hidden value, unless moe_act recomputes both.
+    const bool recomputed = p.recomputes_module("moe_act");
+    const double activation_output = recomputed ? 0 : linear_input_bytes(m);
+    const double clamp_input = m.clamps_glu_eagerly() && !recomputed ? 4.0 : 0;
     bytes += max_expert_rows * (linear_input_bytes(m) * e.item_width +
-                                ((e.matrices == 3 ? 4.0 : 2.0) + activation_output) * e.hidden / p.etp);
+                                ((e.matrices == 3 ? 4.0 : 2.0) + activation_output + clamp_input) * e.hidden / p.etp);
     buffers = std::max(buffers, max_expert_rows * (m.dispatch_bytes_per_token() + m.combine_bytes_per_token()));
   } else {
     // TP splits the hidden width and SP the input rows: per GPU, (s b / tp) rows of full width.

@@ -76,6 +76,14 @@ struct ModelSpec {
   // concatenated in FP32 and cast back to BF16. Those passes are charged per expert row.
   std::string expert_bias = "none";
   bool adds_expert_bias_per_expert() const { return expert_bias == "per_expert"; }
+  // Clamped gated activations (GPT-OSS clamps the SwiGLU's gate at 7 and its linear half to
+  // [-7, 7]), and how the step clamps: "none" (no clamp), "fused" (inside the activation
+  // kernel: no pass of its own) or "eager": as Megatron-Core 0.15/0.16 does it
+  // (weighted_bias_quick_geglu_impl in megatron/core/fusions/fused_bias_geglu.py): the input
+  // projection's output chunked in two, each half clamped and the halves concatenated again in
+  // eager PyTorch before the fused activation, and autograd's kernels for them in backward.
+  std::string glu_clamp = "none";
+  bool clamps_glu_eagerly() const { return glu_clamp == "eager"; }
   Dtype compute_dtype = Dtype::BF16;
   Dtype dispatch_dtype = Dtype::BF16;
   Dtype combine_dtype = Dtype::BF16;

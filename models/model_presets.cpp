@@ -236,6 +236,7 @@ ModelSpec gpt_oss_120b() {
   m.attention.sliding_window = 128;
   m.attention.sliding_window_every = 2;
   m.expert_bias = "per_expert";
+  m.glu_clamp = "eager";
   return m;
 }
 

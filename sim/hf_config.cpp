@@ -100,10 +100,12 @@ ModelSpec mixtral(ConfigFields& f) {
 }
 
 // The same fields as Mixtral's (its head_dim is explicit); its experts always carry biases
-// (GptOssExperts: gate_up_proj_bias, down_proj_bias), added as Megatron-Core 0.15/0.16 adds them.
+// (GptOssExperts: gate_up_proj_bias, down_proj_bias) and clamp their SwiGLU (swiglu_limit),
+// added and clamped as Megatron-Core 0.15/0.16 does.
 ModelSpec gpt_oss(ConfigFields& f) {
   ModelSpec m = mixtral(f);
   m.expert_bias = "per_expert";
+  m.glu_clamp = "eager";
   return m;
 }
 

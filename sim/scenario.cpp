@@ -182,6 +182,8 @@ void validate_model(const Reader& r, const ModelSpec& m) {
   fail_if(m.moe_layers() == 0 && m.moe_layer_interval > 0 && m.first_dense_layers < m.layers, "moe_layer_interval",
           m.moe_layer_interval, "an interval that leaves at least one MoE layer (or 0 for a dense model)");
   fail_if(m.vocab <= 0, "vocab", m.vocab, "an integer >= 1");
+  if (m.glu_clamp != "none" && !m.gated_ffn)
+    r.fail("/model/glu_clamp", "\"" + m.glu_clamp + "\": a clamp of the gated activation needs gated_ffn true");
   fail_if(m.token_moe_channels > 0 && (m.token_mixing_hidden <= 0 || m.default_seq_len <= 0), "token_moe_channels",
           m.token_moe_channels, "0 unless token_mixing_hidden and default_seq_len (the patches) are set");
   fail_if(m.token_mixing_hidden > 0 && m.default_seq_len <= 0, "token_mixing_hidden", m.token_mixing_hidden,

@@ -174,6 +174,11 @@ const FieldTable<ModelSpec>& model_fields() {
                    "expert by expert, times the FP32 router probability: extra memory passes and kernels per "
                    "local expert)",
                    {"none", "fused", "per_expert"}),
+      choice_field("glu_clamp", &ModelSpec::glu_clamp,
+                   "clamped gated activation (GPT-OSS): none; fused (in the activation kernel); eager (Megatron-Core "
+                   "0.15/0.16: both halves clamped and concatenated again in eager PyTorch before the fused "
+                   "activation: extra memory passes and kernels per expert row)",
+                   {"none", "fused", "eager"}),
       int_field("default_seq_len", &ModelSpec::default_seq_len, 1, "tokens per sample when the plan gives none"),
       {{"attention", ParamKind::CHOICE, std::string("gqa"), "attention kind", std::nullopt, std::nullopt, std::nullopt,
         {"gqa", "mla"}},

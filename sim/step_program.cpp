@@ -60,6 +60,18 @@ constexpr double EXPERT_BIAS_FORWARD_BYTES = 28, EXPERT_BIAS_BACKWARD_BYTES = 40
 // gradient's cast, then the gradient's cast and two concatenations (output rows, probabilities).
 constexpr double EXPERT_BIAS_FORWARD_LAUNCHES_PER_EXPERT = 2, EXPERT_BIAS_BACKWARD_LAUNCHES_PER_EXPERT = 6;
 constexpr double EXPERT_BIAS_FORWARD_LAUNCHES = 2, EXPERT_BIAS_BACKWARD_LAUNCHES = 3;
+// Megatron-Core's eager clamp of a gated activation's input (ModelSpec::glu_clamp "eager"),
+// bytes per hidden value w of an expert row (its input projection's output holds 2 w BF16
+// values). Forward: each half clamped (read and write 2 + 2 bytes per value) and the halves
+// concatenated (read and write 2 w values): 16 bytes in 3 kernels. Backward (PyTorch's
+// clamp_backward: a zero scalar, the comparisons, a where): the gate's half compared once (read
+// 2, write a 1-byte mask) and selected (read 1 + 2, write 2), 8 bytes in 3 kernels; the linear
+// half compared twice and the masks and-ed (read 2, write 1 each; read 1 + 1, write 1) before
+// the where, 14 bytes in 5; the halves' gradients concatenated for the chunk (read and write
+// 2 w values), 8 bytes in 1: 30 bytes in 9 kernels. The concatenation's own backward hands out
+// views.
+constexpr double GLU_CLAMP_FORWARD_BYTES = 16, GLU_CLAMP_BACKWARD_BYTES = 30;
+constexpr double GLU_CLAMP_FORWARD_LAUNCHES = 3, GLU_CLAMP_BACKWARD_LAUNCHES = 9;
 // ClusterSpec::host_s_per_kernel is per kernel of moesim's fused count; the eager layer it was
 // measured on launched 354 kernels where moesim counts 182 (validation/RESULTS.md, "Host time
 // per kernel"). Launches of plain eager ops are converted at that ratio.
@@ -1042,16 +1054,30 @@ class ProgramBuilder {
   // per row, their launches (GPU side) and what those count for on the host.
   struct RowPass {
     double row_s = 0, launches = 0, counted_kernels = 0;
+    RowPass& operator+=(const RowPass& o) {
+      row_s += o.row_s, launches += o.launches, counted_kernels += o.counted_kernels;
+      return *this;
+    }
   };
-  // The output bias added expert by expert (each direction), and in backward the activation
-  // run again when moe_act is recomputed (one fused kernel over all rows).
+  // The output bias added expert by expert (each direction), the eager clamp of the activation's
+  // input (each direction), and in backward the activation run again when moe_act is
+  // recomputed (one fused kernel over all rows, after its eager clamp).
   RowPass expert_row_extras(double local_experts, const ModelSpec::ExpertShape& e, double width, bool bwd) const {
     RowPass pass = per_expert_bias(local_experts, e.item_width, bwd);
+    pass += eager_glu_clamp(width, bwd);
     if (bwd && recomputes_moe_act_) {
       pass.row_s += cost_.memory_bound_s(activation_bytes(width, e.matrices));
       pass.launches += 1, pass.counted_kernels += 1;
+      pass += eager_glu_clamp(width, false);
     }
     return pass;
+  }
+  // Megatron-Core's eager clamp of the gated activation's input (ModelSpec::glu_clamp "eager").
+  RowPass eager_glu_clamp(double width, bool bwd) const {
+    if (!m_.clamps_glu_eagerly()) return {};
+    const double launches = bwd ? GLU_CLAMP_BACKWARD_LAUNCHES : GLU_CLAMP_FORWARD_LAUNCHES;
+    const double bytes = (bwd ? GLU_CLAMP_BACKWARD_BYTES : GLU_CLAMP_FORWARD_BYTES) * width;
+    return {cost_.memory_bound_s(bytes), launches, launches / EAGER_LAUNCHES_PER_COUNTED_KERNEL};
   }
   // The experts' output bias added expert by expert (ModelSpec::expert_bias "per_expert") in one
   // pass (forward, or backward: it is not recomputed).

@@ -579,6 +579,41 @@ TEST_CASE("Megatron-Core's per-expert output bias: its memory passes per row and
   CHECK(fused["expert_compute"] == none["expert_compute"]);
 }
 
+TEST_CASE("Megatron-Core's eager clamp of a gated activation: its memory passes per row and its kernels",
+          "[estimator]") {
+  // One Qwen3-30B-A3B layer with 16 experts on one H200, 64 tokens (512 expert rows of hidden
+  // width 768), with and without GPT-OSS's clamp as Megatron-Core 0.15/0.16 applies it.
+  const auto run = [](const std::string& clamp, double host_us, const std::string& plan_extra) {
+    Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64)" + plan_extra + "}",
+                                        R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})",
+                                        R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16, "glu_clamp": ")" + clamp + "\"}",
+                                        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": )" +
+                                            std::to_string(host_us) + "}"));
+    std::map<std::string, double> parts;
+    for (const auto& [part, seconds] : simulate(s).breakdown_s) parts[part] = seconds;
+    return parts;
+  };
+  const ClusterSpec c = *cluster_presets().find("hgx-h200");
+  const CostModel cost(c, Dtype::BF16);
+  // GPU side: 16 bytes per hidden value forward (two clamps and the concatenation) and 30
+  // backward (clamp_backward's comparisons and where, the halves' gradients concatenated) over
+  // 512 rows of 768 values, and 3 + 9 launches' overhead; "fused" costs nothing.
+  auto none = run("none", 0, ""), eager = run("eager", 0, ""), fused = run("fused", 0, "");
+  CHECK(eager["expert_compute"] - none["expert_compute"] ==
+        Approx(cost.memory_bound_s(512.0 * 768 * (16 + 30)) + 12 * c.kernel_overhead_s).epsilon(1e-6));
+  CHECK(fused["expert_compute"] == none["expert_compute"]);
+  CHECK(eager["attention"] == Approx(none["attention"]).epsilon(1e-12));
+  // Recomputing moe_act runs the clamp forward again in the backward, with the activation.
+  const std::string moe_act = R"(, "recompute": "selective", "recompute_modules": ["moe_act"])";
+  auto none_act = run("none", 0, moe_act), eager_act = run("eager", 0, moe_act);
+  CHECK(eager_act["expert_compute"] - none_act["expert_compute"] ==
+        Approx(cost.memory_bound_s(512.0 * 768 * (16 + 30 + 16)) + 15 * c.kernel_overhead_s).epsilon(1e-6));
+  // Host-bound (1 s per kernel): each eager launch counts 182 / 354 of a host kernel.
+  auto bound = run("eager", 1e6, ""), bound_none = run("none", 1e6, "");
+  CHECK(bound["host_wait"] + bound["expert_compute"] - bound_none["host_wait"] - bound_none["expert_compute"] ==
+        Approx(12 * 182.0 / 354.0).epsilon(1e-9));
+}
+
 TEST_CASE("selective recomputation runs each module's forward again in backward", "[estimator]") {
   // One Qwen3-30B-A3B layer with 16 experts on one H200 (64 tokens, 512 expert rows), no host
   // time; each module adds its forward to the backward of the part it belongs to.

@@ -76,8 +76,9 @@ TEST_CASE("Hugging Face configs: sliding windows from layer_types, or none where
       "{" + base + R"(, "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "full_attention"]})", "c.json");
   CHECK(alternating.attention.sliding_window == 128);
   CHECK(alternating.attention.sliding_window_every == 2);
-  // GPT-OSS's experts carry biases, added as Megatron-Core adds them
+  // GPT-OSS's experts carry biases and clamp their SwiGLU, added and clamped as Megatron-Core does
   CHECK(alternating.expert_bias == "per_expert");
+  CHECK(alternating.glu_clamp == "eager");
   const ModelSpec all_layers = parse_hf_config("{" + base + "}", "c.json");
   CHECK(all_layers.attention.sliding_window_every == 1);
   CHECK(parse_hf_config("{" + base + R"(, "use_sliding_window": false})", "c.json").attention.sliding_window == 0);

@@ -58,6 +58,20 @@ TEST_CASE("memory terms of a small model equal the hand-computed values", "[memo
   CHECK(b.gradients_bytes == 2.0 * 23'035'904);
   CHECK(b.total_bytes() == z.total_bytes() - 2.0 * 23'035'904);
 
+  // An eager clamp of the gated activation (GPT-OSS in Megatron-Core) keeps its input, the
+  // input projection's 2 f BF16 values, beside the clamped copy: 300 rows x 4 x 2048 = 2,457,600
+  // per layer, none when moe_act recomputes the activation.
+  {
+    Scenario c = s;
+    c.model.glu_clamp = "eager";
+    CHECK(memory_per_gpu(c.model, c.plan, max_rows).activations_bytes == b.activations_bytes + 2 * 2'457'600.0);
+    c.plan.recompute = "selective", c.plan.recompute_modules = {"moe_act"};
+    Scenario r = s;
+    r.plan.recompute = "selective", r.plan.recompute_modules = {"moe_act"};
+    CHECK(memory_per_gpu(c.model, c.plan, max_rows).activations_bytes ==
+          memory_per_gpu(r.model, r.plan, max_rows).activations_bytes);
+  }
+
   // FP8 compute: each linear layer keeps its input as the 1-byte cast its GEMM read. Per layer:
   // attention block and norms 11 h + 2 x 1 h (the QKV and output projections' inputs) = 13 h
   // per token: 1024 * 13 * 1024 = 13,631,488; the MoE input stays 2 h (BF16, the router's):

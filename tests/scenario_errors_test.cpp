@@ -36,6 +36,14 @@ TEST_CASE("scenario errors name file and path and value and expectation", "[scen
     CHECK_THAT(e, Catch::StartsWith("bad.json: /model/preset: \"mixtral\": expected a known model preset: "));
     CHECK_THAT(e, Catch::Contains("mixtral-8x7b") && Catch::Contains("deepseek-v3"));
   }
+  SECTION("a clamp of the gated activation on a model without one") {
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "topk"})", "{}",
+                                 R"({"preset": "mixtral-8x7b", "gated_ffn": false, "glu_clamp": "eager"})")) ==
+          "bad.json: /model/glu_clamp: \"eager\": a clamp of the gated activation needs gated_ffn true");
+    CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "topk"})", "{}",
+                                      R"({"preset": "mixtral-8x7b", "glu_clamp": "lazy"})")),
+               Catch::StartsWith("bad.json: /model/glu_clamp: \"lazy\": expected one of none, fused, eager"));
+  }
   SECTION("a gradient dtype that is not fp32 or bf16") {
     CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8, "gradient_dtype": "fp8"})")),
                Catch::StartsWith("bad.json: /plan/gradient_dtype: \"fp8\"") && Catch::Contains("fp32") &&

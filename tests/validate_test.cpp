@@ -587,6 +587,17 @@ TEST_CASE("validate: a Megatron-Bridge row runs with its own release's recipe", 
   CHECK(b300["plan"]["cuda_graph_scope"] == nlohmann::json::array({"attn", "moe_router", "moe_preprocess"}));
   CHECK_FALSE(b300["plan"].contains("overlap_ep_comm"));
   CHECK(b300["cluster"]["host_us_per_kernel"] != 0);
+  // GPT-OSS-120B on GB200 runs its experts' MLP in fused kernels (cutedsl_fused_grouped_mlp):
+  // biases and the activation's clamp inside them; on B300 (v0.5.0 without it) as Megatron-Core
+  // adds and clamps them, eagerly
+  const auto fused = scenario_of(point(release_2606, "train-mbridge-2606-gb200-gptoss120b-mxfp8-pp1-ep64-gbs1280"));
+  CHECK(fused["model"]["expert_bias"] == "fused");
+  CHECK(fused["model"]["glu_clamp"] == "fused");
+  const auto eager = scenario_of(point(release_2606, "train-mbridge-2606-b300-gptoss120b-mxfp8-pp1-ep8-gbs1280"));
+  CHECK_FALSE(eager["model"].contains("expert_bias"));  // the preset's: per_expert, eager clamp
+  CHECK_FALSE(eager["model"].contains("glu_clamp"));
+  // a model without biases is left as it is
+  CHECK_FALSE(gb200["model"].contains("expert_bias"));
   // H100 Qwen3-30B-A3B: eager, HybridEP, nothing recomputed
   const auto h100 = scenario_of(point(release_2606, "train-mbridge-2606-h100-qwen330ba3b-fp8-pp1-ep16-gbs1024"));
   CHECK_FALSE(h100["plan"].contains("cuda_graph_scope"));

@@ -28,6 +28,7 @@ struct Row {
   Graphs graphs;
   const char* scopes;  // comma-separated, PARTS only
   bool a2a_overlap;
+  bool fused_mlp;         // cutedsl_fused_grouped_mlp: the experts' MLP in fused kernels
   const char* recompute;  // comma-separated selective modules ("" none)
   Dispatcher dispatcher;
   const char* config;
@@ -46,6 +47,8 @@ constexpr const char* ATTN_ROUTER = "attn,moe_router,moe_preprocess";
 // or _V2 by global batch); what utils/overrides.py (helpers.py in v0.2.0) makes of them:
 // cuda_graph_impl "transformer_engine" graphs the scopes listed, "full_iteration" the whole step;
 // moe_a2a_overlap turns on overlap_moe_expert_parallel_comm (and the shared-expert overlap off);
+// cutedsl_fused_grouped_mlp runs the experts' MLP in Transformer Engine's fused grouped kernels
+// (use_transformer_engine_op_fuser), biases and the activation's clamp inside them;
 // moe_flex_dispatcher_backend "hybridep" runs HybridEP on 32 SMs (moe_hybridep_num_sms = 32),
 // none the NCCL all-to-all dispatcher. 25.09 (no such files yet): scripts/performance/run_script.py
 // and configs/*.yaml @ fa0315ae2, the commit of the 25.09 table: the DeepSeek-V3 H100 run's
@@ -57,53 +60,53 @@ constexpr const char* ATTN_ROUTER = "attn,moe_router,moe_preprocess";
 // come from the recipe of the row's system and precision.
 constexpr Row ROWS[] = {
     // 25.09
-    {"25.09", "deepseek-v3", "h100-sxm", ANY, 0, NONE, "", true, "mla_up_proj,mlp", DEEP, "fa0315ae2 run_script.py deepseek v3 h100"},
-    {"25.09", "deepseek-v3", "b200", ANY, 0, NONE, "", false, "core_attn", NCCL, "fa0315ae2 run_script.py deepseek v3 b200 (tokendrop)"},
-    {"25.09", "deepseek-v3", "gb200", ANY, 0, NONE, "", false, "mla_up_proj,mlp,moe_act", NCCL, "fa0315ae2 run_script.py deepseek v3 gb200 (tokendrop)"},
-    {"25.09", "qwen3-30b-a3b", "", ANY, 0, NONE, "", false, "", NCCL, "fa0315ae2 run_script.py qwen3 30b_a3b (tokendrop)"},
-    {"25.09", "qwen3-235b-a22b", "", ANY, 0, NONE, "", false, "", NCCL, "fa0315ae2 run_script.py qwen3 235b_a22b (tokendrop)"},
+    {"25.09", "deepseek-v3", "h100-sxm", ANY, 0, NONE, "", true, false, "mla_up_proj,mlp", DEEP, "fa0315ae2 run_script.py deepseek v3 h100"},
+    {"25.09", "deepseek-v3", "b200", ANY, 0, NONE, "", false, false, "core_attn", NCCL, "fa0315ae2 run_script.py deepseek v3 b200 (tokendrop)"},
+    {"25.09", "deepseek-v3", "gb200", ANY, 0, NONE, "", false, false, "mla_up_proj,mlp,moe_act", NCCL, "fa0315ae2 run_script.py deepseek v3 gb200 (tokendrop)"},
+    {"25.09", "qwen3-30b-a3b", "", ANY, 0, NONE, "", false, false, "", NCCL, "fa0315ae2 run_script.py qwen3 30b_a3b (tokendrop)"},
+    {"25.09", "qwen3-235b-a22b", "", ANY, 0, NONE, "", false, false, "", NCCL, "fa0315ae2 run_script.py qwen3 235b_a22b (tokendrop)"},
     // 25.11
-    {"25.11", "deepseek-v3", "b200", ANY, 0, NONE, "", false, "mla_up_proj", NCCL, "v0.2.0 DEEPSEEK_V3_B200_FP8_MX_BASE_CONFIG"},
-    {"25.11", "deepseek-v3", "gb200", ANY, 0, PARTS, ROUTER, false, "mla_up_proj", HYBRID, "v0.2.0 DEEPSEEK_V3_GB200_BF16_BASE_CONFIG"},
-    {"25.11", "deepseek-v3", "gb300", ANY, 0, PARTS, ATTN_ROUTER, false, "moe_act", HYBRID, "v0.2.0 DEEPSEEK_V3_GB300_*_BASE_CONFIG"},
-    {"25.11", "gpt-oss-120b", "b200", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.2.0 GPT_OSS_120B_B200_BF16_BASE_CONFIG"},
-    {"25.11", "gpt-oss-120b", "gb200", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.2.0 GPT_OSS_120B_GB200_BF16_BASE_CONFIG"},
-    {"25.11", "qwen3-235b-a22b", "gb200", ANY, 0, PARTS, ATTN_ROUTER, false, "", HYBRID, "v0.2.0 QWEN3_235B_A22B_GB200_BF16_BASE_CONFIG"},
-    {"25.11", "qwen3-235b-a22b", "gb300", ANY, 0, PARTS, ROUTER, false, "", HYBRID, "v0.2.0 QWEN3_235B_A22B_GB300_BF16_BASE_CONFIG"},
-    {"25.11", "qwen3-235b-a22b", "h100-sxm", ANY, 0, NONE, "", true, "", NCCL, "v0.2.0 QWEN3_235B_A22B_H100_FP8_CS_BASE_CONFIG"},
-    {"25.11", "qwen3-30b-a3b", "b200", ANY, 0, PARTS, ROUTER, false, "", NCCL, "v0.2.0 QWEN3_30B_A3B_B200_FP8_MX_BASE_CONFIG"},
-    {"25.11", "qwen3-30b-a3b", "gb300", ANY, 0, PARTS, ROUTER, false, "", HYBRID, "v0.2.0 QWEN3_30B_A3B_GB300_FP8_MX_BASE_CONFIG"},
-    {"25.11", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", true, "", NCCL, "v0.2.0 QWEN3_30B_A3B_H100_FP8_CS_BASE_CONFIG"},
+    {"25.11", "deepseek-v3", "b200", ANY, 0, NONE, "", false, false, "mla_up_proj", NCCL, "v0.2.0 DEEPSEEK_V3_B200_FP8_MX_BASE_CONFIG"},
+    {"25.11", "deepseek-v3", "gb200", ANY, 0, PARTS, ROUTER, false, false, "mla_up_proj", HYBRID, "v0.2.0 DEEPSEEK_V3_GB200_BF16_BASE_CONFIG"},
+    {"25.11", "deepseek-v3", "gb300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "moe_act", HYBRID, "v0.2.0 DEEPSEEK_V3_GB300_*_BASE_CONFIG"},
+    {"25.11", "gpt-oss-120b", "b200", ANY, 0, NONE, "", false, false, "layernorm,moe_act", NCCL, "v0.2.0 GPT_OSS_120B_B200_BF16_BASE_CONFIG"},
+    {"25.11", "gpt-oss-120b", "gb200", ANY, 0, NONE, "", false, false, "layernorm,moe_act", NCCL, "v0.2.0 GPT_OSS_120B_GB200_BF16_BASE_CONFIG"},
+    {"25.11", "qwen3-235b-a22b", "gb200", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", HYBRID, "v0.2.0 QWEN3_235B_A22B_GB200_BF16_BASE_CONFIG"},
+    {"25.11", "qwen3-235b-a22b", "gb300", ANY, 0, PARTS, ROUTER, false, false, "", HYBRID, "v0.2.0 QWEN3_235B_A22B_GB300_BF16_BASE_CONFIG"},
+    {"25.11", "qwen3-235b-a22b", "h100-sxm", ANY, 0, NONE, "", true, false, "", NCCL, "v0.2.0 QWEN3_235B_A22B_H100_FP8_CS_BASE_CONFIG"},
+    {"25.11", "qwen3-30b-a3b", "b200", ANY, 0, PARTS, ROUTER, false, false, "", NCCL, "v0.2.0 QWEN3_30B_A3B_B200_FP8_MX_BASE_CONFIG"},
+    {"25.11", "qwen3-30b-a3b", "gb300", ANY, 0, PARTS, ROUTER, false, false, "", HYBRID, "v0.2.0 QWEN3_30B_A3B_GB300_FP8_MX_BASE_CONFIG"},
+    {"25.11", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", true, false, "", NCCL, "v0.2.0 QWEN3_30B_A3B_H100_FP8_CS_BASE_CONFIG"},
     // 26.02
-    {"26.02", "deepseek-v3", "b300", ANY, 0, NONE, "", false, "mla_up_proj", HYBRID, "v0.3.0 DEEPSEEK_V3_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
-    {"26.02", "deepseek-v3", "gb200", ANY, 0, PARTS, ATTN_ROUTER, false, "mla_up_proj", HYBRID, "v0.3.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
-    {"26.02", "gpt-oss-120b", "b200", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_B200_BF16_V2"},
-    {"26.02", "gpt-oss-120b", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, "", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_B300_BF16_V2"},
-    {"26.02", "gpt-oss-120b", "gb300", ANY, 0, PARTS, ATTN_ROUTER, false, "", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB300_BF16_V2"},
-    {"26.02", "gpt-oss-120b", "h100-sxm", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_H100_BF16_V2"},
-    {"26.02", "qwen3-235b-a22b", "b200", ANY, 0, NONE, "", false, "", NCCL, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_B200_FP8_MX_V2"},
-    {"26.02", "qwen3-235b-a22b", "gb200", ANY, 0, PARTS, ATTN_ROUTER, false, "", HYBRID, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
-    {"26.02", "qwen3-235b-a22b", "gb300", ANY, 0, PARTS, ATTN_ROUTER, false, "", HYBRID, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
-    {"26.02", "qwen3-235b-a22b", "h100-sxm", ANY, 0, NONE, "", true, "", NCCL, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_H100_FP8_CS_V2"},
-    {"26.02", "qwen3-30b-a3b", "b300", ANY, 0, PARTS, ROUTER, false, "", HYBRID, "v0.3.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_B300_FP8_MX_V1"},
-    {"26.02", "qwen3-30b-a3b", "gb200", FP8_MX, 0, PARTS, ROUTER, false, "", HYBRID, "v0.3.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_GB200_FP8_MX_V1"},
+    {"26.02", "deepseek-v3", "b300", ANY, 0, NONE, "", false, false, "mla_up_proj", HYBRID, "v0.3.0 DEEPSEEK_V3_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
+    {"26.02", "deepseek-v3", "gb200", ANY, 0, PARTS, ATTN_ROUTER, false, false, "mla_up_proj", HYBRID, "v0.3.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
+    {"26.02", "gpt-oss-120b", "b200", ANY, 0, NONE, "", false, false, "layernorm,moe_act", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_B200_BF16_V2"},
+    {"26.02", "gpt-oss-120b", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_B300_BF16_V2"},
+    {"26.02", "gpt-oss-120b", "gb300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB300_BF16_V2"},
+    {"26.02", "gpt-oss-120b", "h100-sxm", ANY, 0, NONE, "", false, false, "layernorm,moe_act", NCCL, "v0.3.0 GPT_OSS_120B_PRETRAIN_CONFIG_H100_BF16_V2"},
+    {"26.02", "qwen3-235b-a22b", "b200", ANY, 0, NONE, "", false, false, "", NCCL, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_B200_FP8_MX_V2"},
+    {"26.02", "qwen3-235b-a22b", "gb200", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", HYBRID, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
+    {"26.02", "qwen3-235b-a22b", "gb300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", HYBRID, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
+    {"26.02", "qwen3-235b-a22b", "h100-sxm", ANY, 0, NONE, "", true, false, "", NCCL, "v0.3.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_H100_FP8_CS_V2"},
+    {"26.02", "qwen3-30b-a3b", "b300", ANY, 0, PARTS, ROUTER, false, false, "", HYBRID, "v0.3.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_B300_FP8_MX_V1"},
+    {"26.02", "qwen3-30b-a3b", "gb200", FP8_MX, 0, PARTS, ROUTER, false, false, "", HYBRID, "v0.3.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_GB200_FP8_MX_V1"},
     // 26.02.01
-    {"26.02.01", "gpt-oss-120b", "b200", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.3.1 GPT_OSS_120B_PRETRAIN_CONFIG_B200_BF16_V2"},
-    {"26.02.01", "gpt-oss-120b", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, "", NCCL, "v0.3.1 GPT_OSS_120B_PRETRAIN_CONFIG_B300_BF16_V2"},
-    {"26.02.01", "gpt-oss-120b", "gb200", ANY, 0, NONE, "", false, "layernorm,moe_act", NCCL, "v0.3.1 GPT_OSS_120B_PRETRAIN_CONFIG_GB200_BF16_V2"},
-    {"26.02.01", "qwen3-30b-a3b", "b200", FP8_MX, 0, PARTS, ATTN_ROUTER, false, "", HYBRID, "v0.3.1 QWEN3_30B_A3B_PRETRAIN_CONFIG_B200_FP8_MX_V1"},
-    {"26.02.01", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", false, "", HYBRID, "v0.3.1 QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1"},
+    {"26.02.01", "gpt-oss-120b", "b200", ANY, 0, NONE, "", false, false, "layernorm,moe_act", NCCL, "v0.3.1 GPT_OSS_120B_PRETRAIN_CONFIG_B200_BF16_V2"},
+    {"26.02.01", "gpt-oss-120b", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", NCCL, "v0.3.1 GPT_OSS_120B_PRETRAIN_CONFIG_B300_BF16_V2"},
+    {"26.02.01", "gpt-oss-120b", "gb200", ANY, 0, NONE, "", false, false, "layernorm,moe_act", NCCL, "v0.3.1 GPT_OSS_120B_PRETRAIN_CONFIG_GB200_BF16_V2"},
+    {"26.02.01", "qwen3-30b-a3b", "b200", FP8_MX, 0, PARTS, ATTN_ROUTER, false, false, "", HYBRID, "v0.3.1 QWEN3_30B_A3B_PRETRAIN_CONFIG_B200_FP8_MX_V1"},
+    {"26.02.01", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", false, false, "", HYBRID, "v0.3.1 QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1"},
     // 26.06
-    {"26.06", "deepseek-v3", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, "mla_up_proj", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
-    {"26.06", "deepseek-v3", "gb200", ANY, 0, STEP, "", true, "mla_up_proj", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
-    {"26.06", "deepseek-v3", "gb300", ANY, 0, STEP, "", true, "", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB300_FP8_MX_V2 and _GBS15360"},
-    {"26.06", "gpt-oss-120b", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
-    {"26.06", "gpt-oss-120b", "gb200", ANY, 0, STEP, "", true, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
-    {"26.06", "gpt-oss-120b", "gb300", ANY, 0, STEP, "", true, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
-    {"26.06", "qwen3-235b-a22b", "gb200", ANY, 0, STEP, "", true, "", HYBRID, "v0.5.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
-    {"26.06", "qwen3-235b-a22b", "gb300", ANY, 0, STEP, "", true, "", HYBRID, "v0.5.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
-    {"26.06", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", false, "", HYBRID, "v0.5.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1"},
-    {"26.06", "qwen3-30b-a3b", "", FP8_MX, 0, STEP, "", true, "", HYBRID, "v0.5.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_{B300,GB200,GB300}_FP8_MX_V1"},
+    {"26.06", "deepseek-v3", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "mla_up_proj", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
+    {"26.06", "deepseek-v3", "gb200", ANY, 0, STEP, "", true, true, "mla_up_proj", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
+    {"26.06", "deepseek-v3", "gb300", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB300_FP8_MX_V2 and _GBS15360"},
+    {"26.06", "gpt-oss-120b", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
+    {"26.06", "gpt-oss-120b", "gb200", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
+    {"26.06", "gpt-oss-120b", "gb300", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
+    {"26.06", "qwen3-235b-a22b", "gb200", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
+    {"26.06", "qwen3-235b-a22b", "gb300", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
+    {"26.06", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", false, false, "", HYBRID, "v0.5.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1"},
+    {"26.06", "qwen3-30b-a3b", "", FP8_MX, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_{B300,GB200,GB300}_FP8_MX_V1"},
 };
 
 // Megatron-Core's MoE all-to-all kernels' SMs. NCCL runs point-to-point transfers on
@@ -151,6 +154,7 @@ std::optional<BridgeRecipe> megatron_bridge_recipe(const std::string& framework,
     out.graphs = r.graphs;
     out.graph_scopes = split(r.scopes);
     out.a2a_overlap = r.a2a_overlap;
+    out.fused_expert_mlp = r.fused_mlp;
     out.recompute_modules = split(r.recompute);
     out.dispatcher = r.dispatcher;
     out.shared_expert_overlap = model == "deepseek-v3" && r.dispatcher == NCCL && !r.a2a_overlap;

@@ -17,6 +17,7 @@ struct BridgeRecipe {
   Graphs graphs = Graphs::NONE;
   std::vector<std::string> graph_scopes;  // PARTS: the captured parts (Megatron's scope names)
   bool a2a_overlap = false;                // moe_a2a_overlap: Megatron's combined 1F1B
+  bool fused_expert_mlp = false;           // cutedsl_fused_grouped_mlp: biases and clamp fused
   std::vector<std::string> recompute_modules;
   Dispatcher dispatcher = Dispatcher::NCCL_ALL_TO_ALL;
   // Megatron's --moe-shared-expert-overlap: on in the DeepSeek-V3 recipe unless a flex

@@ -112,6 +112,11 @@ std::string apply_recipe(const BridgeRecipe& r, nlohmann::json& s, const Scenari
     }
   }
   if (r.shared_expert_overlap) s["plan"]["overlap_shared_experts"] = true;
+  if (r.fused_expert_mlp) {
+    if (without.model.expert_bias != "none") s["model"]["expert_bias"] = "fused";
+    if (without.model.glu_clamp != "none") s["model"]["glu_clamp"] = "fused";
+    note += "; experts' MLP fused";
+  }
   if (!r.recompute_modules.empty()) s["plan"]["recompute"] = "selective", s["plan"]["recompute_modules"] = r.recompute_modules;
   return note;
 }
