@@ -458,7 +458,8 @@ TEST_CASE("validate: every held-out published run is simulated and fits in memor
   CHECK(points_checked == 5 + 13);
 }
 
-TEST_CASE("moesim validate: training steps sliced by model and by GPU add up to the family's MAPE", "[validate][cli]") {
+TEST_CASE("moesim validate: training steps sliced by model and by GPU and by release add up to the family's MAPE",
+          "[validate][cli]") {
   const auto r = test::run_command(std::string(MOESIM_BINARY) + " validate " + MOESIM_SOURCE_DIR +
                                    "/validation/heldout/megatron_bridge_2606_moe.json");
   INFO(r.output);
@@ -487,10 +488,12 @@ TEST_CASE("moesim validate: training steps sliced by model and by GPU add up to 
   const std::string family_row = "\ntrain_step          ";
   REQUIRE(r.output.find(family_row) != std::string::npos);
   const Line family = parse(r.output.substr(r.output.find(family_row) + 1));
-  for (const char* title : {"train_step by model", "train_step by GPU"}) {
+  // DeepSeek-V3, GPT-OSS-120B, Qwen3-30B-A3B, Qwen3-235B-A22B; GB200, GB300, B300, H100; one release
+  for (const auto& [title, count] : {std::pair{"train_step by model", 4}, std::pair{"train_step by GPU", 4},
+                                     std::pair{"train_step by release", 1}}) {
     INFO(title);
     const std::vector<Line> slices = table(title);
-    CHECK(slices.size() == 4);  // DeepSeek-V3, GPT-OSS-120B, Qwen3-30B-A3B, Qwen3-235B-A22B; GB200, GB300, B300, H100
+    CHECK(slices.size() == size_t(count));
     int points = 0, in_mean = 0;
     double abs_error = 0;
     for (const Line& l : slices) points += l.points, in_mean += l.in_mean, abs_error += l.in_mean * l.mape;
@@ -499,6 +502,7 @@ TEST_CASE("moesim validate: training steps sliced by model and by GPU add up to 
     // each slice's MAPE is printed to 0.1: the weighted sum may be off by 0.05 per point
     CHECK(abs_error / in_mean == Approx(family.mape).margin(0.05 + 0.05));
   }
+  CHECK(r.output.find("\n  NeMo 26.06 ") != std::string::npos);
 }
 
 TEST_CASE("validate: Megatron's model FLOP counts match the ones its published runs imply", "[validate]") {

@@ -109,16 +109,27 @@ void print_tally(std::ostream& out, const std::string& name, const Tally& t) {
       << lpad(std::to_string(t.in_mean), 9) << lpad(t.in_mean ? fixed(t.abs_error / t.in_mean, 1) : "-", 9) << "\n";
 }
 
-// Training steps sliced by model and by GPU: where a family's MAPE comes from.
+// A training step's software release, short: "NeMo 26.02" out of "Megatron-Bridge /
+// Megatron-Core (NeMo 26.02)", else the framework up to its first parenthesis.
+std::string release_label(const std::string& framework) {
+  if (framework.empty()) return "(not stated)";
+  const size_t nemo = framework.find("(NeMo ");
+  if (nemo != std::string::npos) return framework.substr(nemo + 1, framework.find(')', nemo) - nemo - 1);
+  return framework.substr(0, framework.find(" ("));
+}
+
+// Training steps sliced by model, by GPU and by release: where a family's MAPE comes from.
 void print_train_step_slices(std::ostream& out, const std::vector<Row>& rows) {
-  std::map<std::string, Tally> by_model, by_gpu;
+  std::map<std::string, Tally> by_model, by_gpu, by_release;
   for (const Row& r : rows) {
     if (r.point->family != "train_step") continue;
     by_model[r.point->params.text("model")].add(r);
     by_gpu[r.point->cluster.gpu].add(r);
+    by_release[release_label(r.point->params.text("framework"))].add(r);
   }
-  if (by_model.size() < 2 && by_gpu.size() < 2) return;
-  for (const auto& [title, slices] : {std::pair{"train_step by model", &by_model}, std::pair{"train_step by GPU", &by_gpu}}) {
+  if (by_model.size() < 2 && by_gpu.size() < 2 && by_release.size() < 2) return;
+  for (const auto& [title, slices] : {std::pair{"train_step by model", &by_model}, std::pair{"train_step by GPU", &by_gpu},
+                                      std::pair{"train_step by release", &by_release}}) {
     print_tally_header(out, title);
     for (const auto& [name, t] : *slices) print_tally(out, "  " + name, t);
   }
