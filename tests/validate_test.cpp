@@ -444,18 +444,25 @@ TEST_CASE("validate: every held-out published run is simulated and fits in memor
   // validation/heldout: rows of newer tables than the shared dataset's (no fit sees them). A
   // plan or model change that leaves one unsupported, or says a run NVIDIA made does not fit,
   // would quietly shrink the held-out check.
+  // The archive's rows that shared/validation leaves out are held out too; one of them states a
+  // plan its own numbers contradict (25.11's H100 GPT-OSS-120B: GA 2 where GBS 512 over DP 16 at
+  // MBS 4 makes 8; the recipe of that release runs MBS 1), and at MBS 4 it does not fit: its fit
+  // is not asked.
   int points_checked = 0;
-  for (const char* file : {"megatron_bridge_2602_01_moe.json", "megatron_bridge_2606_moe.json"}) {
+  for (const char* file : {"megatron_bridge_2602_01_moe.json", "megatron_bridge_2606_moe.json", "megatron_bridge_archive_moe.json"}) {
     for (const ValidationPoint& p : read_validation_dataset(std::string(MOESIM_SOURCE_DIR) + "/validation/heldout/" + file)) {
       INFO(file << ": " << p.id);
       const Prediction prediction = predict(p, PredictContext{});
       REQUIRE(prediction.supported);
-      CHECK(prediction.fits_memory.value_or(false));
+      const PointParams& q = p.params;
+      const bool consistent = q.whole("grad_accum", 1, 1 << 20) * q.whole("dp", 1, 1 << 20) * q.whole("micro_batch", 1, 1 << 20) ==
+                              q.whole("global_batch", 1, 1 << 30);
+      if (consistent) CHECK(prediction.fits_memory.value_or(false));
       CHECK(prediction.metric > 0);
       ++points_checked;
     }
   }
-  CHECK(points_checked == 5 + 13);
+  CHECK(points_checked == 5 + 13 + 16);
 }
 
 TEST_CASE("moesim validate: training steps sliced by model and by GPU and by release add up to the family's MAPE",

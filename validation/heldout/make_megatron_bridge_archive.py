@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Writes megatron_bridge_archive_moe.json: the MoE pre-training rows of NVIDIA's Megatron-Bridge
+performance archive (docs/performance-summary-archive.md @ 0a25f911, the page shared/validation
+takes its 25.09, 25.11 and 26.02 rows from) that shared/validation/published.json leaves out, for
+the models moesim has presets of: main values only (the bracketed variants are other
+quantization granularities). Held out of every fit. Each point copies the architecture of a
+shared point of the same model (named in its notes); the cluster is the row's system, sized as
+the shared points of that system are (DGX: 8 GPUs a node; GB200/GB300 NVL72: 4 a compute tray).
+
+Usage:
+  git -C MEGATRON_BRIDGE show 0a25f911:docs/performance-summary-archive.md > ARCHIVE.md
+  python3 validation/heldout/make_megatron_bridge_archive.py SHARED_PUBLISHED_JSON ARCHIVE.md OUT_JSON
+"""
+import copy
+import json
+import re
+import sys
+
+SOURCE = "https://github.com/NVIDIA-NeMo/Megatron-Bridge docs/performance-summary-archive.md @ 0a25f911"
+MODELS = {  # the table's model name -> (moesim's name, the shared point whose architecture it copies)
+    "DeepSeekV3": ("DeepSeekV3", "train-mbridge-2602-b300-deepseekv3-mxfp8"),
+    "GPT OSS 120B": ("GPT-OSS-120B", "train-mbridge-2602-b200-gpt-oss-120b-bf16"),
+    "Qwen3_30B_a3B": ("Qwen3-30B-A3B", "train-mbridge-2602-gb200-qwen3-30b-a3b-mxfp8"),
+    "Qwen3_235B_a22B": ("Qwen3-235B-A22B", "train-mbridge-2602-gb200-qwen3-235b-a22b-mxfp8"),
+}
+SYSTEM = {  # the table's system -> (gpu, gpus per node, NVLink kind, NIC kind) as the shared points state them
+    "DGX-GB300": ("GB300", 4, "nvl72", "unknown"),
+    "DGX-GB200": ("GB200", 4, "nvl72", "unknown"),
+    "DGX-B300": ("B300", 8, "nvlink", "unknown"),
+    "DGX-B200": ("B200", 8, "nvlink", "unknown"),
+    "DGX-H100": ("H100", 8, "nvlink", "ib_cx7"),
+}
+
+
+def main_value(cell):
+    """A cell's main value: the text before a bracketed variant; None for n/a."""
+    text = cell.split("(")[0].strip()
+    return None if text in ("", "n/a") else text
+
+
+def tables(markdown):
+    """Yields (release, heading, header cells, row cells) for every table row of every release."""
+    release = heading = None
+    header = None
+    for line in markdown.splitlines():
+        m = re.match(r"## (\d\d\.\d\d(?:\.\d\d)?) NeMo Container", line)
+        if m:
+            release, header = m.group(1), None
+            continue
+        if line.startswith("#### "):
+            heading, header = line[5:].strip(), None
+            continue
+        if not line.startswith("|") or release is None:
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+        elif not set(line) <= set("|-: "):
+            yield release, heading, header, cells
+
+
+def rows(markdown):
+    """The MoE rows: release, system, model label and the row's columns by name."""
+    for release, heading, header, cells in tables(markdown):
+        row = dict(zip(header, cells))
+        system = row.get("System") or heading.replace("System: ", "")
+        label = row.get("Model") or heading.replace("Model: ", "")
+        name = label.split("(")[0].strip()
+        if name in MODELS and system in SYSTEM:
+            yield release, system, label, row
+
+
+def shared_keys(points):
+    keys = set()
+    for p in points:
+        if p["family"] != "train_step":
+            continue
+        q = p["params"]
+        m = re.search(r"NeMo (\d\d\.\d\d(?:\.\d\d)?)", q.get("framework", ""))
+        if m:
+            keys.add((m.group(1), p["cluster"]["gpu"], q["model"], q["precision"], q["global_batch"], q["micro_batch"],
+                      q["tp"], q["pp"], q["ep"]))
+    return keys
+
+
+def point(template, release, system, label, row):
+    model, _ = MODELS[label.split("(")[0].strip()]
+    gpu, per_node, nvlink, nic = SYSTEM[system]
+    value = lambda key: main_value(row[key])
+    integer = lambda key: None if value(key) is None else int(value(key))
+    gpus, gbs, mbs, seq = integer("#-GPUs"), integer("GBS"), integer("MBS"), integer("Sequence Length")
+    tp, pp, cp, vp, ep = integer("TP"), integer("PP"), integer("CP"), integer("VP"), integer("EP")
+    precision = value("Precision") if "Precision" in row else "FP8"
+    tokens, tflops = float(value("Tokens / sec / GPU")), value("Model TFLOP / sec / GPU")
+    dp = gpus // (tp * pp * cp)
+    p = copy.deepcopy(template)
+    slug = "-".join(re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-") for s in (gpu, label, precision))
+    p["id"] = f"train-mbridge-{release.replace('.', '')}-{slug}-pp{pp}-ep{ep}-gbs{gbs}"
+    p["source"] = f"{SOURCE} (section '{release} NeMo Container')"
+    p["cluster"] = {"gpu": gpu, "nodes": gpus // per_node, "gpus_per_node": per_node,
+                    "intra_node": {"kind": nvlink, "GBps_per_gpu": None}, "nic": {"kind": nic, "GBps_per_gpu": None}}
+    q = p["params"]
+    q.update({"model": model, "model_label": label, "gpus": gpus, "seq_len": seq, "global_batch": gbs,
+              "micro_batch": mbs, "tp": tp, "pp": pp, "ep": ep, "etp": None, "dp": dp, "cp": cp, "vp": vp,
+              # the table's GA where it has one (25.09 and 25.11), as published even where it
+              # contradicts GBS / (DP x MBS)
+              "grad_accum": integer("GA") if "GA" in row else gbs // (dp * mbs),
+              "precision": precision, "precision_detail": precision,
+              "drop_policy": "token_drop" if "tokendrop" in label else None,
+              "framework": f"Megatron-Bridge / Megatron-Core (NeMo {release})"})
+    if model == "DeepSeekV3":  # the label says whether the run had its MTP layer; else the recipe's
+        q["architecture"]["mtp_layers"] = 0 if "w/o MTP" in label else 1 if "w/ MTP" in label else None
+    p["metric"] = {"name": "tokens_per_s_per_gpu", "value": tokens, "unit": "tokens/s/GPU",
+                   "definition": "global_batch x seq_len / (step time x gpus), as published"}
+    p["time_us"] = gbs * seq / (tokens * gpus) * 1e6
+    p["notes"] = (f"Published model TFLOP/s/GPU = {tflops}. time_us = global_batch x seq_len / "
+                  f"(tokens_per_s_per_gpu x gpus) = step time. A row of the archive that shared/validation leaves "
+                  f"out; architecture copied from {template['id']}.")
+    return p
+
+
+def main():
+    shared, archive, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    data = json.load(open(shared))
+    by_id = {p["id"]: p for p in data["points"]}
+    known = shared_keys(data["points"])
+    points = []
+    for release, system, label, row in rows(open(archive).read()):
+        p = point(by_id[MODELS[label.split("(")[0].strip()][1]], release, system, label, row)
+        q = p["params"]
+        key = (release, p["cluster"]["gpu"], q["model"], q["precision"], q["global_batch"], q["micro_batch"], q["tp"],
+               q["pp"], q["ep"])
+        if key not in known:
+            points.append(p)
+    doc = {"schema": "moesim-validation/1",
+           "description": ("MoE pre-training throughput rows of NVIDIA's Megatron-Bridge performance archive (25.09, "
+                           "25.11 and 26.02) that shared/validation leaves out, for the models moesim has presets of: "
+                           "held out of every fit moesim makes. Written by make_megatron_bridge_archive.py beside "
+                           "this file."),
+           "points": points}
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
