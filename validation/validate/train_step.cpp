@@ -200,7 +200,11 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   if (megatron_bridge(q.text("framework"))) {
     if (const auto recipe = megatron_bridge_recipe(q.text("framework"), model, cluster->gpu.name, precision, global_batch)) {
       recipe_note = "; " + apply_recipe(*recipe, s, *parsed);
-      parsed = parse_scenario(s.dump(), p.id);  // the recipe's settings are valid on any plan it runs
+      try {
+        parsed = parse_scenario(s.dump(), p.id);
+      } catch (const InputError& e) {
+        return unsupported("the release's recipe does not run on the stated plan: " + std::string(e.what()));
+      }
     }
   }
   const Scenario& scenario = *parsed;
