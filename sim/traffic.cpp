@@ -216,7 +216,11 @@ MicroBatchLoad StepRouter::route_micro_batch(int step, int layer, int micro_batc
     load.routed += routing_.routed;
     load.dropped += routing_.dropped;
     load.unrouted_tokens += routing_.unrouted_tokens;
-    count_copies(src, routing_, placement, load);
+    if (routing_.padded_capacity > 0) {
+      count_padded_copies(src, routing_.padded_capacity, placement, load);
+    } else {
+      count_copies(src, routing_, placement, load);
+    }
   }
   summarize(load, placement);
   return load;
@@ -258,6 +262,24 @@ void StepRouter::count_copies(int src, const GroupRouting& routing, const Placem
       if (!per_expert && stamp_[rank] == item) continue;
       stamp_[rank] = item;
       for (int shard = 0; shard < g.etp; ++shard) add_copy(src, rank * g.etp + shard, load);
+    }
+  }
+}
+
+// Padded to capacity, a source sends every expert exactly `capacity` rows (its accepted ones
+// and padding), one row per expert (no per-rank sharing: the rows are the expert's input),
+// spread evenly over the expert's replicas.
+void StepRouter::count_padded_copies(int src, long capacity, const Placement& placement, MicroBatchLoad& load) {
+  const EpGroupLayout& g = group_;
+  for (int e = 0; e < placement.experts(); ++e) {
+    const int replicas = placement.replicas(e);
+    for (int r = 0; r < replicas; ++r) {
+      const long rows = capacity / replicas + (r < capacity % replicas ? 1 : 0);
+      const int slot = placement.first_slot[e] + r;
+      load.slot_rows[slot] += int(rows);
+      const int rank = placement.rank_of_slot[slot];
+      for (int shard = 0; shard < g.etp; ++shard)
+        for (long i = 0; i < rows; ++i) add_copy(src, rank * g.etp + shard, load);
     }
   }
 }

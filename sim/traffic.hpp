@@ -100,6 +100,7 @@ class StepRouter {
   int items_per_gpu(int layer) const;
   LayerStatistics layer_statistics(int step, int layer);
   void count_copies(int src, const GroupRouting& routing, const Placement& placement, MicroBatchLoad& load);
+  void count_padded_copies(int src, long capacity, const Placement& placement, MicroBatchLoad& load);
   void add_copy(int src, int dst, MicroBatchLoad& load) const;
   void summarize(MicroBatchLoad& load, const Placement& placement) const;
 

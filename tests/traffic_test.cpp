@@ -67,6 +67,36 @@ TEST_CASE("per-expert dispatch sends every accepted assignment and per-rank disp
     }
 }
 
+TEST_CASE("padded to capacity every expert gets capacity rows from every GPU whatever was accepted", "[traffic]") {
+  // Qwen3-30B-A3B at EP 8 (16 experts a GPU), 512 tokens a GPU, top-8, capacity factor 1.25:
+  // C = ceil(1.25 x 512 x 8 / 128) = 40 rows per expert from each GPU, skewed routing.
+  const auto routed = [](const std::string& router) {
+    const Scenario s = scenario(scenario_json(R"({"dp": 8, "ep": 8, "seq_len": 512})", router, R"({"alpha": 0.5, "seed": 3})",
+                                              R"({"preset": "qwen3-30b-a3b", "layers": 2})"));
+    return route_step(s, Topology(s.cluster));
+  };
+  // without a capacity there is nothing to pad to: the router says so when it is built
+  CHECK_THROWS_WITH(routed(R"({"capacity_factor": null, "pad_to_capacity": true})"),
+                    Catch::Contains("router.pad_to_capacity needs router.capacity_factor"));
+  const RoutedStep dropping = routed(R"({"capacity_factor": 1.25})");
+  const RoutedStep padded = routed(R"({"capacity_factor": 1.25, "pad_to_capacity": true})");
+  for (size_t l = 0; l < padded.layers.size(); ++l)
+    for (size_t m = 0; m < padded.layers[l].micro_batches.size(); ++m) {
+      const MicroBatchLoad& p = padded.layers[l].micro_batches[m];
+      const MicroBatchLoad& d = dropping.layers[l].micro_batches[m];
+      // the same routing and drops; the rows are the capacity's
+      CHECK(p.expert_tokens == d.expert_tokens);
+      CHECK(p.dropped == d.dropped);
+      CHECK(p.dropped > 0);
+      for (int rows : p.slot_rows) CHECK(rows == 8 * 40);
+      for (double rows : p.rank_rows) CHECK(rows == 16 * 8 * 40);
+      // each GPU sends 40 rows to each of the 112 experts on the other 7 GPUs, keeps 16 x 40
+      for (double c : p.send_intra) CHECK(c == 7 * 16 * 40);
+      CHECK(sum(p.recv_intra) == sum(p.send_intra));
+      CHECK(p.local_copies == 8 * 16 * 40);
+    }
+}
+
 TEST_CASE("uniform all-to-all on one NVSwitch node takes bytes / NVLink bandwidth", "[traffic]") {
   const Scenario s = scenario(scenario_json());
   const Topology topology(s.cluster);

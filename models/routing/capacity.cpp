@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "hardware/input_error.hpp"
+
 namespace moesim {
 
 std::vector<ParamSpec> capacity_params(std::optional<double> default_capacity_factor) {
@@ -15,6 +17,10 @@ std::vector<ParamSpec> capacity_params(std::optional<double> default_capacity_fa
        "which assignments a full expert keeps: position (earlier tokens, first choices first), probs (highest "
        "scores) or batch_priority (tokens by top-1 score, V-MoE)",
        std::nullopt, std::nullopt, std::nullopt, {"position", "probs", "batch_priority"}},
+      {"pad_to_capacity", ParamKind::BOOLEAN, false,
+       "fill every expert to its capacity with padding rows (GShard, Switch, Megatron's "
+       "--moe-pad-expert-input-to-capacity): the experts compute and the dispatch sends capacity rows per expert "
+       "from each GPU, whatever was accepted; needs capacity_factor"},
   };
 }
 
@@ -23,6 +29,9 @@ CapacityRule capacity_rule(const Params& params) {
   rule.capacity_factor = params.optional_number("capacity_factor");
   const std::string& order = params.text("drop_order");
   rule.order = order == "probs" ? DropOrder::PROBS : order == "batch_priority" ? DropOrder::BATCH_PRIORITY : DropOrder::POSITION;
+  rule.pad_to_capacity = params.boolean("pad_to_capacity");
+  if (rule.pad_to_capacity && !rule.capacity_factor)
+    throw InputError("router.pad_to_capacity needs router.capacity_factor: without a capacity there is nothing to pad to");
   return rule;
 }
 
@@ -94,6 +103,7 @@ void accept_with_capacity(const TokenChoices& ch, const CapacityRule& rule, int 
     out.end_item();
   }
   out.dropped = out.requested - out.routed;
+  if (rule.pad_to_capacity) out.padded_capacity = long(std::ceil(*rule.capacity_factor * double(assignments) / experts));
 }
 
 }  // namespace moesim

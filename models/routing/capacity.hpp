@@ -21,6 +21,10 @@ enum class DropOrder { POSITION, PROBS, BATCH_PRIORITY };
 struct CapacityRule {
   std::optional<double> capacity_factor;  // none: no limit (dropless)
   DropOrder order = DropOrder::POSITION;
+  // Every expert filled up to its capacity with padding rows (GShard, Switch, Megatron-Core's
+  // --moe-pad-expert-input-to-capacity): static shapes, so its compute and its dispatch are C
+  // rows per expert from each source whatever was accepted (GroupRouting::padded_capacity).
+  bool pad_to_capacity = false;
   bool needs_scores() const { return capacity_factor && order != DropOrder::POSITION; }
 };
 

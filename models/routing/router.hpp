@@ -22,13 +22,14 @@ struct GroupRouting {
   long routed = 0;                 // accepted; routed + dropped = requested
   long dropped = 0;
   long unrouted_tokens = 0;        // tokens that reached no expert (dropped entirely, or never chosen)
+  long padded_capacity = 0;        // > 0: each expert is padded to this many rows (CapacityRule::pad_to_capacity)
 
   int items() const { return int(first.size()) - 1; }
   void reset(int experts) {
     first.assign(1, 0);
     expert.clear();
     expert_tokens.assign(experts, 0);
-    requested = routed = dropped = unrouted_tokens = 0;
+    requested = routed = dropped = unrouted_tokens = padded_capacity = 0;
   }
   void accept(int e) {
     expert.push_back(e);

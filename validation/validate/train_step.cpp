@@ -167,6 +167,11 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
       {"scores", scores_of(q.text("routing"), model)},
       {"sim", {{"engine", "analytic"}, {"routed_micro_batches", 1}}},
   };
+  // Megatron-Bridge's token-drop runs drop and pad to capacity 1.0 (apply_moe_token_drop in
+  // src/megatron/bridge/training/utils/moe_token_drop.py: moe_expert_capacity_factor 1.0,
+  // moe_pad_expert_input_to_capacity True), every expert computing its capacity's rows.
+  if (q.text("drop_policy") == "token_drop" && megatron_bridge(q.text("framework")))
+    s["router"] = {{"policy", "topk"}, {"capacity_factor", 1.0}, {"pad_to_capacity", true}};
   const std::string precision = q.text("precision");
   s["model"]["compute_dtype"] = compute_dtype_of(precision) == Dtype::FP8 ? "fp8" : "bf16";
   // Megatron-Core's dispatchers move BF16 tokens whatever the GEMMs' precision: the alltoall
