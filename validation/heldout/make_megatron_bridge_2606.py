@@ -12,6 +12,8 @@ import copy
 import json
 import sys
 
+from bridge_points import SYSTEM, cluster_of, set_throughput, write_dataset
+
 SOURCE = ("https://github.com/NVIDIA-NeMo/Megatron-Bridge docs/performance-summary-archive.md "
           "@ 067f987d (section '26.06 NeMo Container')")
 TEMPLATE = {  # model -> the shared point whose architecture and routing the rows copy
@@ -19,12 +21,6 @@ TEMPLATE = {  # model -> the shared point whose architecture and routing the row
     "GPT-OSS-120B": "train-mbridge-2602-b200-gpt-oss-120b-bf16",
     "Qwen3-30B-A3B": "train-mbridge-2602-gb200-qwen3-30b-a3b-mxfp8",
     "Qwen3-235B-A22B": "train-mbridge-2602-gb200-qwen3-235b-a22b-mxfp8",
-}
-SYSTEM = {  # the table's system -> (gpu, gpus per node, NVLink kind, NIC kind) as the shared points state them
-    "DGX-GB300": ("GB300", 4, "nvl72", "unknown"),
-    "DGX-GB200": ("GB200", 4, "nvl72", "unknown"),
-    "DGX-B300": ("B300", 8, "nvlink", "unknown"),
-    "DGX-H100": ("H100", 8, "nvlink", "ib_cx7"),
 }
 # System, GPUs, precision, GBS, MBS, seq, TP, PP, CP, VP, EP, tokens/s/GPU, model TFLOP/s/GPU: as published.
 ROWS = {
@@ -54,26 +50,21 @@ ROWS = {
 
 def point(template, model, row):
     system, gpus, precision, gbs, mbs, seq, tp, pp, cp, vp, ep, tokens, tflops = row
-    gpu, per_node, nvlink, nic = SYSTEM[system]
+    gpu = SYSTEM[system][0]
     dp = gpus // (tp * pp * cp)
     p = copy.deepcopy(template)
     slug = model.lower().replace("deepseekv3", "deepseekv3").replace("-", "")
     p["id"] = f"train-mbridge-2606-{gpu.lower()}-{slug}-{precision.lower()}-pp{pp}-ep{ep}-gbs{gbs}"
     p["source"] = SOURCE
-    p["cluster"] = {"gpu": gpu, "nodes": gpus // per_node, "gpus_per_node": per_node,
-                    "intra_node": {"kind": nvlink, "GBps_per_gpu": None},
-                    "nic": {"kind": nic, "GBps_per_gpu": None}}
+    p["cluster"] = cluster_of(system, gpus)
     q = p["params"]
     q.update({"gpus": gpus, "seq_len": seq, "global_batch": gbs, "micro_batch": mbs, "tp": tp, "pp": pp,
               "ep": ep, "etp": None, "dp": dp, "cp": cp, "vp": vp, "grad_accum": gbs // (dp * mbs),
               "precision": precision, "precision_detail": precision,
               "framework": "Megatron-Bridge / Megatron-Core (NeMo 26.06)"})
-    p["metric"] = {"name": "tokens_per_s_per_gpu", "value": tokens, "unit": "tokens/s/GPU",
-                   "definition": "global_batch x seq_len / (step time x gpus), as published"}
-    p["time_us"] = gbs * seq / (tokens * gpus) * 1e6
-    p["notes"] = (f"Published model TFLOP/s/GPU = {tflops}. time_us = global_batch x seq_len / "
-                  f"(tokens_per_s_per_gpu x gpus) = step time. A row of the 26.06 table (no shared point is "
-                  f"from this release); architecture and routing copied from {template['id']}.")
+    set_throughput(p, gbs, seq, gpus, tokens, tflops,
+                   f"A row of the 26.06 table (no shared point is from this release); architecture and routing "
+                   f"copied from {template['id']}.")
     return p
 
 
@@ -82,14 +73,10 @@ def main():
     data = json.load(open(shared))
     by_id = {p["id"]: p for p in data["points"]}
     points = [point(by_id[TEMPLATE[m]], m, row) for m, rows in ROWS.items() for row in rows]
-    doc = {"schema": "moesim-validation/1",
-           "description": ("MoE pre-training throughput of NVIDIA's Megatron-Bridge 26.06 table (MXFP8 and FP8 "
-                           "recipes with the software of mid-2026) for the models moesim has presets of: held out "
-                           "of every fit moesim makes. Written by make_megatron_bridge_2606.py beside this file."),
-           "points": points}
-    with open(out, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+    description = ("MoE pre-training throughput of NVIDIA's Megatron-Bridge 26.06 table (MXFP8 and FP8 "
+                   "recipes with the software of mid-2026) for the models moesim has presets of: held out of "
+                   "every fit moesim makes. Written by make_megatron_bridge_2606.py beside this file.")
+    write_dataset(out, description, points)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import json
 import re
 import sys
 
+from bridge_points import SYSTEM, cluster_of, set_throughput, write_dataset
+
 SOURCE = "https://github.com/NVIDIA-NeMo/Megatron-Bridge docs/performance-summary-archive.md @ 0a25f911"
 MODELS = {  # the table's model name -> (moesim's name, the shared point whose architecture it copies)
     "DeepSeekV3": ("DeepSeekV3", "train-mbridge-2602-b300-deepseekv3-mxfp8"),
@@ -23,14 +25,6 @@ MODELS = {  # the table's model name -> (moesim's name, the shared point whose a
     "Qwen3_30B_a3B": ("Qwen3-30B-A3B", "train-mbridge-2602-gb200-qwen3-30b-a3b-mxfp8"),
     "Qwen3_235B_a22B": ("Qwen3-235B-A22B", "train-mbridge-2602-gb200-qwen3-235b-a22b-mxfp8"),
 }
-SYSTEM = {  # the table's system -> (gpu, gpus per node, NVLink kind, NIC kind) as the shared points state them
-    "DGX-GB300": ("GB300", 4, "nvl72", "unknown"),
-    "DGX-GB200": ("GB200", 4, "nvl72", "unknown"),
-    "DGX-B300": ("B300", 8, "nvlink", "unknown"),
-    "DGX-B200": ("B200", 8, "nvlink", "unknown"),
-    "DGX-H100": ("H100", 8, "nvlink", "ib_cx7"),
-}
-
 
 def main_value(cell):
     """A cell's main value: the text before a bracketed variant; None for n/a."""
@@ -85,7 +79,7 @@ def shared_keys(points):
 
 def point(template, release, system, label, row):
     model, _ = MODELS[label.split("(")[0].strip()]
-    gpu, per_node, nvlink, nic = SYSTEM[system]
+    gpu = SYSTEM[system][0]
     value = lambda key: main_value(row[key])
     integer = lambda key: None if value(key) is None else int(value(key))
     gpus, gbs, mbs, seq = integer("#-GPUs"), integer("GBS"), integer("MBS"), integer("Sequence Length")
@@ -97,8 +91,7 @@ def point(template, release, system, label, row):
     slug = "-".join(re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-") for s in (gpu, label, precision))
     p["id"] = f"train-mbridge-{release.replace('.', '')}-{slug}-pp{pp}-ep{ep}-gbs{gbs}"
     p["source"] = f"{SOURCE} (section '{release} NeMo Container')"
-    p["cluster"] = {"gpu": gpu, "nodes": gpus // per_node, "gpus_per_node": per_node,
-                    "intra_node": {"kind": nvlink, "GBps_per_gpu": None}, "nic": {"kind": nic, "GBps_per_gpu": None}}
+    p["cluster"] = cluster_of(system, gpus)
     q = p["params"]
     q.update({"model": model, "model_label": label, "gpus": gpus, "seq_len": seq, "global_batch": gbs,
               "micro_batch": mbs, "tp": tp, "pp": pp, "ep": ep, "etp": None, "dp": dp, "cp": cp, "vp": vp,
@@ -110,12 +103,9 @@ def point(template, release, system, label, row):
               "framework": f"Megatron-Bridge / Megatron-Core (NeMo {release})"})
     if model == "DeepSeekV3":  # the label says whether the run had its MTP layer; else the recipe's
         q["architecture"]["mtp_layers"] = 0 if "w/o MTP" in label else 1 if "w/ MTP" in label else None
-    p["metric"] = {"name": "tokens_per_s_per_gpu", "value": tokens, "unit": "tokens/s/GPU",
-                   "definition": "global_batch x seq_len / (step time x gpus), as published"}
-    p["time_us"] = gbs * seq / (tokens * gpus) * 1e6
-    p["notes"] = (f"Published model TFLOP/s/GPU = {tflops}. time_us = global_batch x seq_len / "
-                  f"(tokens_per_s_per_gpu x gpus) = step time. A row of the archive that shared/validation leaves "
-                  f"out; architecture copied from {template['id']}.")
+    set_throughput(p, gbs, seq, gpus, tokens, tflops,
+                   f"A row of the archive that shared/validation leaves out; architecture copied from "
+                   f"{template['id']}.")
     return p
 
 
@@ -132,15 +122,11 @@ def main():
                q["pp"], q["ep"])
         if key not in known:
             points.append(p)
-    doc = {"schema": "moesim-validation/1",
-           "description": ("MoE pre-training throughput rows of NVIDIA's Megatron-Bridge performance archive (25.09, "
-                           "25.11 and 26.02) that shared/validation leaves out, for the models moesim has presets of: "
-                           "held out of every fit moesim makes. Written by make_megatron_bridge_archive.py beside "
-                           "this file."),
-           "points": points}
-    with open(out, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+    description = ("MoE pre-training throughput rows of NVIDIA's Megatron-Bridge performance archive (25.09, "
+                   "25.11 and 26.02) that shared/validation leaves out, for the models moesim has presets "
+                   "of: held out of every fit moesim makes. Written by make_megatron_bridge_archive.py "
+                   "beside this file.")
+    write_dataset(out, description, points)
 
 
 if __name__ == "__main__":
