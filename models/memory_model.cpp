@@ -55,7 +55,7 @@ double attention_block_bytes(const ModelSpec& m) { return 11.0 + 2 * linear_inpu
 double micro_batches_in_flight(const ParallelPlan& p, int stage) {
   const int paired = p.overlap_ep_comm && p.vp > 1 ? 1 : 0;
   const double chunks = 2.0 * (p.pp - stage - 1) + double(p.vp - 1) * p.pp + 1 + paired;
-  return p.vp == 1 ? std::min(p.pp - stage + paired, p.micro_batches)
+  return p.vp == 1 ? std::min(p.pp - stage, p.micro_batches)
                    : std::min(chunks, double(p.micro_batches) * p.vp) / p.vp;
 }
 }  // namespace

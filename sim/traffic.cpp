@@ -261,7 +261,7 @@ void StepRouter::count_copies(int src, const GroupRouting& routing, const Placem
       const int rank = placement.rank_of_slot[slot];
       if (!per_expert && stamp_[rank] == item) continue;
       stamp_[rank] = item;
-      for (int shard = 0; shard < g.etp; ++shard) add_copy(src, rank * g.etp + shard, load);
+      for (int shard = 0; shard < g.etp; ++shard) add_copies(src, rank * g.etp + shard, 1, load);
     }
   }
 }
@@ -278,28 +278,28 @@ void StepRouter::count_padded_copies(int src, long capacity, const Placement& pl
       const int slot = placement.first_slot[e] + r;
       load.slot_rows[slot] += int(rows);
       const int rank = placement.rank_of_slot[slot];
-      for (int shard = 0; shard < g.etp; ++shard)
-        for (long i = 0; i < rows; ++i) add_copy(src, rank * g.etp + shard, load);
+      for (int shard = 0; shard < g.etp; ++shard) add_copies(src, rank * g.etp + shard, rows, load);
     }
   }
 }
 
-void StepRouter::add_copy(int src, int dst, MicroBatchLoad& load) const {
+void StepRouter::add_copies(int src, int dst, long n, MicroBatchLoad& load) const {
   const EpGroupLayout& g = group_;
   if (src == dst) {
-    ++load.local_copies;
+    load.local_copies += n;
     return;
   }
-  ++load.pair_copies[size_t(src) * g.size() + dst];
+  const double copies = double(n);
+  load.pair_copies[size_t(src) * g.size() + dst] += float(copies);
   if (g.node[src] == g.node[dst]) {
-    ++load.send_intra[src];
-    ++load.recv_intra[dst];
+    load.send_intra[src] += copies;
+    load.recv_intra[dst] += copies;
   } else {
-    ++load.send_inter[src];
-    ++load.recv_inter[dst];
+    load.send_inter[src] += copies;
+    load.recv_inter[dst] += copies;
     if (g.leaf[src] != g.leaf[dst]) {
-      ++load.leaf_up[g.leaf[src]];
-      ++load.leaf_down[g.leaf[dst]];
+      load.leaf_up[g.leaf[src]] += copies;
+      load.leaf_down[g.leaf[dst]] += copies;
     }
   }
 }

@@ -101,7 +101,7 @@ class StepRouter {
   LayerStatistics layer_statistics(int step, int layer);
   void count_copies(int src, const GroupRouting& routing, const Placement& placement, MicroBatchLoad& load);
   void count_padded_copies(int src, long capacity, const Placement& placement, MicroBatchLoad& load);
-  void add_copy(int src, int dst, MicroBatchLoad& load) const;
+  void add_copies(int src, int dst, long n, MicroBatchLoad& load) const;
   void summarize(MicroBatchLoad& load, const Placement& placement) const;
 
   const Scenario& s_;
