@@ -103,7 +103,7 @@ class CostModel {
   double peak_flops_;
   double flops_per_s_;
   double hbm_Bps_;
-  double operand_bytes_;  // per element of A, B and C
+  double operand_bytes_;  // per element of A and B
 };
 
 }  // namespace moesim
