@@ -63,9 +63,11 @@ struct ParallelPlan {
   // Parts of each layer captured in CUDA graphs (Megatron's --cuda-graph-scope with Transformer
   // Engine's graphs): attn (the attention block), mlp (a dense layer's FFN block), moe_router
   // (the router), moe_preprocess (the dispatcher's bookkeeping, which moesim does not price
-  // apart: accepted, no effect). The host launches each captured part as one graph replay per
-  // pass instead of its kernels; the GPU work is unchanged. A whole step captured is
-  // cluster.host_us_per_kernel 0.
+  // apart: accepted, no effect), or layer (each whole layer, Megatron-Core's local graphs,
+  // --enable-cuda-graph with --cuda-graph-scope full; a MoE layer's shapes must not change with
+  // the routing, so its experts need router.pad_to_capacity). The host launches each captured
+  // part as one graph replay per pass instead of its kernels; the GPU work is unchanged. A
+  // whole step captured is cluster.host_us_per_kernel 0.
   std::vector<std::string> cuda_graph_scope;
   bool graphs(const std::string& part) const {
     return std::find(cuda_graph_scope.begin(), cuda_graph_scope.end(), part) != cuda_graph_scope.end();

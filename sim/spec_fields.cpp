@@ -255,8 +255,9 @@ const FieldTable<ParallelPlan>& plan_fields() {
       {{"cuda_graph_scope", ParamKind::CHOICE_LIST, std::vector<std::string>{},
         "parts of each layer captured in CUDA graphs (Megatron's --cuda-graph-scope, Transformer Engine graphs): the "
         "host launches each as one replay per pass: attn, mlp (dense FFN), moe_router, moe_preprocess (no effect: "
-        "not priced apart); a whole captured step is cluster.host_us_per_kernel 0",
-        std::nullopt, std::nullopt, std::nullopt, {"attn", "mlp", "moe_router", "moe_preprocess"}},
+        "not priced apart), layer (each whole layer, Megatron-Core's --enable-cuda-graph; MoE layers need "
+        "router.pad_to_capacity); a whole captured step is cluster.host_us_per_kernel 0",
+        std::nullopt, std::nullopt, std::nullopt, {"attn", "mlp", "moe_router", "moe_preprocess", "layer"}},
        [](ParallelPlan& p, const ParamValue& v) { p.cuda_graph_scope = std::get<std::vector<std::string>>(v); },
        [](const ParallelPlan& p) { return ParamValue(p.cuda_graph_scope); }},
       int_field("recompute_layers", &ParallelPlan::recompute_layers, 0,

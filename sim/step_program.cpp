@@ -147,6 +147,8 @@ class ProgramBuilder {
     recomputes_core_attn_ = p_.recomputes_module("core_attn");
     recomputes_moe_act_ = p_.recomputes_module("moe_act");
     graphs_attn_ = p_.graphs("attn"), graphs_mlp_ = p_.graphs("mlp"), graphs_router_ = p_.graphs("moe_router");
+    graphs_layer_ = p_.graphs("layer");
+    if (graphs_layer_) require_static_moe_shapes();
     if (p_.recompute == "selective") {
       const auto when = [&](const char* module, auto work) { return p_.recomputes_module(module) ? work() : Work{}; };
       const Work norm = when("layernorm", [&] { return layer_norm(); });
@@ -383,7 +385,19 @@ class ProgramBuilder {
         output_ops(stage, mb, bwd);
       }
     });
+    if (graphs_layer_ && layer >= 0) host_.kernels = GRAPH_REPLAYS;  // the whole layer, one replay
     host_wait(stage, layer, mb, bwd);
+  }
+  // A graph replays the shapes it captured: a MoE layer's expert GEMMs and all-to-alls may
+  // only be captured where every expert's rows are padded to its capacity (Megatron-Core's
+  // drop-and-pad; its dropless dispatcher copies the token counts to the host instead).
+  void require_static_moe_shapes() const {
+    for (const LayerLoad& l : routed_.layers)
+      for (const MicroBatchLoad& mb : l.micro_batches)
+        if (!mb.padded)
+          throw InputError(s_.source + ": plan.cuda_graph_scope: \"layer\" captures whole layers, and MoE layer " +
+                           std::to_string(l.layer) + "'s shapes change with its routing; set router.pad_to_capacity "
+                           "(with router.capacity_factor) or capture parts (attn, moe_router)");
   }
 
   // The output layer, then each multi-token-prediction module: its projection of the normed
@@ -1173,7 +1187,7 @@ class ProgramBuilder {
   Work gate_and_shared_[2];                       // of channel- and token-mixing MoE layers
   double gate_kernels_[2] = {0, 0};               // the router's within them (forward)
   bool recomputes_core_attn_ = false, recomputes_moe_act_ = false;  // ParallelPlan::recompute_modules
-  bool graphs_attn_ = false, graphs_mlp_ = false, graphs_router_ = false;  // ParallelPlan::cuda_graph_scope
+  bool graphs_attn_ = false, graphs_mlp_ = false, graphs_router_ = false, graphs_layer_ = false;  // ParallelPlan::cuda_graph_scope
   // Selective recomputation's extra forward work in each backward (ParallelPlan::recompute_modules),
   // beside the attention kernel's: attention block, dense FFN block, MoE block.
   Work recomputed_attention_, recomputed_dense_ffn_, recomputed_moe_block_;

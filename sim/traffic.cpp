@@ -217,6 +217,7 @@ MicroBatchLoad StepRouter::route_micro_batch(int step, int layer, int micro_batc
     load.dropped += routing_.dropped;
     load.unrouted_tokens += routing_.unrouted_tokens;
     if (routing_.padded_capacity > 0) {
+      load.padded = true;
       count_padded_copies(src, routing_.padded_capacity, placement, load);
     } else {
       count_copies(src, routing_, placement, load);

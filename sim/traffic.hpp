@@ -49,6 +49,7 @@ struct MicroBatchLoad {
   long unrouted_tokens = 0;  // tokens that reached no expert
   long local_copies = 0;   // copies whose destination is the source GPU (no transfer)
   double row_fraction = 1; // bytes and expert FLOPs of one copy relative to a token
+  bool padded = false;     // every expert's rows padded to its capacity: shapes fixed by the plan
   std::vector<float> pair_copies;  // [src * members + dst]: copies from member src to member dst
   // Derived once from the counts above (see summarize):
   double intra_copies = 0, inter_copies = 0;   // sums over the group

@@ -703,6 +703,29 @@ TEST_CASE("parts captured in CUDA graphs cost the host one replay per pass", "[e
     CHECK(test::part(graphed, part) == Approx(test::part(eager_result, part)).epsilon(1e-9));
 }
 
+TEST_CASE("whole layers captured in CUDA graphs cost the host one replay per pass and need padded experts",
+          "[estimator]") {
+  // The host-bound layer above, its experts padded to capacity (static shapes), 1 or 2 layers.
+  const auto host_wait = [](const std::string& scope, int layers, const std::string& router) {
+    Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64, "cuda_graph_scope": )" + scope + "}",
+                                        router, R"({"alpha": 1000, "seed": 0})",
+                                        R"({"preset": "qwen3-30b-a3b", "experts": 16, "layers": )" + std::to_string(layers) + "}",
+                                        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": 1e6})"));
+    return test::part(simulate(s), "host_wait");
+  };
+  const std::string padded = R"({"policy": "topk", "capacity_factor": 1.0, "pad_to_capacity": true})";
+  // A second layer adds its kernels' launches eagerly, and 2 s (one 1 s replay forward, one
+  // backward, less the layer's few microseconds of GPU work) captured whole.
+  const double eager_layer = host_wait("[]", 2, padded) - host_wait("[]", 1, padded);
+  CHECK(eager_layer > 100);
+  CHECK(host_wait(R"(["layer"])", 2, padded) - host_wait(R"(["layer"])", 1, padded) == Approx(2.0).margin(0.01));
+  // Parts captured besides the whole layer change nothing.
+  CHECK(host_wait(R"(["attn", "layer"])", 2, padded) == Approx(host_wait(R"(["layer"])", 2, padded)).epsilon(1e-12));
+  // Dropless routing changes the experts' shapes with every batch: no whole-layer graph.
+  CHECK_THROWS_WITH(host_wait(R"(["layer"])", 1, R"({"policy": "dropless"})"),
+                    Catch::Contains("plan.cuda_graph_scope") && Catch::Contains("router.pad_to_capacity"));
+}
+
 TEST_CASE("the summary names a host-bound step and what shortens it", "[estimator]") {
   const auto summary = [](const std::string& host_us) {
     const Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64})",
