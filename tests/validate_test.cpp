@@ -1,9 +1,11 @@
 // `moesim validate`: the dataset reader, the predictors' closed forms, EP library models.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -372,6 +374,34 @@ TEST_CASE("moesim validate: table, MAPE without low-confidence points, unsupport
   const auto& gemm = rows[0];
   CHECK(gemm["error_pct"].get<double>() ==
         Approx(100 * (gemm["predicted"].get<double>() - 250) / 250));
+}
+
+TEST_CASE("moesim validate: each row's bias and median are the mean signed and the median absolute error",
+          "[validate][cli]") {
+  const std::string out = "/tmp/moesim_test_validate_bias";
+  const auto r = test::run_command(std::string(MOESIM_BINARY) + " validate " + MOESIM_SOURCE_DIR +
+                                   "/validation/heldout/megatron_bridge_2606_moe.json --out " + out);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::vector<double> errors;
+  for (const auto& row : nlohmann::json::parse(test::read_file(out + "/validation.json")))
+    errors.push_back(row["error_pct"].get<double>());
+  REQUIRE(errors.size() == 13);
+  const double bias = std::accumulate(errors.begin(), errors.end(), 0.0) / 13;
+  std::vector<double> magnitudes;
+  for (double e : errors) magnitudes.push_back(std::fabs(e));
+  std::sort(magnitudes.begin(), magnitudes.end());
+  // "train_step", points, simulated, in MAPE, MAPE %, bias %, median %: 13 errors, the 7th in size
+  const std::string family_row = "\ntrain_step          ";
+  REQUIRE(r.output.find(family_row) != std::string::npos);
+  std::istringstream fields(r.output.substr(r.output.find(family_row) + 21));
+  int points = 0, simulated = 0, in_mean = 0;
+  double mape = 0, printed_bias = 0, printed_median = 0;
+  fields >> points >> simulated >> in_mean >> mape >> printed_bias >> printed_median;
+  CHECK(in_mean == 13);
+  CHECK(printed_bias == Approx(bias).margin(0.05));
+  CHECK(printed_median == Approx(magnitudes[6]).margin(0.05));
+  CHECK(std::fabs(printed_bias) <= mape);
 }
 
 TEST_CASE("validate: sizes and counts out of range are input errors naming the key", "[validate]") {

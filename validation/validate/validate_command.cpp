@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 
 #include <nlohmann/json.hpp>
 
@@ -86,27 +87,46 @@ void print_memory_misses(std::ostream& out, const std::vector<Row>& rows) {
   for (const std::string& id : misses) out << "  " << id << "\n";
 }
 
-// Points, simulated ones, those in the MAPE (confidence medium or high, measured non-zero)
-// and their summed absolute error, over one family or one slice of it.
+// Points, simulated ones, and the signed errors of those in the MAPE (confidence medium or
+// high, measured non-zero), over one family or one slice of it. Beside the MAPE: the mean
+// signed error (bias: positive where moesim predicts more than was measured, whatever the
+// metric) and the median absolute error, which a few far points do not move.
 struct Tally {
-  int points = 0, supported = 0, in_mean = 0;
-  double abs_error = 0;
+  int points = 0, supported = 0;
+  std::vector<double> errors_pct;
   void add(const Row& r) {
     ++points;
     if (!r.prediction.supported) return;
     ++supported;
     if (r.point->confidence == "low" || !r.relative()) return;
-    abs_error += std::fabs(r.error_pct()), ++in_mean;
+    errors_pct.push_back(r.error_pct());
+  }
+  int in_mean() const { return int(errors_pct.size()); }
+  double mape() const {
+    double sum = 0;
+    for (double e : errors_pct) sum += std::fabs(e);
+    return sum / in_mean();
+  }
+  double bias() const { return std::accumulate(errors_pct.begin(), errors_pct.end(), 0.0) / in_mean(); }
+  double median_abs() const {
+    std::vector<double> a;
+    for (double e : errors_pct) a.push_back(std::fabs(e));
+    std::sort(a.begin(), a.end());
+    const size_t n = a.size();
+    return n % 2 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
   }
 };
 
 void print_tally_header(std::ostream& out, const std::string& first_column) {
-  out << "\n" << pad(first_column, 20) << lpad("points", 7) << lpad("simulated", 10) << lpad("in MAPE", 9) << lpad("MAPE %", 9) << "\n";
+  out << "\n" << pad(first_column, 20) << lpad("points", 7) << lpad("simulated", 10) << lpad("in MAPE", 9) << lpad("MAPE %", 9)
+      << lpad("bias %", 9) << lpad("median %", 10) << "\n";
 }
 
 void print_tally(std::ostream& out, const std::string& name, const Tally& t) {
+  const bool any = t.in_mean() > 0;
   out << pad(name, 20) << lpad(std::to_string(t.points), 7) << lpad(std::to_string(t.supported), 10)
-      << lpad(std::to_string(t.in_mean), 9) << lpad(t.in_mean ? fixed(t.abs_error / t.in_mean, 1) : "-", 9) << "\n";
+      << lpad(std::to_string(t.in_mean()), 9) << lpad(any ? fixed(t.mape(), 1) : "-", 9)
+      << lpad(any ? fixed(t.bias(), 1) : "-", 9) << lpad(any ? fixed(t.median_abs(), 1) : "-", 10) << "\n";
 }
 
 // A training step's software release, short: "NeMo 26.02" out of "Megatron-Bridge /
