@@ -7,7 +7,7 @@
 namespace moesim {
 
 namespace {
-constexpr double BF16_OUTPUT_BYTES = 2;
+constexpr double BF16_BYTES = 2;
 }  // namespace
 
 CostModel::CostModel(const ClusterSpec& cluster, Dtype compute_dtype, double tensor_fraction)
@@ -27,9 +27,10 @@ double CostModel::gemm_s(double m, double n, double k) const {
   const double split = sms > tiles ? std::floor(sms / tiles) : 1;
   const double tile_slots = sms > 0 ? std::ceil(tiles * split / sms) * sms / split : tiles;
   const double compute_s = tile_slots * tm * tn * 2.0 * k / flops_per_s_;
-  // A and B stream in the compute dtype, C in BF16 (FP8 GEMMs write BF16 too, as Transformer
-  // Engine's and DeepGEMM's do).
-  const double operand_s = memory_bound_s((m * k + k * n) * operand_bytes_ + m * n * BF16_OUTPUT_BYTES);
+  // A and B stream in the compute dtype, C in it too except under FP8, whose GEMMs write BF16
+  // (as Transformer Engine's and DeepGEMM's do).
+  const double output_bytes = operand_bytes_ < BF16_BYTES ? BF16_BYTES : operand_bytes_;
+  const double operand_s = memory_bound_s((m * k + k * n) * operand_bytes_ + m * n * output_bytes);
   return cluster_.gemm_overhead_s + std::max(compute_s, operand_s);
 }
 
