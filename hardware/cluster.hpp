@@ -45,12 +45,7 @@ struct ClusterSpec {
   int gemm_tile_rows = 128;       // GEMM output tile: rows x cols; tiles run in waves of gpu.sms
   int gemm_tile_cols = 128;
   double hbm_efficiency = 0.85;   // achieved / peak HBM bandwidth of streaming kernels
-  // Fused attention (softmax(QK^T)V) reaches less than a GEMM: cuDNN's kernel on an H100 SXM5,
-  // head dim 128, 4k tokens runs its forward at 609 and its backward at 499 of 989 TFLOPS
-  // (Shah et al., "FlashAttention-3", 2024, Fig. 5 and 6). The backward's FLOPs are 2.5x the
-  // forward's (it recomputes QK^T: five matmuls to two).
-  double attention_forward_efficiency = 0.62;
-  double attention_backward_efficiency = 0.50;
+  // Fused attention's efficiencies are the GPU's (GpuSpec::attention_forward_efficiency).
   // Fixed time per kernel in a stream of launches, as measured back to back on an H200
   // (validation/RESULTS.md: 5.3 us per cuBLAS GEMM, 3.2 us per copy kernel). They matter for
   // many small GEMMs (an expert with a handful of tokens), not for the large ones of training.

@@ -29,6 +29,14 @@ struct GpuSpec {
   // (validation/calibration/megatron_bridge_dense_llama.json; RESULTS.md, "Dense calibration"),
   // none of them an MoE run; 1 where no such run is published.
   double training_tensor_fraction = 1;
+  // Fused attention's (cuDNN's) FLOP rate over the BF16 peak on long sequences, forward and
+  // backward (the backward does 2.5x the forward's FLOPs), head dim 128. Shorter key ranges
+  // lose a fixed time per query tile (CostModel::attention_core_s). Fitted per GPU generation
+  // on NVIDIA's own cuDNN SDPA training benchmark (validation/calibration/cudnn_sdpa_training.json,
+  // RESULTS.md, "Fused attention"); the cluster's attention efficiencies default to these.
+  // Defaults: the H200's (hardware/gpu_presets.cpp).
+  double attention_forward_efficiency = 0.772;
+  double attention_backward_efficiency = 0.639;
 
   // Peak for a compute dtype (bf16 or fp8; scenarios reject fp32 as a compute dtype).
   double peak_flops(Dtype dtype) const;

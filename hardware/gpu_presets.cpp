@@ -30,10 +30,27 @@ GpuSpec with_nccl(GpuSpec g, NcclGeneration generation) {
 // shares the GB300's Blackwell Ultra die (whose doubled softmax-exponent rate speeds attention)
 // and has no dense run of its own. GPUs without such runs (A100, H20, MI300X) keep the kernel
 // rate.
-constexpr double HOPPER_TRAINING = 0.953, BLACKWELL_TRAINING = 0.755, GB200_TRAINING = 0.736,
-                 BLACKWELL_ULTRA_TRAINING = 0.911;
+constexpr double HOPPER_TRAINING = 0.948, BLACKWELL_TRAINING = 0.754, GB200_TRAINING = 0.732,
+                 BLACKWELL_ULTRA_TRAINING = 0.894;
 GpuSpec in_training(GpuSpec g, double fraction) {
   g.training_tensor_fraction = fraction;
+  return g;
+}
+
+// Fused attention's long-sequence efficiencies (forward, backward) as
+// validation/calibration/fit_attention.py fits them on NVIDIA's cuDNN SDPA training benchmark
+// (cudnn-frontend benchmark/sdpa_benchmark_training/results @ 3929da2e: cuDNN 9.19 on H200,
+// 9.22 on GB200 and GB300; RESULTS.md, "Fused attention"). The H200's are GpuSpec's defaults,
+// which H100, H800 and H20 (the same Hopper SMs) keep, and GPUs without a measurement (A100,
+// MI300X) too. B200 takes the GB200's (the same die), B300 the GB300's (Blackwell Ultra, whose
+// doubled softmax-exponent rate lifts the forward).
+struct AttentionRates {
+  double forward, backward;
+};
+constexpr AttentionRates BLACKWELL_ATTENTION = {0.734, 0.594}, BLACKWELL_ULTRA_ATTENTION = {0.875, 0.649};
+GpuSpec with_attention(GpuSpec g, AttentionRates rates) {
+  g.attention_forward_efficiency = rates.forward;
+  g.attention_backward_efficiency = rates.backward;
   return g;
 }
 
@@ -66,25 +83,25 @@ Registry<GpuSpec> make_gpu_presets() {
   // NVIDIA DGX B200 datasheet: 72 PFLOPS FP8 training and 1,440 GB HBM3e at 64 TB/s for 8 GPUs
   // -> 4.5 PFLOPS FP8 dense (2.25 BF16), 180 GB and 8 TB/s per GPU; NVLink 5 1.8 TB/s bidirectional.
   r.add("b200", "NVIDIA B200 180 GB (NVLink 5, 900 GB/s per direction)",
-        in_training(with_nccl({"b200", 2250 * T, 4500 * T, 180 * GB, 8000 * GB, 900 * GB, 148}, BLACKWELL_NCCL),
-                    BLACKWELL_TRAINING));
+        with_attention(in_training(with_nccl({"b200", 2250 * T, 4500 * T, 180 * GB, 8000 * GB, 900 * GB, 148}, BLACKWELL_NCCL),
+                    BLACKWELL_TRAINING), BLACKWELL_ATTENTION));
   // The Blackwell GPU of GB200 NVL72 runs at 1,200 W: BF16 2.5, FP8 5 PFLOPS dense (NVIDIA
   // Blackwell architecture technical brief, as tabulated at glennklockwood.com/garden/
   // processors/B200); NVIDIA GB200 NVL72 datasheet: 13.4 TB HBM3e at 576 TB/s for 72 GPUs
   // -> 186 GB and 8 TB/s per GPU; NVLink 5 1.8 TB/s bidirectional; the B200 die's 148 SMs.
   r.add("gb200", "NVIDIA GB200 (Blackwell in NVL72 racks, 186 GB, NVLink 5, 900 GB/s per direction)",
-        in_training(with_nccl({"gb200", 2500 * T, 5000 * T, 186 * GB, 8000 * GB, 900 * GB, 148}, BLACKWELL_NCCL),
-                    GB200_TRAINING));
+        with_attention(in_training(with_nccl({"gb200", 2500 * T, 5000 * T, 186 * GB, 8000 * GB, 900 * GB, 148}, BLACKWELL_NCCL),
+                    GB200_TRAINING), BLACKWELL_ATTENTION));
   // Blackwell Ultra (per-GPU table of Verda's "NVIDIA GB300 NVL72: GPU architecture &
   // performance", 2025, dense figures): GB300 BF16 2.5, FP8 5 PFLOPS, 279 GB HBM3e at 8 TB/s;
   // B300 (HGX, 1,100 W) BF16 2.25, FP8 4.5 PFLOPS, 270 GB at 7.7 TB/s; NVLink 5 1.8 TB/s
   // bidirectional on both; 160 SMs (NVIDIA technical blog "Inside NVIDIA Blackwell Ultra").
   r.add("gb300", "NVIDIA GB300 (Blackwell Ultra in NVL72 racks, 279 GB, NVLink 5, 900 GB/s per direction)",
-        in_training(with_nccl({"gb300", 2500 * T, 5000 * T, 279 * GB, 8000 * GB, 900 * GB, 160}, BLACKWELL_NCCL),
-                    BLACKWELL_ULTRA_TRAINING));
+        with_attention(in_training(with_nccl({"gb300", 2500 * T, 5000 * T, 279 * GB, 8000 * GB, 900 * GB, 160}, BLACKWELL_NCCL),
+                    BLACKWELL_ULTRA_TRAINING), BLACKWELL_ULTRA_ATTENTION));
   r.add("b300", "NVIDIA B300 (Blackwell Ultra, HGX, 270 GB, NVLink 5, 900 GB/s per direction)",
-        in_training(with_nccl({"b300", 2250 * T, 4500 * T, 270 * GB, 7700 * GB, 900 * GB, 160}, BLACKWELL_NCCL),
-                    BLACKWELL_ULTRA_TRAINING));
+        with_attention(in_training(with_nccl({"b300", 2250 * T, 4500 * T, 270 * GB, 7700 * GB, 900 * GB, 160}, BLACKWELL_NCCL),
+                    BLACKWELL_ULTRA_TRAINING), BLACKWELL_ULTRA_ATTENTION));
   // AMD Instinct MI300X datasheet: BF16 1,307.4 TFLOPS, FP8 2,614.9 TFLOPS dense, 192 GB HBM3
   // at 5.3 TB/s; Infinity Fabric 896 GB/s aggregate bidirectional (7 x 128 GB/s links).
   // The node is a full mesh, modeled as a switch: right for uniform all-to-all, optimistic

@@ -48,10 +48,21 @@ double head_dim_rate(int head_dim, bool backward) {
 }
 }  // namespace
 
-double CostModel::attention_core_s(double forward_flops, bool backward, int head_dim) const {
-  const double peak = cluster_.gpu.peak_bf16_flops * head_dim_rate(head_dim, backward) * tensor_fraction_;
-  return backward ? 2.5 * forward_flops / (peak * cluster_.attention_backward_efficiency)
-                  : forward_flops / (peak * cluster_.attention_forward_efficiency);
+// A fused attention kernel gives each tile of 128 queries its blocks of 128 keys one after
+// another, and spends a fixed time per tile besides (loading the queries, the softmax's final
+// scaling, writing the output; in backward, the dQ/dK/dV stores): ATTENTION_TILE_OVERHEAD_BLOCKS
+// blocks' worth. A tile that sees few key blocks (short sequences, the causal mask's early
+// rows, sliding windows, context-parallel chunks) runs at key_blocks / (key_blocks + 5) of the
+// long-sequence rate. Fitted with the GPUs' long-sequence efficiencies on NVIDIA's cuDNN SDPA
+// benchmark, head dim 128, causal and full masks, 2k-16k tokens on H200, GB200 and GB300
+// (validation/calibration/fit_attention.py): 3.2 % rms; 5 is the best single value for all
+// three GPUs and both directions (4.5-5.5 fit alike): ATTENTION_TILE_OVERHEAD_BLOCKS.
+
+double CostModel::attention_core_s(double forward_flops, bool backward, int head_dim, double key_blocks) const {
+  const double tile_share = key_blocks / (key_blocks + ATTENTION_TILE_OVERHEAD_BLOCKS);
+  const double peak = cluster_.gpu.peak_bf16_flops * head_dim_rate(head_dim, backward) * tile_share * tensor_fraction_;
+  return backward ? 2.5 * forward_flops / (peak * cluster_.gpu.attention_backward_efficiency)
+                  : forward_flops / (peak * cluster_.gpu.attention_forward_efficiency);
 }
 
 double CostModel::bandwidth_Bps(LinkScope scope) const {

@@ -1,8 +1,16 @@
 #pragma once
+#include <algorithm>
+
 #include "hardware/cluster.hpp"
 #include "hardware/dtype.hpp"
 
 namespace moesim {
+
+// Keys per block, and queries per tile, of a fused attention kernel (FlashAttention-3's
+// hopper/tile_size.h for head dims up to 128; cuDNN's alike).
+inline constexpr double ATTENTION_KEY_BLOCK = 128;
+// Fixed time per query tile of a fused attention kernel, in blocks of keys' time (the .cpp).
+inline constexpr double ATTENTION_TILE_OVERHEAD_BLOCKS = 5;
 
 // Where a transfer runs: over the node's NVSwitch, or out of the NIC.
 enum class LinkScope { INTRA_NODE, INTER_NODE };
@@ -34,9 +42,17 @@ class CostModel {
   double flops_s(double flops) const { return flops / flops_per_s_; }
   // Fused attention's core (softmax(QK^T)V, BF16 even in FP8 recipes) of `forward_flops`:
   // its forward, or its backward, which does 2.5x the forward's FLOPs at its own efficiency.
-  // The cluster's efficiencies are those of head dim 128; a smaller head dim does less
-  // matrix work per score while the softmax's per-score work stays (see the .cpp).
-  double attention_core_s(double forward_flops, bool backward, int head_dim = 128) const;
+  // The cluster's efficiencies are those of head dim 128 on long sequences; a smaller head dim
+  // does less matrix work per score while the softmax's per-score work stays, and a tile of
+  // queries that computes few blocks of 128 keys (`key_blocks`, on average) loses a fixed
+  // time per tile (see the .cpp).
+  double attention_core_s(double forward_flops, bool backward, int head_dim, double key_blocks) const;
+  // Keys each tile of queries computes, on average, in causal attention over seq_len tokens:
+  // half of them, or within a sliding window of w < seq_len keys (0: none) the window and the
+  // diagonal block, as whole blocks of ATTENTION_KEY_BLOCK keys are computed.
+  static double causal_computed_keys(double seq_len, double window) {
+    return window > 0 && window < seq_len ? std::min(window + ATTENTION_KEY_BLOCK, seq_len / 2) : seq_len / 2;
+  }
   // HBM time of bytes moved by a streaming kernel (element-wise ops, permutations, the
   // optimizer step), without the launch overhead: callers sum it over rows.
   double memory_bound_s(double bytes) const { return bytes / hbm_Bps_; }

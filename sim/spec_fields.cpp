@@ -52,6 +52,14 @@ Field<Spec> duration_us_field(const std::string& key, double Spec::*member, cons
   return field;
 }
 
+// A share in (0, 1] stored on the cluster's GPU: the GPU preset's value unless the scenario sets it.
+Field<ClusterSpec> gpu_share_field(const std::string& key, double GpuSpec::*member, double default_value,
+                                   const std::string& help) {
+  return {{key, ParamKind::NUMBER, default_value, help, 0.0, std::nullopt, 1.0},
+          [member](ClusterSpec& c, const ParamValue& v) { c.gpu.*member = std::get<double>(v); },
+          [member](const ClusterSpec& c) { return ParamValue(c.gpu.*member); }};
+}
+
 template <class Spec>
 Field<Spec> choice_field(const std::string& key, std::string Spec::*member, const std::string& help,
                          std::vector<std::string> allowed) {
@@ -84,7 +92,7 @@ constexpr double GB = 1e9, US = 1e-6;
 
 const FieldTable<ClusterSpec>& cluster_fields() {
   static const FieldTable<ClusterSpec> fields = {
-      {{"gpu", ParamKind::TEXT, std::string(), "GPU preset (resets nvlink_GBps to the GPU's)"},
+      {{"gpu", ParamKind::TEXT, std::string(), "GPU preset (resets nvlink_GBps, the attention efficiencies and training_tensor_fraction to the GPU's)"},
        [](ClusterSpec& c, const ParamValue& v) {
          c.gpu = *gpu_presets().find(std::get<std::string>(v));
          c.nvlink_Bps = c.gpu.nvlink_Bps;
@@ -110,16 +118,15 @@ const FieldTable<ClusterSpec>& cluster_fields() {
       number_field("gemm_efficiency", &ClusterSpec::gemm_efficiency, 1, "achieved/peak FLOP/s of large BF16 GEMMs", 0.0, 1.0),
       number_field("fp8_gemm_efficiency", &ClusterSpec::fp8_gemm_efficiency, 1,
                    "achieved/peak FLOP/s of large FP8 GEMMs (of the FP8 peak)", 0.0, 1.0),
-      number_field("attention_forward_efficiency", &ClusterSpec::attention_forward_efficiency, 1,
-                   "achieved/peak FLOP/s of fused attention's forward (compute dtype BF16)", 0.0, 1.0),
-      number_field("attention_backward_efficiency", &ClusterSpec::attention_backward_efficiency, 1,
-                   "achieved/peak FLOP/s of fused attention's backward (2.5x the forward's FLOPs)", 0.0, 1.0),
-      {{"training_tensor_fraction", ParamKind::NUMBER, 1.0,
-        "share of the kernel rate (the efficiencies above) that GEMMs and attention keep in a training step; default "
-        "the GPU's, fitted on dense Llama 3 runs (validation/RESULTS.md)",
-        0.0, std::nullopt, 1.0},
-       [](ClusterSpec& c, const ParamValue& v) { c.gpu.training_tensor_fraction = std::get<double>(v); },
-       [](const ClusterSpec& c) { return ParamValue(c.gpu.training_tensor_fraction); }},
+      gpu_share_field("attention_forward_efficiency", &GpuSpec::attention_forward_efficiency, GpuSpec{}.attention_forward_efficiency,
+                       "achieved/peak BF16 FLOP/s of fused attention's forward on long sequences (head dim 128); "
+                       "default the GPU's, fitted on cuDNN's SDPA benchmark (validation/RESULTS.md)"),
+      gpu_share_field("attention_backward_efficiency", &GpuSpec::attention_backward_efficiency, GpuSpec{}.attention_backward_efficiency,
+                       "achieved/peak BF16 FLOP/s of fused attention's backward (2.5x the forward's FLOPs) on long "
+                       "sequences; default the GPU's"),
+      gpu_share_field("training_tensor_fraction", &GpuSpec::training_tensor_fraction, 1.0,
+                      "share of the kernel rate (the efficiencies above) that GEMMs and attention keep in a training "
+                      "step; default the GPU's, fitted on dense Llama 3 runs (validation/RESULTS.md)"),
       int_field("gemm_tile_rows", &ClusterSpec::gemm_tile_rows, 1, "GEMM output tile rows (rows are padded to it)"),
       int_field("gemm_tile_cols", &ClusterSpec::gemm_tile_cols, 1, "GEMM output tile columns"),
       number_field("hbm_efficiency", &ClusterSpec::hbm_efficiency, 1, "achieved/peak HBM bandwidth", 0.0, 1.0),

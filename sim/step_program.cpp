@@ -90,7 +90,6 @@ struct Work {
 // core's backward kernel.
 constexpr double MIXING_FORWARD_KERNELS = 3;
 constexpr double MIXING_BACKWARD_KERNELS = 5;
-constexpr double ATTENTION_KEY_BLOCK = 128;  // keys per block of a fused attention kernel (window_block_waste())
 
 // Which group of a stage a collective runs in; the member lists follow the rank order of
 // ParallelPlan (attention: tp innermost, then cp, then dp; experts: etp, ep, then edp). DP is
@@ -1015,9 +1014,13 @@ class ProgramBuilder {
     const double core = m_.attention_core_flops_per_token(p_.seq_len, windowed) * tokens_full_ / p_.tp;
     const double computed_core = windowed ? core * window_block_waste() : core;
     const double f = backward ? BACKWARD_FLOP_FACTOR : 1;
-    return Work{cost_.attention_core_s(computed_core, backward, m_.attention.qk_head_dim()), f * core, 1.0} +
+    return Work{cost_.attention_core_s(computed_core, backward, m_.attention.qk_head_dim(), key_blocks(windowed)), f * core,
+                1.0} +
            launches(2 * (p_.cp - 1));
   }
+  // Blocks of keys a tile of queries computes in one kernel, on average (what its fixed time
+  // per tile is spread over): context parallelism splits them over the ring's cp kernels.
+  double key_blocks(bool windowed) const { return computed_keys(windowed) / ATTENTION_KEY_BLOCK / p_.cp; }
   // A fused attention kernel computes whole blocks of keys: 128 for head dims up to 128 under
   // causal and local masks (FlashAttention-3's hopper/tile_size.h). Within a window of w keys
   // a block of queries touches the blocks of its window and the diagonal one, w + 128 keys
@@ -1026,7 +1029,10 @@ class ProgramBuilder {
   double window_block_waste() const {
     const double s = p_.seq_len, w = m_.attention.sliding_window;
     if (w <= 0 || w >= s) return 1;
-    return std::min(w + ATTENTION_KEY_BLOCK, s / 2) / (w - w * w / (2 * s));
+    return computed_keys(true) / (w - w * w / (2 * s));
+  }
+  double computed_keys(bool windowed) const {
+    return CostModel::causal_computed_keys(p_.seq_len, windowed ? m_.attention.sliding_window : 0);
   }
   // Element-wise kernels around the GEMMs, forward; their backward reads the saved input and
   // the incoming gradient and writes the outgoing one: taken as twice the bytes and launches.

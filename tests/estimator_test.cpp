@@ -150,7 +150,10 @@ TEST_CASE("FP8 runs attention's projections in FP8 and its core in BF16", "[esti
     return 0.0;
   };
   const double g = c.gemm_efficiency, r = c.gpu.peak_fp8_flops * c.fp8_gemm_efficiency / (c.gpu.peak_bf16_flops * g);
-  const double core_term = core * (1 / c.attention_forward_efficiency + 2.5 / c.attention_backward_efficiency);
+  // 4096 causal tokens: each tile of queries computes 16 blocks of keys, plus its fixed time
+  const double tile_share = 16 / (16 + ATTENTION_TILE_OVERHEAD_BLOCKS);
+  const double core_term =
+      core * (1 / c.gpu.attention_forward_efficiency + 2.5 / c.gpu.attention_backward_efficiency) / tile_share;
   CHECK(attention_s(fp8) / attention_s(bf16) == Approx((3 * p / (r * g) + core_term) / (3 * p / g + core_term)).epsilon(1e-9));
 }
 
@@ -161,22 +164,45 @@ TEST_CASE("fused attention: head dim 64 at FlashAttention-3's cuDNN rates, windo
   const CostModel cost = CostModel::in_training(s.cluster, s.model.compute_dtype);
   const double flops = 1e12;
   // cuDNN on an H100 at 4k tokens: head dim 64 forward 408, backward 417 TFLOPS; 128: 609, 499
-  CHECK(cost.attention_core_s(flops, false, 64) / cost.attention_core_s(flops, false, 128) == Approx(609.0 / 408));
-  CHECK(cost.attention_core_s(flops, true, 64) / cost.attention_core_s(flops, true, 128) == Approx(499.0 / 417));
-  CHECK(cost.attention_core_s(flops, false, 96) < cost.attention_core_s(flops, false, 64));
-  CHECK(cost.attention_core_s(flops, false, 96) > cost.attention_core_s(flops, false, 128));
-  CHECK(cost.attention_core_s(flops, false, 192) == cost.attention_core_s(flops, false, 128));
+  const double blocks = 16;
+  const auto core_s = [&](double f, bool bwd, int head_dim) { return cost.attention_core_s(f, bwd, head_dim, blocks); };
+  CHECK(core_s(flops, false, 64) / core_s(flops, false, 128) == Approx(609.0 / 408));
+  CHECK(core_s(flops, true, 64) / core_s(flops, true, 128) == Approx(499.0 / 417));
+  CHECK(core_s(flops, false, 96) < core_s(flops, false, 64));
+  CHECK(core_s(flops, false, 96) > core_s(flops, false, 128));
+  CHECK(core_s(flops, false, 192) == core_s(flops, false, 128));
   // Layer 0 of two attends within 128 keys. Its kernel computes whole blocks of 128 keys: the
-  // window's and the diagonal one, 256 keys per query against 2048 for a full causal layer at
-  // 4096 tokens. The step's attention loses the other 1792 keys' core time, forward and
-  // backward, at head dim 64's rates (tokens: one micro-batch of 4096).
+  // window's and the diagonal one, 256 keys (2 blocks) per query against 2048 (16 blocks) for
+  // a full causal layer at 4096 tokens, forward and backward at head dim 64's rates (tokens:
+  // one micro-batch of 4096).
   const auto attention_s = [](const Scenario& sc) { return part(simulate(sc), "attention"); };
   const double windowed = attention_s(s);
   Scenario full = s;
   full.model.attention.sliding_window = 0;
   const double flops_per_key = s.model.mixing_core_flops_per_token(1, 4096) / 2048;
-  const double cut = 4096 * flops_per_key * (2048 - 256);
-  CHECK(attention_s(full) - windowed == Approx(cost.attention_core_s(cut, false, 64) + cost.attention_core_s(cut, true, 64)).epsilon(1e-9));
+  const auto layer_core_s = [&](double keys) {
+    const double f = 4096 * flops_per_key * keys;
+    return cost.attention_core_s(f, false, 64, keys / 128) + cost.attention_core_s(f, true, 64, keys / 128);
+  };
+  CHECK(attention_s(full) - windowed == Approx(layer_core_s(2048) - layer_core_s(256)).epsilon(1e-9));
+}
+
+TEST_CASE("fused attention: a query tile's fixed time is 5 key blocks' as fitted on cuDNN's benchmark", "[estimator]") {
+  const ClusterSpec c = *cluster_presets().find("gb200-nvl72");
+  const CostModel cost(c, Dtype::BF16);
+  const double flops = 1e12, peak = c.gpu.peak_bf16_flops;
+  // long-sequence rate times blocks / (blocks + 5): 4096 causal tokens compute 16 blocks per tile
+  CHECK(cost.attention_core_s(flops, false, 128, 16) == Approx(flops / (peak * c.gpu.attention_forward_efficiency * 16 / 21)));
+  CHECK(cost.attention_core_s(flops, true, 128, 16) ==
+        Approx(2.5 * flops / (peak * c.gpu.attention_backward_efficiency * 16 / 21)));
+  // twice the sequence, twice the blocks per tile: the same FLOPs run faster, never above the asymptote
+  CHECK(cost.attention_core_s(flops, false, 128, 32) < cost.attention_core_s(flops, false, 128, 16));
+  CHECK(cost.attention_core_s(flops, false, 128, 1e9) == Approx(flops / (peak * c.gpu.attention_forward_efficiency)));
+  // a 128-key window (2 blocks with the diagonal one) runs at 2/7 of the long-sequence rate
+  CHECK(cost.attention_core_s(flops, false, 128, 2) / cost.attention_core_s(flops, false, 128, 1e9) == Approx(3.5).epsilon(1e-6));
+  CHECK(CostModel::causal_computed_keys(4096, 0) == 2048);
+  CHECK(CostModel::causal_computed_keys(4096, 128) == 256);
+  CHECK(CostModel::causal_computed_keys(4096, 4096) == 2048);
 }
 
 TEST_CASE("overlapped gradient reduce: only the first layer's sync and the embedding's are exposed", "[estimator]") {
@@ -644,7 +670,8 @@ TEST_CASE("selective recomputation runs each module's forward again in backward"
   // launch overheads)
   const ModelSpec q = *model_presets().find("qwen3-30b-a3b");
   CHECK(run(qwen, R"(["core_attn"])")["attention"] - none["attention"] ==
-        Approx(cost.attention_core_s(q.attention_core_flops_per_token(64) * 64, false, q.attention.qk_head_dim())).epsilon(1e-6));
+        Approx(cost.attention_core_s(q.attention_core_flops_per_token(64) * 64, false, q.attention.qk_head_dim(), 32.0 / 128))
+            .epsilon(1e-6));
   // mla_up_proj: DeepSeek-V3's query (1536 -> 128 x 192) and key-value (512 -> 128 x 256)
   // up-projections, 2 FLOPs per multiply-add over 64 tokens at the projections' rate
   const std::string dsv3 = R"({"preset": "deepseek-v3", "layers": 1, "first_dense_layers": 0, "experts": 16, "mtp_layers": 0, )"
@@ -770,7 +797,7 @@ TEST_CASE("a training step runs GEMMs and attention at the GPU's training_tensor
   // a compute-bound GEMM: its tile time grows by 1/f, the launch overhead stays
   const double m = 16384, n = 16384, k = 16384;
   CHECK(training.gemm_s(m, n, k) - c.gemm_overhead_s == Approx((kernel.gemm_s(m, n, k) - c.gemm_overhead_s) / f));
-  CHECK(training.attention_core_s(1e12, true, 128) == Approx(kernel.attention_core_s(1e12, true, 128) / f));
+  CHECK(training.attention_core_s(1e12, true, 128, 16) == Approx(kernel.attention_core_s(1e12, true, 128, 16) / f));
   // streaming kernels and links keep their rates
   CHECK(training.memory_kernel_s(1e9) == kernel.memory_kernel_s(1e9));
   CHECK(training.ring_allreduce_s(1e8, 8, 1) == kernel.ring_allreduce_s(1e8, 8, 1));

@@ -5,6 +5,7 @@ namespace moesim::validation {
 
 Prediction predict_gemm(const ValidationPoint&, const PredictContext&);
 Prediction predict_grouped_gemm(const ValidationPoint&, const PredictContext&);
+Prediction predict_attention(const ValidationPoint&, const PredictContext&);
 Prediction predict_memcpy(const ValidationPoint&, const PredictContext&);
 Prediction predict_alltoall(const ValidationPoint&, const PredictContext&);
 Prediction predict_allreduce(const ValidationPoint&, const PredictContext&);
@@ -17,6 +18,7 @@ const Registry<Predictor>& predictors() {
     Registry<Predictor> r("validation op");
     r.add("gemm", "one GEMM: CostModel::gemm_s", predict_gemm);
     r.add("grouped_gemm", "groups of equal GEMMs in one kernel", predict_grouped_gemm);
+    r.add("attention", "one fused attention kernel: CostModel::attention_core_s", predict_attention);
     r.add("memcpy", "HBM streaming rate, NVLink rate between GPUs", predict_memcpy);
     r.add("alltoall", "NCCL all-to-all: latency + bytes through the port", predict_alltoall);
     r.add("allreduce", "NCCL ring all-reduce", predict_allreduce);

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Fits fused attention's long-sequence efficiencies per GPU (GpuSpec::attention_forward_efficiency,
+attention_backward_efficiency in hardware/gpu_presets.cpp) and the fixed time per query tile
+(ATTENTION_TILE_OVERHEAD_BLOCKS in models/cost_model.hpp) on NVIDIA's cuDNN SDPA benchmark.
+
+Usage: fit_attention.py [DATASET]   (default validation/calibration/cudnn_sdpa_training.json)
+
+The model (models/cost_model.cpp): a tile of 128 queries computes b blocks of 128 keys and
+spends c blocks' time besides, so the kernel runs at e x b / (b + c) of the BF16 peak; b is
+s / 128 without a mask and s / 256 under the causal one. Fitted on the Llama 3.1 shape (head
+dim 128, GQA 64/8), both masks, 2k-16k tokens: for each c of a grid, e per GPU and direction
+is the geometric mean that makes the fit unbiased in log space; the c with the least rms over
+all GPUs and directions wins. Every other shape of the file (32k tokens, MLA 192/128, head dim
+256, 64-wide heads in 128-key windows, video models' odd lengths) is held out: `moesim validate`
+reports them.
+"""
+import json, math, os, sys
+
+dataset = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "cudnn_sdpa_training.json")
+PEAK_TFLOPS = {"H200": 989.4, "GB200": 2500.0, "GB300": 2500.0}  # hardware/gpu_presets.cpp, BF16 dense
+BLOCK = 128
+
+points = [p for p in json.load(open(dataset))["points"]
+          if p["params"]["model_shape"] == "llama3.1" and p["params"]["q_seqlen"] <= 16384]
+
+
+def blocks(params):
+    s = params["q_seqlen"]
+    return s / (2 * BLOCK) if params["mask"] == "causal" else s / BLOCK
+
+
+def efficiency(p):
+    return p["metric"]["value"] / PEAK_TFLOPS[p["cluster"]["gpu"]]
+
+
+groups = sorted({(p["cluster"]["gpu"], p["params"]["direction"]) for p in points})
+
+
+def fit(c):
+    fitted, squares = {}, []
+    for g in groups:
+        mine = [p for p in points if (p["cluster"]["gpu"], p["params"]["direction"]) == g]
+        logs = [math.log(efficiency(p) * (blocks(p["params"]) + c) / blocks(p["params"])) for p in mine]
+        e = math.exp(sum(logs) / len(logs))
+        fitted[g] = e
+        squares += [(math.log(e * blocks(p["params"]) / (blocks(p["params"]) + c)) - math.log(efficiency(p))) ** 2 for p in mine]
+    return math.sqrt(sum(squares) / len(squares)), fitted
+
+
+grid = [x / 2 for x in range(2, 21)]
+rms, c = min((fit(c)[0], c) for c in grid)
+print(f"{len(points)} points; tile overhead {c} blocks, rms {100 * rms:.1f} % (grid {grid[0]}-{grid[-1]})")
+for (gpu, direction), e in fit(c)[1].items():
+    print(f"  {gpu:6s} {direction}: long-sequence efficiency {e:.3f}")
