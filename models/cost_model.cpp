@@ -58,10 +58,12 @@ double head_dim_rate(int head_dim, bool backward) {
 // (validation/calibration/fit_attention.py): 3.2 % rms; 5 is the best single value for all
 // three GPUs and both directions (4.5-5.5 fit alike): ATTENTION_TILE_OVERHEAD_BLOCKS.
 
-double CostModel::attention_core_s(double forward_flops, bool backward, int head_dim, double key_blocks) const {
+double CostModel::attention_core_s(double forward_flops, bool backward, int qk_head_dim, int v_head_dim,
+                                   double key_blocks) const {
   const double tile_share = key_blocks / (key_blocks + ATTENTION_TILE_OVERHEAD_BLOCKS);
-  const double peak = cluster_.gpu.peak_bf16_flops * head_dim_rate(head_dim, backward) * tile_share * tensor_fraction_;
-  return backward ? 2.5 * forward_flops / (peak * cluster_.gpu.attention_backward_efficiency)
+  const double peak = cluster_.gpu.peak_bf16_flops * head_dim_rate(qk_head_dim, backward) * tile_share * tensor_fraction_;
+  const double backward_flops = forward_flops * (3.0 * qk_head_dim + 2.0 * v_head_dim) / (qk_head_dim + v_head_dim);
+  return backward ? backward_flops / (peak * cluster_.gpu.attention_backward_efficiency)
                   : forward_flops / (peak * cluster_.gpu.attention_forward_efficiency);
 }
 

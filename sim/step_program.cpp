@@ -1014,7 +1014,8 @@ class ProgramBuilder {
     const double core = m_.attention_core_flops_per_token(p_.seq_len, windowed) * tokens_full_ / p_.tp;
     const double computed_core = windowed ? core * window_block_waste() : core;
     const double f = backward ? BACKWARD_FLOP_FACTOR : 1;
-    return Work{cost_.attention_core_s(computed_core, backward, m_.attention.qk_head_dim(), key_blocks(windowed)), f * core,
+    return Work{cost_.attention_core_s(computed_core, backward, m_.attention.qk_head_dim(),
+                                                     m_.attention.value_head_dim(), key_blocks(windowed)), f * core,
                 1.0} +
            launches(2 * (p_.cp - 1));
   }

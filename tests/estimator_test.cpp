@@ -165,7 +165,7 @@ TEST_CASE("fused attention: head dim 64 at FlashAttention-3's cuDNN rates, windo
   const double flops = 1e12;
   // cuDNN on an H100 at 4k tokens: head dim 64 forward 408, backward 417 TFLOPS; 128: 609, 499
   const double blocks = 16;
-  const auto core_s = [&](double f, bool bwd, int head_dim) { return cost.attention_core_s(f, bwd, head_dim, blocks); };
+  const auto core_s = [&](double f, bool bwd, int head_dim) { return cost.attention_core_s(f, bwd, head_dim, head_dim, blocks); };
   CHECK(core_s(flops, false, 64) / core_s(flops, false, 128) == Approx(609.0 / 408));
   CHECK(core_s(flops, true, 64) / core_s(flops, true, 128) == Approx(499.0 / 417));
   CHECK(core_s(flops, false, 96) < core_s(flops, false, 64));
@@ -182,7 +182,7 @@ TEST_CASE("fused attention: head dim 64 at FlashAttention-3's cuDNN rates, windo
   const double flops_per_key = s.model.mixing_core_flops_per_token(1, 4096) / 2048;
   const auto layer_core_s = [&](double keys) {
     const double f = 4096 * flops_per_key * keys;
-    return cost.attention_core_s(f, false, 64, keys / 128) + cost.attention_core_s(f, true, 64, keys / 128);
+    return cost.attention_core_s(f, false, 64, 64, keys / 128) + cost.attention_core_s(f, true, 64, 64, keys / 128);
   };
   CHECK(attention_s(full) - windowed == Approx(layer_core_s(2048) - layer_core_s(256)).epsilon(1e-9));
 }
@@ -192,14 +192,18 @@ TEST_CASE("fused attention: a query tile's fixed time is 5 key blocks' as fitted
   const CostModel cost(c, Dtype::BF16);
   const double flops = 1e12, peak = c.gpu.peak_bf16_flops;
   // long-sequence rate times blocks / (blocks + 5): 4096 causal tokens compute 16 blocks per tile
-  CHECK(cost.attention_core_s(flops, false, 128, 16) == Approx(flops / (peak * c.gpu.attention_forward_efficiency * 16 / 21)));
-  CHECK(cost.attention_core_s(flops, true, 128, 16) ==
+  CHECK(cost.attention_core_s(flops, false, 128, 128, 16) == Approx(flops / (peak * c.gpu.attention_forward_efficiency * 16 / 21)));
+  CHECK(cost.attention_core_s(flops, true, 128, 128, 16) ==
         Approx(2.5 * flops / (peak * c.gpu.attention_backward_efficiency * 16 / 21)));
+  // MLA's 192-wide keys and 128-wide values: the backward's five matmuls do (3 x 192 + 2 x 128)
+  // / (192 + 128) = 2.6x the forward's FLOPs
+  CHECK(cost.attention_core_s(flops, true, 192, 128, 16) / cost.attention_core_s(flops, true, 128, 128, 16) ==
+        Approx(2.6 / 2.5));
   // twice the sequence, twice the blocks per tile: the same FLOPs run faster, never above the asymptote
-  CHECK(cost.attention_core_s(flops, false, 128, 32) < cost.attention_core_s(flops, false, 128, 16));
-  CHECK(cost.attention_core_s(flops, false, 128, 1e9) == Approx(flops / (peak * c.gpu.attention_forward_efficiency)));
+  CHECK(cost.attention_core_s(flops, false, 128, 128, 32) < cost.attention_core_s(flops, false, 128, 128, 16));
+  CHECK(cost.attention_core_s(flops, false, 128, 128, 1e9) == Approx(flops / (peak * c.gpu.attention_forward_efficiency)));
   // a 128-key window (2 blocks with the diagonal one) runs at 2/7 of the long-sequence rate
-  CHECK(cost.attention_core_s(flops, false, 128, 2) / cost.attention_core_s(flops, false, 128, 1e9) == Approx(3.5).epsilon(1e-6));
+  CHECK(cost.attention_core_s(flops, false, 128, 128, 2) / cost.attention_core_s(flops, false, 128, 128, 1e9) == Approx(3.5).epsilon(1e-6));
   CHECK(CostModel::causal_computed_keys(4096, 0) == 2048);
   CHECK(CostModel::causal_computed_keys(4096, 128) == 256);
   CHECK(CostModel::causal_computed_keys(4096, 4096) == 2048);
@@ -670,7 +674,8 @@ TEST_CASE("selective recomputation runs each module's forward again in backward"
   // launch overheads)
   const ModelSpec q = *model_presets().find("qwen3-30b-a3b");
   CHECK(run(qwen, R"(["core_attn"])")["attention"] - none["attention"] ==
-        Approx(cost.attention_core_s(q.attention_core_flops_per_token(64) * 64, false, q.attention.qk_head_dim(), 32.0 / 128))
+        Approx(cost.attention_core_s(q.attention_core_flops_per_token(64) * 64, false, q.attention.qk_head_dim(),
+                                    q.attention.value_head_dim(), 32.0 / 128))
             .epsilon(1e-6));
   // mla_up_proj: DeepSeek-V3's query (1536 -> 128 x 192) and key-value (512 -> 128 x 256)
   // up-projections, 2 FLOPs per multiply-add over 64 tokens at the projections' rate
@@ -797,7 +802,7 @@ TEST_CASE("a training step runs GEMMs and attention at the GPU's training_tensor
   // a compute-bound GEMM: its tile time grows by 1/f, the launch overhead stays
   const double m = 16384, n = 16384, k = 16384;
   CHECK(training.gemm_s(m, n, k) - c.gemm_overhead_s == Approx((kernel.gemm_s(m, n, k) - c.gemm_overhead_s) / f));
-  CHECK(training.attention_core_s(1e12, true, 128, 16) == Approx(kernel.attention_core_s(1e12, true, 128, 16) / f));
+  CHECK(training.attention_core_s(1e12, true, 128, 128, 16) == Approx(kernel.attention_core_s(1e12, true, 128, 128, 16) / f));
   // streaming kernels and links keep their rates
   CHECK(training.memory_kernel_s(1e9) == kernel.memory_kernel_s(1e9));
   CHECK(training.ring_allreduce_s(1e8, 8, 1) == kernel.ring_allreduce_s(1e8, 8, 1));

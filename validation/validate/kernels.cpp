@@ -44,7 +44,7 @@ Prediction predict_attention(const ValidationPoint& p, const PredictContext& ctx
   const double computed_keys = causal ? CostModel::causal_computed_keys(s, w) : s;
   const double forward_flops = 2 * sequences * s * computed_keys * (dqk + dvo);
   const double t = CostModel(*cluster, Dtype::BF16)
-                       .attention_core_s(forward_flops, backward, int(dqk), computed_keys / ATTENTION_KEY_BLOCK);
+                       .attention_core_s(forward_flops, backward, int(dqk), int(dvo), computed_keys / ATTENTION_KEY_BLOCK);
   // The benchmark's count: (query, key) pairs inside the mask.
   const double pairs = !causal ? s * s : w > 0 && w < s ? w * (w + 1) / 2 + (s - w) * w : s * (s + 1) / 2;
   const double work = 2 * sequences * pairs * (backward ? 3 * dqk + 2 * dvo : dqk + dvo);
