@@ -30,7 +30,7 @@ struct GpuSpec {
   // none of them an MoE run; 1 where no such run is published.
   double training_tensor_fraction = 1;
   // Fused attention's (cuDNN's) FLOP rate over the BF16 peak on long sequences, forward and
-  // backward (the backward does 2.5x the forward's FLOPs), head dim 128. Shorter key ranges
+  // backward (its FLOPs: CostModel::attention_core_s), head dim 128. Shorter key ranges
   // lose a fixed time per query tile (CostModel::attention_core_s). Fitted per GPU generation
   // on NVIDIA's own cuDNN SDPA training benchmark (validation/calibration/cudnn_sdpa_training.json,
   // RESULTS.md, "Fused attention"); the cluster's attention efficiencies default to these.

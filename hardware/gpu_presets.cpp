@@ -84,24 +84,28 @@ Registry<GpuSpec> make_gpu_presets() {
   // -> 4.5 PFLOPS FP8 dense (2.25 BF16), 180 GB and 8 TB/s per GPU; NVLink 5 1.8 TB/s bidirectional.
   r.add("b200", "NVIDIA B200 180 GB (NVLink 5, 900 GB/s per direction)",
         with_attention(in_training(with_nccl({"b200", 2250 * T, 4500 * T, 180 * GB, 8000 * GB, 900 * GB, 148}, BLACKWELL_NCCL),
-                    BLACKWELL_TRAINING), BLACKWELL_ATTENTION));
+                                   BLACKWELL_TRAINING),
+                       BLACKWELL_ATTENTION));
   // The Blackwell GPU of GB200 NVL72 runs at 1,200 W: BF16 2.5, FP8 5 PFLOPS dense (NVIDIA
   // Blackwell architecture technical brief, as tabulated at glennklockwood.com/garden/
   // processors/B200); NVIDIA GB200 NVL72 datasheet: 13.4 TB HBM3e at 576 TB/s for 72 GPUs
   // -> 186 GB and 8 TB/s per GPU; NVLink 5 1.8 TB/s bidirectional; the B200 die's 148 SMs.
   r.add("gb200", "NVIDIA GB200 (Blackwell in NVL72 racks, 186 GB, NVLink 5, 900 GB/s per direction)",
         with_attention(in_training(with_nccl({"gb200", 2500 * T, 5000 * T, 186 * GB, 8000 * GB, 900 * GB, 148}, BLACKWELL_NCCL),
-                    GB200_TRAINING), BLACKWELL_ATTENTION));
+                                   GB200_TRAINING),
+                       BLACKWELL_ATTENTION));
   // Blackwell Ultra (per-GPU table of Verda's "NVIDIA GB300 NVL72: GPU architecture &
   // performance", 2025, dense figures): GB300 BF16 2.5, FP8 5 PFLOPS, 279 GB HBM3e at 8 TB/s;
   // B300 (HGX, 1,100 W) BF16 2.25, FP8 4.5 PFLOPS, 270 GB at 7.7 TB/s; NVLink 5 1.8 TB/s
   // bidirectional on both; 160 SMs (NVIDIA technical blog "Inside NVIDIA Blackwell Ultra").
   r.add("gb300", "NVIDIA GB300 (Blackwell Ultra in NVL72 racks, 279 GB, NVLink 5, 900 GB/s per direction)",
         with_attention(in_training(with_nccl({"gb300", 2500 * T, 5000 * T, 279 * GB, 8000 * GB, 900 * GB, 160}, BLACKWELL_NCCL),
-                    BLACKWELL_ULTRA_TRAINING), BLACKWELL_ULTRA_ATTENTION));
+                                   BLACKWELL_ULTRA_TRAINING),
+                       BLACKWELL_ULTRA_ATTENTION));
   r.add("b300", "NVIDIA B300 (Blackwell Ultra, HGX, 270 GB, NVLink 5, 900 GB/s per direction)",
         with_attention(in_training(with_nccl({"b300", 2250 * T, 4500 * T, 270 * GB, 7700 * GB, 900 * GB, 160}, BLACKWELL_NCCL),
-                    BLACKWELL_ULTRA_TRAINING), BLACKWELL_ULTRA_ATTENTION));
+                                   BLACKWELL_ULTRA_TRAINING),
+                       BLACKWELL_ULTRA_ATTENTION));
   // AMD Instinct MI300X datasheet: BF16 1,307.4 TFLOPS, FP8 2,614.9 TFLOPS dense, 192 GB HBM3
   // at 5.3 TB/s; Infinity Fabric 896 GB/s aggregate bidirectional (7 x 128 GB/s links).
   // The node is a full mesh, modeled as a switch: right for uniform all-to-all, optimistic

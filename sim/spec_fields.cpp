@@ -92,7 +92,8 @@ constexpr double GB = 1e9, US = 1e-6;
 
 const FieldTable<ClusterSpec>& cluster_fields() {
   static const FieldTable<ClusterSpec> fields = {
-      {{"gpu", ParamKind::TEXT, std::string(), "GPU preset (resets nvlink_GBps, the attention efficiencies and training_tensor_fraction to the GPU's)"},
+      {{"gpu", ParamKind::TEXT, std::string(),
+        "GPU preset (resets nvlink_GBps, the attention efficiencies and training_tensor_fraction to the GPU's)"},
        [](ClusterSpec& c, const ParamValue& v) {
          c.gpu = *gpu_presets().find(std::get<std::string>(v));
          c.nvlink_Bps = c.gpu.nvlink_Bps;
@@ -118,12 +119,14 @@ const FieldTable<ClusterSpec>& cluster_fields() {
       number_field("gemm_efficiency", &ClusterSpec::gemm_efficiency, 1, "achieved/peak FLOP/s of large BF16 GEMMs", 0.0, 1.0),
       number_field("fp8_gemm_efficiency", &ClusterSpec::fp8_gemm_efficiency, 1,
                    "achieved/peak FLOP/s of large FP8 GEMMs (of the FP8 peak)", 0.0, 1.0),
-      gpu_share_field("attention_forward_efficiency", &GpuSpec::attention_forward_efficiency, GpuSpec{}.attention_forward_efficiency,
-                       "achieved/peak BF16 FLOP/s of fused attention's forward on long sequences (head dim 128); "
-                       "default the GPU's, fitted on cuDNN's SDPA benchmark (validation/RESULTS.md)"),
-      gpu_share_field("attention_backward_efficiency", &GpuSpec::attention_backward_efficiency, GpuSpec{}.attention_backward_efficiency,
-                       "achieved/peak BF16 FLOP/s of fused attention's backward (2.5x the forward's FLOPs) on long "
-                       "sequences; default the GPU's"),
+      gpu_share_field("attention_forward_efficiency", &GpuSpec::attention_forward_efficiency,
+                      GpuSpec{}.attention_forward_efficiency,
+                      "achieved/peak BF16 FLOP/s of fused attention's forward on long sequences (head dim 128); "
+                      "default the GPU's, fitted on cuDNN's SDPA benchmark (validation/RESULTS.md)"),
+      gpu_share_field("attention_backward_efficiency", &GpuSpec::attention_backward_efficiency,
+                      GpuSpec{}.attention_backward_efficiency,
+                      "achieved/peak BF16 FLOP/s of fused attention's backward (2 (3 d_qk + 2 d_v) FLOPs per score) on "
+                      "long sequences; default the GPU's"),
       gpu_share_field("training_tensor_fraction", &GpuSpec::training_tensor_fraction, 1.0,
                       "share of the kernel rate (the efficiencies above) that GEMMs and attention keep in a training "
                       "step; default the GPU's, fitted on dense Llama 3 runs (validation/RESULTS.md)"),
