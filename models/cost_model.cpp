@@ -35,14 +35,19 @@ double CostModel::gemm_s(double m, double n, double k) const {
 }
 
 namespace {
-// Fused attention's rate at a head dim, relative to head dim 128: cuDNN's kernel on an H100
-// SXM5 at 4k tokens runs head dim 64 at 408 TFLOPS forward and 417 backward, against 609 and
-// 499 at 128 (Shah et al., "FlashAttention-3", 2024, Fig. 5 and 6: the figures the cluster's
-// efficiencies come from). Between 64 and 128 interpolated; below 64 the 64 ratio; above 128
-// (DeepSeek-V3's 192) the 128 figures, which the same paper does not contradict.
+// Fused attention's rate at a head dim, relative to head dim 128. Below it: cuDNN's kernel on
+// an H100 SXM5 at 4k tokens runs head dim 64 at 408 TFLOPS forward and 417 backward, against
+// 609 and 499 at 128 (Shah et al., "FlashAttention-3", 2024, Fig. 5 and 6); interpolated
+// between 64 and 128, the 64 ratio below. Above it: MLA's 192-wide keys (128-wide values) run
+// their forward at the head dim 128 rate and their backward at ATTENTION_BACKWARD_RATE_AT_192
+// of it (cuDNN's DeepSeek-V3 and Kimi K2 shapes on GB200 and GB300, 2k-16k tokens, fitted by
+// validation/calibration/fit_attention.py);
+// interpolated between 128 and 192, held beyond.
+constexpr double ATTENTION_BACKWARD_RATE_AT_192 = 0.887;
 double head_dim_rate(int head_dim, bool backward) {
+  if (head_dim > 128)
+    return backward ? 1 - (1 - ATTENTION_BACKWARD_RATE_AT_192) * std::min(1.0, (head_dim - 128) / 64.0) : 1;
   const double at_64 = backward ? 417.0 / 499.0 : 408.0 / 609.0;
-  if (head_dim >= 128) return 1;
   if (head_dim <= 64) return at_64;
   return at_64 + (1 - at_64) * (head_dim - 64) / 64.0;
 }

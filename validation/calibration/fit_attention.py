@@ -10,9 +10,12 @@ spends c blocks' time besides, so the kernel runs at e x b / (b + c) of the BF16
 s / 128 without a mask and s / 256 under the causal one. Fitted on the Llama 3.1 shape (head
 dim 128, GQA 64/8), both masks, 2k-16k tokens: for each c of a grid, e per GPU and direction
 is the geometric mean that makes the fit unbiased in log space; the c with the least rms over
-all GPUs and directions wins. Every other shape of the file (32k tokens, MLA 192/128, head dim
-256, 64-wide heads in 128-key windows, video models' odd lengths) is held out: `moesim validate`
-reports them.
+all GPUs and directions wins. Then, at those, the backward rate of MLA's 192-wide keys
+(128-wide values) relative to head dim 128 (ATTENTION_BACKWARD_RATE_AT_192 in
+models/cost_model.cpp): the geometric mean of measured / predicted over the DeepSeek-V3 and Kimi
+K2 shapes' backward at 2k-16k tokens (their forward runs at the head dim 128 rate). Every other
+shape of the file (32k tokens and more, the MLA forward, head dim 256, 64-wide heads in 128-key
+windows, video models' odd lengths) is held out: `moesim validate` reports them.
 """
 import json, math, os, sys
 
@@ -52,3 +55,26 @@ rms, c = min((fit(c)[0], c) for c in grid)
 print(f"{len(points)} points; tile overhead {c} blocks, rms {100 * rms:.1f} % (grid {grid[0]}-{grid[-1]})")
 for (gpu, direction), e in fit(c)[1].items():
     print(f"  {gpu:6s} {direction}: long-sequence efficiency {e:.3f}")
+
+
+def mla_backward_rate(c, fitted):
+    """measured / predicted (at the head dim 128 rate) over the 192/128 backward runs."""
+    logs = []
+    for p in json.load(open(dataset))["points"]:
+        q = p["params"]
+        if q["head_dim_qk"] != 192 or q["direction"] != "bwd" or q["q_seqlen"] > 16384:
+            continue
+        s, dqk, dvo = q["q_seqlen"], q["head_dim_qk"], q["head_dim_vo"]
+        causal = q["mask"] == "causal"
+        computed_keys = s / 2 if causal else s
+        model_flops = 2 * s * computed_keys * (3 * dqk + 2 * dvo)  # moesim's backward, per head and sequence
+        b = computed_keys / BLOCK
+        rate = PEAK_TFLOPS[p["cluster"]["gpu"]] * 1e12 * fitted[(p["cluster"]["gpu"], "bwd")] * b / (b + c)
+        bench_pairs = s * (s + 1) / 2 if causal else s * s
+        predicted = 2 * bench_pairs * (3 * dqk + 2 * dvo) / (model_flops / rate) / 1e12
+        logs.append(math.log(p["metric"]["value"] / predicted))
+    return math.exp(sum(logs) / len(logs)), len(logs)
+
+
+rate, n = mla_backward_rate(c, fit(c)[1])
+print(f"  head dim 192 (MLA) backward: {rate:.3f} of the head dim 128 rate over {n} points")
