@@ -41,8 +41,7 @@ namespace {
 // between 64 and 128, the 64 ratio below. Above it: MLA's 192-wide keys (128-wide values) run
 // their forward at the head dim 128 rate and their backward at ATTENTION_BACKWARD_RATE_AT_192
 // of it (cuDNN's DeepSeek-V3 and Kimi K2 shapes on GB200 and GB300, 2k-16k tokens, fitted by
-// validation/calibration/fit_attention.py);
-// interpolated between 128 and 192, held beyond.
+// validation/calibration/fit_attention.py); interpolated between 128 and 192, held beyond.
 constexpr double ATTENTION_BACKWARD_RATE_AT_192 = 0.887;
 double head_dim_rate(int head_dim, bool backward) {
   if (head_dim > 128)
@@ -62,14 +61,13 @@ double head_dim_rate(int head_dim, bool backward) {
 // benchmark, head dim 128, causal and full masks, 2k-16k tokens on H200, GB200 and GB300
 // (validation/calibration/fit_attention.py): 3.2 % rms; 5 is the best single value for all
 // three GPUs and both directions (4.5-5.5 fit alike): ATTENTION_TILE_OVERHEAD_BLOCKS.
-
 double CostModel::attention_core_s(double forward_flops, bool backward, int qk_head_dim, int v_head_dim,
                                    double key_blocks) const {
   const double tile_share = key_blocks / (key_blocks + ATTENTION_TILE_OVERHEAD_BLOCKS);
   const double peak = cluster_.gpu.peak_bf16_flops * head_dim_rate(qk_head_dim, backward) * tile_share * tensor_fraction_;
+  if (!backward) return forward_flops / (peak * cluster_.gpu.attention_forward_efficiency);
   const double backward_flops = forward_flops * (3.0 * qk_head_dim + 2.0 * v_head_dim) / (qk_head_dim + v_head_dim);
-  return backward ? backward_flops / (peak * cluster_.gpu.attention_backward_efficiency)
-                  : forward_flops / (peak * cluster_.gpu.attention_forward_efficiency);
+  return backward_flops / (peak * cluster_.gpu.attention_backward_efficiency);
 }
 
 double CostModel::bandwidth_Bps(LinkScope scope) const {

@@ -52,8 +52,9 @@ def fit(c):
 
 grid = [x / 2 for x in range(2, 21)]
 rms, c = min((fit(c)[0], c) for c in grid)
+fitted = fit(c)[1]
 print(f"{len(points)} points; tile overhead {c} blocks, rms {100 * rms:.1f} % (grid {grid[0]}-{grid[-1]})")
-for (gpu, direction), e in fit(c)[1].items():
+for (gpu, direction), e in fitted.items():
     print(f"  {gpu:6s} {direction}: long-sequence efficiency {e:.3f}")
 
 
@@ -76,5 +77,5 @@ def mla_backward_rate(c, fitted):
     return math.exp(sum(logs) / len(logs)), len(logs)
 
 
-rate, n = mla_backward_rate(c, fit(c)[1])
+rate, n = mla_backward_rate(c, fitted)
 print(f"  head dim 192 (MLA) backward: {rate:.3f} of the head dim 128 rate over {n} points")
