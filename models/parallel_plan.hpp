@@ -94,8 +94,11 @@ struct ParallelPlan {
   // them gets the rest (DeepSeek-V3: 20 of an H800's 132 for DeepEP, tech report Sec. 3.2.2).
   int ep_comm_sms = 0;
   // What the dispatch sends: "per_rank", a token once to each EP rank that holds one of its
-  // experts (DeepEP, Hybrid-EP: the rank fans it out to its experts); "per_expert", one row per
-  // (token, expert) (Megatron-Core's alltoall dispatcher: the permuted rows, NCCL all-to-all).
+  // experts (the rank fans it out to its experts); "per_node", as per_rank inside the source's
+  // node and once per other node over the NIC, to the rank on the source's rail there, which
+  // forwards it over NVLink to that node's ranks (DeepEP normal, Hybrid-EP: one RDMA copy per
+  // token and node); "per_expert", one row per (token, expert) (Megatron-Core's alltoall
+  // dispatcher: the permuted rows, NCCL all-to-all).
   std::string dispatch_copies = "per_rank";
   // Megatron's --overlap-moe-expert-parallel-comm ("combined 1F1B"): in the steady phase of
   // the pipeline schedule a forward and a backward of different micro-batches run together,

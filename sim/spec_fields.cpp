@@ -310,9 +310,11 @@ const FieldTable<ParallelPlan>& plan_fields() {
                  "during combine (Megatron's --moe-shared-expert-overlap)"),
       choice_field("dispatch_copies", &ParallelPlan::dispatch_copies,
                    "what the dispatch sends (and the combine returns): per_rank, a token once to each EP rank that "
-                   "holds one of its experts (DeepEP, Hybrid-EP); per_expert, one row per (token, expert) "
-                   "(Megatron-Core's alltoall dispatcher over NCCL)",
-                   {"per_rank", "per_expert"}),
+                   "holds one of its experts; per_node, as per_rank inside the source's node, and once per "
+                   "other node over the NIC to the rank on the source's rail there, which forwards it over "
+                   "NVLink (DeepEP normal, Hybrid-EP); per_expert, one row per (token, expert) (Megatron-Core's "
+                   "alltoall dispatcher over NCCL)",
+                   {"per_rank", "per_node", "per_expert"}),
       int_field("ep_comm_sms", &ParallelPlan::ep_comm_sms, 0,
                 "SMs the expert-parallel all-to-all kernels hold while they run; compute beside them gets the rest "
                 "(DeepSeek-V3: 20 of 132 on H800)"),

@@ -90,6 +90,12 @@ StepRouter::StepRouter(const Scenario& s, const Topology& topology)
   routed_micro_batches_ = std::min(s.plan.micro_batches, s.sim.routed_micro_batches.value_or(s.plan.micro_batches));
   placements_.resize(s.model.layers);
   planned_at_step_.assign(s.model.layers, -1);
+  node_members_.assign(size_t(group_.node.back() + 1), {0, 0});
+  for (int member = group_.size() - 1; member >= 0; --member) {
+    auto& [first, count] = node_members_[size_t(group_.node[member])];
+    first = member, ++count;
+  }
+  node_stamp_.assign(node_members_.size(), -1);
   previous_load_.resize(s.model.layers);
 }
 
@@ -251,8 +257,10 @@ void StepRouter::summarize(MicroBatchLoad& load, const Placement& placement) con
 void StepRouter::count_copies(int src, const GroupRouting& routing, const Placement& placement, MicroBatchLoad& load) {
   const EpGroupLayout& g = group_;
   stamp_.assign(g.ep, -1);  // stamp_[rank] == item: item already sent to rank
+  node_stamp_.assign(node_stamp_.size(), -1);  // node_stamp_[node] == item: item already crossed to node
   next_replica_.assign(placement.experts(), 0);
   const bool per_expert = s_.plan.dispatch_copies == "per_expert";
+  const bool per_node = s_.plan.dispatch_copies == "per_node";
   for (int item = 0; item < routing.items(); ++item) {
     for (int i = routing.first[item]; i < routing.first[item + 1]; ++i) {
       const int e = routing.expert[i];
@@ -262,9 +270,33 @@ void StepRouter::count_copies(int src, const GroupRouting& routing, const Placem
       const int rank = placement.rank_of_slot[slot];
       if (!per_expert && stamp_[rank] == item) continue;
       stamp_[rank] = item;
-      for (int shard = 0; shard < g.etp; ++shard) add_copies(src, rank * g.etp + shard, 1, load);
+      for (int shard = 0; shard < g.etp; ++shard) {
+        const int dst = rank * g.etp + shard;
+        if (per_node) {
+          send_through_node(src, dst, item, load);
+        } else {
+          add_copies(src, dst, 1, load);
+        }
+      }
     }
   }
+}
+
+// ParallelPlan::dispatch_copies "per_node": an item bound for another node crosses the NIC once
+// per (item, node), to the group member on the source's rail there (the same place in its
+// node), which forwards it over NVLink to the node's other members that take it.
+void StepRouter::send_through_node(int src, int dst, int item, MicroBatchLoad& load) {
+  const EpGroupLayout& g = group_;
+  const int node = g.node[dst];
+  if (g.node[src] == node) return add_copies(src, dst, 1, load);
+  const auto [first, count] = node_members_[size_t(node)];
+  const auto [src_first, src_count] = node_members_[size_t(g.node[src])];
+  const int relay = first + std::min(src - src_first, count - 1);
+  if (node_stamp_[size_t(node)] != item) {
+    node_stamp_[size_t(node)] = item;
+    add_copies(src, relay, 1, load);
+  }
+  if (dst != relay) add_copies(relay, dst, 1, load);
 }
 
 // Padded to capacity, a source sends every expert exactly `capacity` rows (its accepted ones

@@ -102,6 +102,7 @@ class StepRouter {
   LayerStatistics layer_statistics(int step, int layer);
   void count_copies(int src, const GroupRouting& routing, const Placement& placement, MicroBatchLoad& load);
   void count_padded_copies(int src, long capacity, const Placement& placement, MicroBatchLoad& load);
+  void send_through_node(int src, int dst, int item, MicroBatchLoad& load);
   void add_copies(int src, int dst, long n, MicroBatchLoad& load) const;
   void summarize(MicroBatchLoad& load, const Placement& placement) const;
 
@@ -116,6 +117,8 @@ class StepRouter {
   std::vector<std::vector<long>> previous_load_;  // per layer: expert rows of the last step routed
   GroupRouting routing_;
   std::vector<int> stamp_, next_replica_;
+  std::vector<int> node_stamp_;                     // per node of the cluster (dispatch_copies "per_node")
+  std::vector<std::pair<int, int>> node_members_;  // per node: first group member on it, members on it
   std::vector<double> migration_bytes_;  // per EP rank, this step
 };
 

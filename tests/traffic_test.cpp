@@ -67,6 +67,44 @@ TEST_CASE("per-expert dispatch sends every accepted assignment and per-rank disp
     }
 }
 
+TEST_CASE("per-node dispatch crosses the NIC once per token and node, to the same rail, then forwards over NVLink",
+          "[traffic]") {
+  // Qwen3-30B-A3B at EP 16 over two 8-GPU nodes: 8 experts a GPU, top-8, so a token often
+  // picks several ranks of the other node. DeepEP normal and Hybrid-EP send it over RDMA once
+  // per node, to the GPU of the same rail, which hands it on over NVLink.
+  Scenario s = scenario(scenario_json(R"({"dp": 16, "ep": 16, "seq_len": 512})", R"({"capacity_factor": null})",
+                                      R"({"alpha": 0.5, "seed": 3})", R"({"preset": "qwen3-30b-a3b", "layers": 2})",
+                                      R"({"preset": "dgx-h100", "nodes": 2})"));
+  const Topology topology(s.cluster);
+  const RoutedStep per_rank = route_step(s, topology);
+  s.plan.dispatch_copies = "per_node";
+  const RoutedStep per_node = route_step(s, topology);
+  const int members = 16, per_node_gpus = 8;
+  for (size_t l = 0; l < per_node.layers.size(); ++l)
+    for (size_t m = 0; m < per_node.layers[l].micro_batches.size(); ++m) {
+      const MicroBatchLoad& n = per_node.layers[l].micro_batches[m];
+      const MicroBatchLoad& r = per_rank.layers[l].micro_batches[m];
+      CHECK(sum(n.send_inter) == sum(n.recv_inter));
+      CHECK(sum(n.send_intra) == sum(n.recv_intra));
+      CHECK(n.expert_tokens == r.expert_tokens);
+      // inside the source's node the same copies as per rank; local ones alike
+      CHECK(n.local_copies == r.local_copies);
+      for (int src = 0; src < members; ++src) {
+        // at most one crossing per token (one other node), never more than per rank
+        CHECK(n.send_inter[size_t(src)] <= s.plan.tokens_per_gpu());
+        CHECK(n.send_inter[size_t(src)] < r.send_inter[size_t(src)]);
+        for (int dst = 0; dst < members; ++dst) {
+          const bool other_node = src / per_node_gpus != dst / per_node_gpus;
+          const bool same_rail = src % per_node_gpus == dst % per_node_gpus;
+          if (other_node && !same_rail) CHECK(n.pair_copies[size_t(src * members + dst)] == 0);
+        }
+      }
+      // every (token, rank) the per-rank dispatch delivers across nodes still arrives: over
+      // the NIC at the relay itself, or forwarded over NVLink by it
+      CHECK(sum(n.recv_inter) + sum(n.recv_intra) - sum(r.recv_intra) >= sum(r.recv_inter));
+    }
+}
+
 TEST_CASE("padded to capacity every expert gets capacity rows from every GPU whatever was accepted", "[traffic]") {
   // Qwen3-30B-A3B at EP 8 (16 experts a GPU), 512 tokens a GPU, top-8, capacity factor 1.25:
   // C = ceil(1.25 x 512 x 8 / 128) = 40 rows per expert from each GPU, skewed routing.

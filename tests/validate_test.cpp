@@ -691,7 +691,7 @@ TEST_CASE("validate: a Megatron-Bridge row runs with its own release's recipe", 
   CHECK(gpt_oss["plan"]["recompute_modules"] == nlohmann::json::array({"layernorm", "moe_act"}));
   CHECK(gpt_oss["plan"]["ep_comm_sms"] == 32);
   CHECK(gpt_oss["plan"]["dispatch_copies"] == "per_expert");  // the alltoall dispatcher's permuted rows
-  CHECK(gb200["plan"]["dispatch_copies"] == "per_rank");      // Hybrid-EP
+  CHECK(gb200["plan"]["dispatch_copies"] == "per_node");      // Hybrid-EP: once per node over RDMA
   CHECK_FALSE(gpt_oss["plan"].contains("cuda_graph_scope"));
   const auto gpt_oss_b300 = scenario_of(point(release_260201, "train-mbridge-260201-b300-gpt-oss-120b-bf16-ep8"));
   CHECK(gpt_oss_b300["plan"]["cuda_graph_scope"] == nlohmann::json::array({"attn", "moe_router", "moe_preprocess"}));

@@ -27,8 +27,10 @@ struct BridgeRecipe {
   int dispatcher_sms() const;
   // What its dispatch sends (ParallelPlan::dispatch_copies): Megatron-Core's alltoall dispatcher
   // permutes one row per (token, expert) and all-to-alls them (token_dispatcher.py: input_splits
-  // sum the tokens per expert); DeepEP and Hybrid-EP send a token once per destination rank.
-  const char* dispatch_copies() const { return dispatcher == Dispatcher::NCCL_ALL_TO_ALL ? "per_expert" : "per_rank"; }
+  // sum the tokens per expert); DeepEP and Hybrid-EP send a token once per destination rank in
+  // its node and once per other node over RDMA, forwarded over NVLink there (their normal
+  // kernels, as models/ep_comm prices them: per_node_dedup).
+  const char* dispatch_copies() const { return dispatcher == Dispatcher::NCCL_ALL_TO_ALL ? "per_expert" : "per_node"; }
 };
 
 // The recipe of a row: its release (from the framework text, "... (NeMo 26.02)"), moesim's
