@@ -519,7 +519,8 @@ TEST_CASE("validate: every held-out published run is simulated and fits in memor
   // MBS 4 makes 8; the recipe of that release runs MBS 1), and at MBS 4 it does not fit: its fit
   // is not asked.
   int points_checked = 0;
-  for (const char* file : {"megatron_bridge_2602_01_moe.json", "megatron_bridge_2606_moe.json", "megatron_bridge_archive_moe.json"}) {
+  for (const char* file : {"megatron_bridge_2602_01_moe.json", "megatron_bridge_2604_moe.json", "megatron_bridge_2606_moe.json",
+                           "megatron_bridge_archive_moe.json"}) {
     for (const ValidationPoint& p : read_validation_dataset(std::string(MOESIM_SOURCE_DIR) + "/validation/heldout/" + file)) {
       INFO(file << ": " << p.id);
       const Prediction prediction = predict(p, PredictContext{});
@@ -532,7 +533,7 @@ TEST_CASE("validate: every held-out published run is simulated and fits in memor
       ++points_checked;
     }
   }
-  CHECK(points_checked == 5 + 13 + 16);
+  CHECK(points_checked == 5 + 37 + 13 + 16);
 }
 
 TEST_CASE("moesim validate: training steps sliced by model and by GPU and by release add up to the family's MAPE",
@@ -696,6 +697,22 @@ TEST_CASE("validate: a Megatron-Bridge row runs with its own release's recipe", 
   const auto gpt_oss_b300 = scenario_of(point(release_260201, "train-mbridge-260201-b300-gpt-oss-120b-bf16-ep8"));
   CHECK(gpt_oss_b300["plan"]["cuda_graph_scope"] == nlohmann::json::array({"attn", "moe_router", "moe_preprocess"}));
   CHECK_FALSE(gpt_oss_b300["plan"].contains("recompute"));
+  // 26.04.01 (v0.4.2) changed some recipes of 26.04 (v0.4.0): B200 DeepSeek-V3 moved to DeepEP
+  // with its all-to-alls overlapped; the rest, Qwen3-30B-A3B on GB300 among them, run 26.04's
+  const auto release_2604 = read_validation_dataset(dir + "megatron_bridge_2604_moe.json");
+  const auto dsv3_b200 = scenario_of(point(release_2604, "train-mbridge-260401-b200-deepseekv3-mxfp8-pp8-ep32-gbs4096"));
+  CHECK(dsv3_b200["plan"]["overlap_ep_comm"] == true);
+  CHECK(dsv3_b200["plan"]["ep_comm_sms"] == 20);
+  CHECK(dsv3_b200["plan"]["recompute_modules"] == nlohmann::json::array({"mla_up_proj", "mlp"}));
+  const auto dsv3_b200_2604 = scenario_of(point(release_2604, "train-mbridge-2604-b200-deepseekv3-mxfp8-pp16-ep8-gbs4096"));
+  CHECK_FALSE(dsv3_b200_2604["plan"].contains("overlap_ep_comm"));
+  CHECK(dsv3_b200_2604["plan"]["ep_comm_sms"] == 32);
+  for (const char* id : {"train-mbridge-2604-gb300-qwen3-30b-a3b-mxfp8-pp1-ep8-gbs512",
+                         "train-mbridge-260401-gb300-qwen3-30b-a3b-mxfp8-pp1-ep8-gbs512"}) {
+    INFO(id);
+    CHECK(scenario_of(point(release_2604, id))["plan"]["cuda_graph_scope"] ==
+          nlohmann::json::array({"moe_router", "moe_preprocess"}));
+  }
   // the same row from a release the table does not hold runs without any recipe setting
   nlohmann::json other = nlohmann::json::parse(test::read_file(dir + "megatron_bridge_2606_moe.json"))["points"][2];
   REQUIRE(other["id"] == "train-mbridge-2606-gb200-deepseekv3-mxfp8-pp4-ep64-gbs4096");

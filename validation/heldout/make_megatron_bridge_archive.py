@@ -1,24 +1,29 @@
 #!/usr/bin/env python3
-"""Writes megatron_bridge_archive_moe.json: the MoE pre-training rows of NVIDIA's Megatron-Bridge
-performance archive (docs/performance-summary-archive.md @ 0a25f911, the page shared/validation
-takes its 25.09, 25.11 and 26.02 rows from) that shared/validation/published.json leaves out, for
+"""Writes a held-out file of the MoE pre-training rows of NVIDIA's Megatron-Bridge performance
+archive (docs/performance-summary-archive.md) that shared/validation/published.json leaves out, for
 the models moesim has presets of: main values only (the bracketed variants are other
 quantization granularities). Held out of every fit. Each point copies the architecture of a
 shared point of the same model (named in its notes); the cluster is the row's system, sized as
 the shared points of that system are (DGX: 8 GPUs a node; GB200/GB300 NVL72: 4 a compute tray).
 
-Usage:
+megatron_bridge_archive_moe.json: the archive @ 0a25f911, the page shared/validation takes its
+25.09, 25.11 and 26.02 rows from, every release in it:
   git -C MEGATRON_BRIDGE show 0a25f911:docs/performance-summary-archive.md > ARCHIVE.md
-  python3 validation/heldout/make_megatron_bridge_archive.py SHARED_PUBLISHED_JSON ARCHIVE.md OUT_JSON
+  python3 validation/heldout/make_megatron_bridge_archive.py SHARED_PUBLISHED_JSON ARCHIVE.md \
+      megatron_bridge_archive_moe.json
+megatron_bridge_2604_moe.json: the 26.04 and 26.04.01 tables of the archive @ 067f987d:
+  git -C MEGATRON_BRIDGE show 067f987d:docs/performance-summary-archive.md > ARCHIVE.md
+  python3 validation/heldout/make_megatron_bridge_archive.py SHARED_PUBLISHED_JSON ARCHIVE.md \
+      megatron_bridge_2604_moe.json --commit 067f987d --releases 26.04,26.04.01
 """
+import argparse
 import copy
 import json
 import re
-import sys
 
 from bridge_points import SYSTEM, cluster_of, set_throughput, write_dataset
 
-SOURCE = "https://github.com/NVIDIA-NeMo/Megatron-Bridge docs/performance-summary-archive.md @ 0a25f911"
+SOURCE = "https://github.com/NVIDIA-NeMo/Megatron-Bridge docs/performance-summary-archive.md @ {commit}"
 MODELS = {  # the table's model name -> (moesim's name, the shared point whose architecture it copies)
     "DeepSeekV3": ("DeepSeekV3", "train-mbridge-2602-b300-deepseekv3-mxfp8"),
     "GPT OSS 120B": ("GPT-OSS-120B", "train-mbridge-2602-b200-gpt-oss-120b-bf16"),
@@ -77,7 +82,7 @@ def shared_keys(points):
     return keys
 
 
-def point(template, release, system, label, row):
+def point(template, commit, release, system, label, row):
     model, _ = MODELS[label.split("(")[0].strip()]
     gpu = SYSTEM[system][0]
     value = lambda key: main_value(row[key])
@@ -90,7 +95,7 @@ def point(template, release, system, label, row):
     p = copy.deepcopy(template)
     slug = "-".join(re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-") for s in (gpu, label, precision))
     p["id"] = f"train-mbridge-{release.replace('.', '')}-{slug}-pp{pp}-ep{ep}-gbs{gbs}"
-    p["source"] = f"{SOURCE} (section '{release} NeMo Container')"
+    p["source"] = SOURCE.format(commit=commit) + f" (section '{release} NeMo Container')"
     p["cluster"] = cluster_of(system, gpus)
     q = p["params"]
     q.update({"model": model, "model_label": label, "gpus": gpus, "seq_len": seq, "global_batch": gbs,
@@ -109,24 +114,39 @@ def point(template, release, system, label, row):
     return p
 
 
+def listed(items):
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def main():
-    shared, archive, out = sys.argv[1], sys.argv[2], sys.argv[3]
-    data = json.load(open(shared))
+    args = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    args.add_argument("shared")
+    args.add_argument("archive")
+    args.add_argument("out")
+    args.add_argument("--commit", default="0a25f911", help="the archive's Megatron-Bridge commit (for the source)")
+    args.add_argument("--releases", help="comma-separated releases to keep (default: all)")
+    a = args.parse_args()
+    data = json.load(open(a.shared))
     by_id = {p["id"]: p for p in data["points"]}
     known = shared_keys(data["points"])
-    points = []
-    for release, system, label, row in rows(open(archive).read()):
-        p = point(by_id[MODELS[label.split("(")[0].strip()][1]], release, system, label, row)
+    wanted = a.releases.split(",") if a.releases else None
+    points, releases = [], []
+    for release, system, label, row in rows(open(a.archive).read()):
+        if wanted and release not in wanted:
+            continue
+        p = point(by_id[MODELS[label.split("(")[0].strip()][1]], a.commit, release, system, label, row)
         q = p["params"]
         key = (release, p["cluster"]["gpu"], q["model"], q["precision"], q["global_batch"], q["micro_batch"], q["tp"],
                q["pp"], q["ep"])
         if key not in known:
             points.append(p)
-    description = ("MoE pre-training throughput rows of NVIDIA's Megatron-Bridge performance archive (25.09, "
-                   "25.11 and 26.02) that shared/validation leaves out, for the models moesim has presets "
-                   "of: held out of every fit moesim makes. Written by make_megatron_bridge_archive.py "
+            releases += [release] if release not in releases else []
+    description = ("MoE pre-training throughput rows of NVIDIA's Megatron-Bridge performance archive ("
+                   + listed(sorted(releases)) + ") that shared/validation leaves out, for the models moesim "
+                   "has presets of: held out of every fit moesim makes. Written by make_megatron_bridge_archive.py "
                    "beside this file.")
-    write_dataset(out, description, points)
+    write_dataset(a.out, description, points)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #include "validation/validate/megatron_bridge_recipes.hpp"
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 
@@ -42,7 +43,8 @@ constexpr const char* ATTN_ROUTER = "attn,moe_router,moe_preprocess";
 
 // Megatron-Bridge's performance recipes (github.com/NVIDIA-NeMo/Megatron-Bridge), per release:
 // 25.11 at tag v0.2.0 (scripts/performance/configs/<model>/workload_base_configs.py, constants
-// <MODEL>_<GPU>_<PRECISION>_BASE_CONFIG), 26.02 at v0.3.0, 26.02.01 at v0.3.1 and 26.06 at v0.5.0
+// <MODEL>_<GPU>_<PRECISION>_BASE_CONFIG), 26.02 at v0.3.0, 26.02.01 at v0.3.1, 26.04 at v0.4.0,
+// 26.04.01 at v0.4.2 (the first tag whose plans are that table's) and 26.06 at v0.5.0
 // (configs/<family>/<model>_workload_base_configs.py, <MODEL>_PRETRAIN_CONFIG_<GPU>_<PRECISION>_V1
 // or _V2 by global batch); what utils/overrides.py (helpers.py in v0.2.0) makes of them:
 // cuda_graph_impl "transformer_engine" graphs the scopes listed, "full_iteration" the whole step;
@@ -107,6 +109,29 @@ constexpr Row ROWS[] = {
     {"26.02.01", "gpt-oss-120b", "gb200", ANY, 0, NONE, "", false, false, "layernorm,moe_act", NCCL, "v0.3.1 GPT_OSS_120B_PRETRAIN_CONFIG_GB200_BF16_V2"},
     {"26.02.01", "qwen3-30b-a3b", "b200", FP8_MX, 0, PARTS, ATTN_ROUTER, false, false, "", HYBRID, "v0.3.1 QWEN3_30B_A3B_PRETRAIN_CONFIG_B200_FP8_MX_V1"},
     {"26.02.01", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", false, false, "", HYBRID, "v0.3.1 QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1"},
+    // 26.04
+    {"26.04", "deepseek-v3", "b200", ANY, 0, NONE, "", false, false, "mla_up_proj", HYBRID, "v0.4.0 DEEPSEEK_V3_PRETRAIN_CONFIG_B200_FP8_MX_V2"},
+    {"26.04", "deepseek-v3", "b300", ANY, 0, NONE, "", false, false, "mla_up_proj", HYBRID, "v0.4.0 DEEPSEEK_V3_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
+    {"26.04", "deepseek-v3", "gb200", ANY, 0, PARTS, ATTN_ROUTER, false, false, "mlp", HYBRID, "v0.4.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
+    {"26.04", "deepseek-v3", "gb300", ANY, 0, NONE, "", false, false, "mla_up_proj", HYBRID, "v0.4.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
+    {"26.04", "gpt-oss-120b", "b200", ANY, 0, NONE, "", false, false, "layernorm,moe_act", HYBRID, "v0.4.0 GPT_OSS_120B_PRETRAIN_CONFIG_B200_BF16_V2"},
+    {"26.04", "gpt-oss-120b", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", HYBRID, "v0.4.0 GPT_OSS_120B_PRETRAIN_CONFIG_B300_BF16_V2"},
+    {"26.04", "gpt-oss-120b", "gb200", ANY, 0, NONE, "", true, false, "layernorm,moe_act", HYBRID, "v0.4.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB200_BF16_V2"},
+    {"26.04", "gpt-oss-120b", "gb300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", NCCL, "v0.4.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB300_BF16_V2"},
+    {"26.04", "gpt-oss-120b", "h100-sxm", ANY, 0, NONE, "", false, false, "layernorm,moe_act", NCCL, "v0.4.0 GPT_OSS_120B_PRETRAIN_CONFIG_H100_BF16_V2"},
+    {"26.04", "qwen3-30b-a3b", "b200", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", HYBRID, "v0.4.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_B200_FP8_MX_V1"},
+    {"26.04", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", false, false, "", HYBRID, "v0.4.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1"},
+    {"26.04", "qwen3-30b-a3b", "", ANY, 0, PARTS, ROUTER, false, false, "", HYBRID, "v0.4.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_{B300,GB200,GB300}_FP8_MX_V1"},
+    {"26.04", "qwen3-235b-a22b", "b300", ANY, 0, NONE, "", false, false, "", NCCL, "v0.4.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
+    {"26.04", "qwen3-235b-a22b", "h100-sxm", ANY, 0, NONE, "", true, false, "", NCCL, "v0.4.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_H100_FP8_CS_V2"},
+    {"26.04", "qwen3-235b-a22b", "", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", HYBRID, "v0.4.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_{GB200,GB300}_FP8_MX_V2"},
+    // 26.04.01: v0.4.0's recipes but for these
+    {"26.04.01", "deepseek-v3", "b200", ANY, 0, PARTS, ATTN_ROUTER, true, false, "mla_up_proj,mlp", DEEP, "v0.4.2 DEEPSEEK_V3_PRETRAIN_CONFIG_B200_FP8_MX_V2"},
+    {"26.04.01", "deepseek-v3", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "mla_up_proj", HYBRID, "v0.4.2 DEEPSEEK_V3_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
+    {"26.04.01", "gpt-oss-120b", "b200", ANY, 0, NONE, "", false, false, "layernorm,moe_act", NCCL, "v0.4.2 GPT_OSS_120B_PRETRAIN_CONFIG_B200_BF16_V2"},
+    {"26.04.01", "gpt-oss-120b", "gb200", ANY, 0, NONE, "", true, false, "layernorm,moe_act", NCCL, "v0.4.2 GPT_OSS_120B_PRETRAIN_CONFIG_GB200_BF16_V2"},
+    {"26.04.01", "qwen3-235b-a22b", "b200", ANY, 0, NONE, "", false, false, "", NCCL, "v0.4.2 QWEN3_235B_A22B_PRETRAIN_CONFIG_B200_FP8_MX_V2"},
+    {"26.04.01", "qwen3-235b-a22b", "b300", ANY, 0, NONE, "", false, false, "", HYBRID, "v0.4.2 QWEN3_235B_A22B_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
     // 26.06
     {"26.06", "deepseek-v3", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "mla_up_proj", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
     {"26.06", "deepseek-v3", "gb200", ANY, 0, STEP, "", true, true, "mla_up_proj", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
@@ -135,6 +160,10 @@ std::vector<std::string> split(const char* text) {
   return out;
 }
 
+// A point release that changed only some recipes: those it lists in ROWS, the rest as in the
+// release it follows.
+constexpr std::pair<const char*, const char*> FOLLOWS[] = {{"26.04.01", "26.04"}};
+
 std::string release_of(const std::string& framework) {
   static const std::regex pattern(R"(NeMo (\d\d\.\d\d(\.\d\d)?))");
   std::smatch m;
@@ -155,21 +184,26 @@ int BridgeRecipe::dispatcher_sms() const {
 std::optional<BridgeRecipe> megatron_bridge_recipe(const std::string& framework, const std::string& model,
                                                    const std::string& gpu, const std::string& precision,
                                                    int global_batch) {
-  const std::string release = release_of(framework);
+  std::string release = release_of(framework);
   const Precision p = precision_of(precision);
-  for (const Row& r : ROWS) {
-    if (release != r.release || model != r.model || (*r.gpu && gpu != r.gpu)) continue;
-    if ((r.precision != ANY && r.precision != p) || (r.global_batch && r.global_batch != global_batch)) continue;
-    BridgeRecipe out;
-    out.config = r.config;
-    out.graphs = r.graphs;
-    out.graph_scopes = split(r.scopes);
-    out.a2a_overlap = r.a2a_overlap;
-    out.fused_expert_mlp = r.fused_mlp;
-    out.recompute_modules = split(r.recompute);
-    out.dispatcher = r.dispatcher;
-    out.shared_expert_overlap = model == "deepseek-v3" && r.dispatcher == NCCL && !r.a2a_overlap;
-    return out;
+  while (!release.empty()) {
+    for (const Row& r : ROWS) {
+      if (release != r.release || model != r.model || (*r.gpu && gpu != r.gpu)) continue;
+      if ((r.precision != ANY && r.precision != p) || (r.global_batch && r.global_batch != global_batch)) continue;
+      BridgeRecipe out;
+      out.config = r.config;
+      out.graphs = r.graphs;
+      out.graph_scopes = split(r.scopes);
+      out.a2a_overlap = r.a2a_overlap;
+      out.fused_expert_mlp = r.fused_mlp;
+      out.recompute_modules = split(r.recompute);
+      out.dispatcher = r.dispatcher;
+      out.shared_expert_overlap = model == "deepseek-v3" && r.dispatcher == NCCL && !r.a2a_overlap;
+      return out;
+    }
+    const auto* follows = std::find_if(std::begin(FOLLOWS), std::end(FOLLOWS),
+                                       [&](const auto& f) { return release == f.first; });
+    release = follows == std::end(FOLLOWS) ? "" : follows->second;
   }
   return std::nullopt;
 }
