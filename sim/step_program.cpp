@@ -884,20 +884,21 @@ class ProgramBuilder {
     const ModelSpec::ExpertShape e = m_.expert_shape(layer);
     const double width = double(e.hidden) / p_.etp;
     const Work row = Work{cost_.gemm_row_s(width, e.item_width), 2.0 * width * e.item_width} * e.matrices;
+    const double local_experts = std::max(1.0, double(m_.experts) / p_.ep);
     // Permute before and unpermute after the expert GEMMs (read and write each row), and the
     // activation and FP8 casts of each row.
-    const double permute_row_s = cost_.memory_bound_s(2 * 2 * e.item_width * bytes_per_element(Dtype::BF16)) +
+    const int passes = permute_passes(local_experts);
+    const double permute_row_s = cost_.memory_bound_s(passes * 2 * e.item_width * bytes_per_element(Dtype::BF16)) +
                                  ffn_row_elementwise_s(e.item_width, width, e.matrices);
     // Per layer: one grouped GEMM launch per matrix, the permute and unpermute kernels and the
     // row-wise ones (launch overheads only: their bytes are in the rows).
     const double launches_s = e.matrices * s_.cluster.gemm_overhead_s +
-                              (2 + row_kernels()) * s_.cluster.kernel_overhead_s;
+                              (passes + row_kernels()) * s_.cluster.kernel_overhead_s;
     const double f = bwd ? backward_factor(layer) : 1;
     // The host launches each local expert's GEMMs apart (as Transformer Engine's GroupedLinear
     // does), the GPU runs them back to back.
-    const double local_experts = std::max(1.0, double(m_.experts) / p_.ep);
     const RowPass extra = expert_row_extras(local_experts, e, width, bwd);
-    host_.kernels += f * (local_experts * e.matrices + 2 + row_kernels()) + extra.counted_kernels;
+    host_.kernels += f * (local_experts * e.matrices + passes + row_kernels()) + extra.counted_kernels;
     const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
       return f * (launches_s + l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s) +
              extra.launches * s_.cluster.kernel_overhead_s + l.rank_rows[rank] * extra.row_s;
@@ -1065,6 +1066,15 @@ class ProgramBuilder {
     return flops > 0 ? Work{cost_.flops_s(flops), flops, 2} : Work{};
   }
   int row_kernels() const { return 1 + (fp8() ? 2 : 0); }
+  // Passes over the expert rows that reorder them: the permute before the dispatch and the
+  // unpermute after the combine; Megatron-Core's alltoall dispatcher (dispatch_copies
+  // "per_expert") receives its rows grouped by source rank and, with several local experts,
+  // sorts them by expert after the dispatch and back before the combine
+  // (megatron/core/transformer/moe/token_dispatcher.py, MoEAlltoAllTokenDispatcher
+  // dispatch_postprocess "Permutation 2" and combine_preprocess "Unpermutation 2").
+  int permute_passes(double local_experts) const {
+    return 2 + (p_.dispatch_copies == "per_expert" && local_experts > 1 ? 2 : 0);
+  }
   // A part captured in a CUDA graph (ParallelPlan::cuda_graph_scope): its kernels launched as
   // one replay.
   static Work graphed(bool captured, Work work) {

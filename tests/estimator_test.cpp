@@ -611,6 +611,38 @@ TEST_CASE("Megatron-Core's per-expert output bias: its memory passes per row and
   CHECK(fused["expert_compute"] == none["expert_compute"]);
 }
 
+TEST_CASE("Megatron-Core's alltoall dispatcher sorts its rows by local expert and back: two more passes",
+          "[estimator]") {
+  // One Qwen3-30B-A3B layer with 16 experts on one H200, 64 tokens (512 expert rows of 2048
+  // values): per_expert dispatch (the alltoall dispatcher) against per_rank (the flex ones).
+  const auto parts_of = [](const Scenario& s) {
+    std::map<std::string, double> parts;
+    for (const auto& [part, seconds] : simulate(s).breakdown_s) parts[part] = seconds;
+    return parts;
+  };
+  const auto run = [&](const std::string& copies) {
+    return parts_of(scenario(scenario_json(
+        R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64, "dispatch_copies": ")" + copies + "\"}",
+        R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})", R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16})",
+        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": 0})")));
+  };
+  const ClusterSpec c = *cluster_presets().find("hgx-h200");
+  // Each pass reads and writes every row in BF16, one kernel; forward once, backward twice
+  // (the backward factor): 3 x (2 launches + 512 rows x 2 passes x 2 x 2048 x 2 bytes).
+  const double pass_s = CostModel(c, Dtype::BF16).memory_bound_s(512.0 * 2 * 2 * 2048 * 2) + 2 * c.kernel_overhead_s;
+  auto sorted = run("per_expert"), unsorted = run("per_rank");
+  CHECK(sorted["expert_compute"] - unsorted["expert_compute"] == Approx(3 * pass_s).epsilon(1e-6));
+  CHECK(sorted["attention"] == unsorted["attention"]);
+  // one local expert: nothing to sort
+  Scenario one = scenario(scenario_json(R"({"dp": 2, "ep": 2, "micro_batches": 1, "seq_len": 64, "dispatch_copies": "per_expert"})",
+                                        R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})",
+                                        R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 2, "top_k": 2})",
+                                        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 2, "host_us_per_kernel": 0})"));
+  Scenario one_per_rank = one;
+  one_per_rank.plan.dispatch_copies = "per_rank";
+  CHECK(parts_of(one)["expert_compute"] == parts_of(one_per_rank)["expert_compute"]);
+}
+
 TEST_CASE("Megatron-Core's eager clamp of a gated activation: its memory passes per row and its kernels",
           "[estimator]") {
   // One Qwen3-30B-A3B layer with 16 experts on one H200, 64 tokens (512 expert rows of hidden
