@@ -27,6 +27,9 @@ struct AttentionSpec {
   // first; Mistral-7B: all).
   int sliding_window = 0;
   int sliding_window_every = 1;
+  // RMSNorm of every query and key head before attention (Qwen3's q_norm and k_norm, OLMoE's;
+  // Megatron-Core's qk_layernorm): one more normalization pass over the queries and keys.
+  bool qk_norm = false;
   bool is_windowed(int layer) const { return sliding_window > 0 && layer % sliding_window_every == 0; }
   // Per head: the width of queries and keys, and of values.
   int qk_head_dim() const { return kind == AttentionKind::MLA ? qk_nope_head_dim + qk_rope_head_dim : head_dim; }

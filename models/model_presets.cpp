@@ -83,7 +83,8 @@ ModelSpec llama3(const std::string& name, int layers, int d_model, int d_ffn, in
 ModelSpec qwen3_30b_a3b() {
   // Qwen/Qwen3-30B-A3B config.json: hidden_size 2048, num_hidden_layers 48,
   // num_attention_heads 32, num_key_value_heads 4, head_dim 128, moe_intermediate_size 768,
-  // intermediate_size 6144, num_experts 128, num_experts_per_tok 8, vocab_size 151936.
+  // intermediate_size 6144, num_experts 128, num_experts_per_tok 8, vocab_size 151936;
+  // Qwen3MoeAttention normalizes each query and key head (q_norm, k_norm).
   ModelSpec m;
   m.name = "qwen3-30b-a3b";
   m.layers = 48;
@@ -95,13 +96,15 @@ ModelSpec qwen3_30b_a3b() {
   m.vocab = 151936;
   m.default_seq_len = 4096;
   m.attention = gqa(32, 4, 128);
+  m.attention.qk_norm = true;
   return m;
 }
 
 ModelSpec olmoe_1b_7b() {
   // allenai/OLMoE-1B-7B-0924 config.json: hidden_size 2048, intermediate_size 1024,
   // num_hidden_layers 16, num_attention_heads 16, num_key_value_heads 16, num_experts 64,
-  // num_experts_per_tok 8, vocab_size 50304.
+  // num_experts_per_tok 8, vocab_size 50304; OlmoeAttention normalizes its queries and keys
+  // (q_norm, k_norm).
   ModelSpec m;
   m.name = "olmoe-1b-7b";
   m.layers = 16;
@@ -113,6 +116,7 @@ ModelSpec olmoe_1b_7b() {
   m.vocab = 50304;
   m.default_seq_len = 4096;
   m.attention = gqa(16, 16, 128);
+  m.attention.qk_norm = true;
   return m;
 }
 
@@ -200,7 +204,8 @@ ModelSpec vmoe_b16() {
 ModelSpec qwen3_235b_a22b() {
   // Qwen/Qwen3-235B-A22B config.json: hidden_size 4096, num_hidden_layers 94,
   // num_attention_heads 64, num_key_value_heads 4, head_dim 128, moe_intermediate_size 1536,
-  // intermediate_size 12288, num_experts 128, num_experts_per_tok 8, vocab_size 151936.
+  // intermediate_size 12288, num_experts 128, num_experts_per_tok 8, vocab_size 151936;
+  // q_norm and k_norm as Qwen3-30B-A3B.
   ModelSpec m;
   m.name = "qwen3-235b-a22b";
   m.layers = 94;
@@ -212,6 +217,7 @@ ModelSpec qwen3_235b_a22b() {
   m.vocab = 151936;
   m.default_seq_len = 4096;
   m.attention = gqa(64, 4, 128);
+  m.attention.qk_norm = true;
   return m;
 }
 

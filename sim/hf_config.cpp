@@ -109,12 +109,14 @@ ModelSpec gpt_oss(ConfigFields& f) {
   return m;
 }
 
+// OlmoeAttention normalizes its queries and keys (q_norm, k_norm): no config field says so.
 ModelSpec olmoe(ConfigFields& f) {
   ModelSpec m = common(f);
   m.d_ffn_dense = m.d_ffn_expert = f.integer("intermediate_size");
   m.experts = f.integer("num_experts");
   m.top_k = f.integer("num_experts_per_tok");
   m.attention = gqa(f, m.d_model);
+  m.attention.qk_norm = true;
   return m;
 }
 
@@ -166,10 +168,18 @@ ModelSpec deepseek(ConfigFields& f) {
   return m;
 }
 
+// Qwen3's MoE attention normalizes each query and key head (Qwen3MoeAttention q_norm, k_norm);
+// Qwen2-MoE's does not.
+ModelSpec qwen3_moe(ConfigFields& f) {
+  ModelSpec m = qwen_moe(f);
+  m.attention.qk_norm = true;
+  return m;
+}
+
 const std::map<std::string, std::function<ModelSpec(ConfigFields&)>>& architectures() {
   static const std::map<std::string, std::function<ModelSpec(ConfigFields&)>> known = {
       {"mixtral", mixtral},       {"deepseek_v2", deepseek}, {"deepseek_v3", deepseek}, {"qwen2_moe", qwen_moe},
-      {"qwen3_moe", qwen_moe},    {"olmoe", olmoe},          {"gpt_oss", gpt_oss},
+      {"qwen3_moe", qwen3_moe},    {"olmoe", olmoe},          {"gpt_oss", gpt_oss},
   };
   return known;
 }

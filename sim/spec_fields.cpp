@@ -226,6 +226,10 @@ const FieldTable<ModelSpec>& model_fields() {
                      [member = a.member](ModelSpec& m, const ParamValue& v) { m.attention.*member = int(std::get<double>(v)); },
                      [member = a.member](const ModelSpec& m) { return ParamValue(double(m.attention.*member)); }});
     }
+    out.push_back({{"qk_norm", ParamKind::BOOLEAN, false,
+                    "attention: RMSNorm of each query and key head before attention (Qwen3, OLMoE)"},
+                   [](ModelSpec& m, const ParamValue& v) { m.attention.qk_norm = std::get<bool>(v); },
+                   [](const ModelSpec& m) { return ParamValue(m.attention.qk_norm); }});
     out.push_back(dtype_field("compute_dtype", &ModelSpec::compute_dtype, "GEMM dtype", {"bf16", "fp8"}));
     out.push_back(dtype_field("dispatch_dtype", &ModelSpec::dispatch_dtype, "dtype of dispatched tokens"));
     out.push_back(dtype_field("combine_dtype", &ModelSpec::combine_dtype, "dtype of combined expert outputs"));

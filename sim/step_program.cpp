@@ -1044,7 +1044,16 @@ class ProgramBuilder {
   Work block_elementwise(bool attention_block) const {
     const bool cast = attention_block && fp8();
     const double bytes = tokens_full_ / p_.tp * m_.d_model * (3 * BF16_BYTES + (cast ? 2 * FP8_CAST_BYTES : 0));
-    return layer_norm() + launches(1 + (cast ? 2 : 0)) + Work{cost_.memory_bound_s(bytes), 0};
+    return layer_norm() + launches(1 + (cast ? 2 : 0)) + Work{cost_.memory_bound_s(bytes), 0} +
+           (attention_block ? qk_norm() : Work{});
+  }
+  // ModelSpec attention.qk_norm: one RMSNorm kernel over this GPU's query heads and one over its
+  // key heads, each reading and writing its values in BF16 (Megatron-Core's qk_layernorm).
+  Work qk_norm() const {
+    if (!m_.attention.qk_norm) return {};
+    const auto& a = m_.attention;
+    const double values = tokens_full_ * (a.heads + a.kv_heads) * double(a.qk_head_dim()) / p_.tp;
+    return launches(2) + Work{cost_.memory_bound_s(values * 2 * BF16_BYTES), 0};
   }
   Work launches(int kernels) const { return {kernels * s_.cluster.kernel_overhead_s, 0, double(kernels)}; }
   // Per FFN row of `input` values and hidden width `width`: the activation (SwiGLU reads 2

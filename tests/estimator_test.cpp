@@ -561,15 +561,15 @@ TEST_CASE("a GPU whose kernels are shorter than their launches waits for the hos
     parts["step"] = r.step_time_s;
     return parts;
   };
-  // Launches, forward: attention 3 (projections and core) + 2 (norm, residual add); the MoE
-  // block 2 (norm, add) + the gate GEMM and 2 router kernels + 16 experts x 3 GEMMs + permute,
-  // unpermute and the activation = 61. Backward: attention 5 + 2 x 2, the MoE block 2 x 56 =
-  // 121. The output layer: its GEMM and the loss's 3 kernels forward, 2 GEMMs and the loss's 1
-  // backward. In all 189.
+  // Launches, forward: attention 3 (projections and core) + 2 (norm, residual add) + 2 (query
+  // and key norms); the MoE block 2 (norm, add) + the gate GEMM and 2 router kernels + 16
+  // experts x 3 GEMMs + permute, unpermute and the activation = 63. Backward: attention 5 +
+  // 2 x 4, the MoE block 2 x 56 = 125. The output layer: its GEMM and the loss's 3 kernels
+  // forward, 2 GEMMs and the loss's 1 backward. In all 195.
   auto bound = run(1e6, 16);
-  CHECK(bound["host_wait"] == Approx(189.0).margin(0.01));
+  CHECK(bound["host_wait"] == Approx(195.0).margin(0.01));
   // Each more local expert: 3 GEMMs forward, 6 backward.
-  CHECK(run(1e6, 32)["host_wait"] == Approx(189.0 + 16 * 9).margin(0.01));
+  CHECK(run(1e6, 32)["host_wait"] == Approx(195.0 + 16 * 9).margin(0.01));
   // Without host time (a CUDA-graphed step) nothing waits, and the GPU's parts are unchanged.
   auto graphed = run(0, 16);
   CHECK(graphed["host_wait"] == 0);
@@ -609,6 +609,27 @@ TEST_CASE("Megatron-Core's per-expert output bias: its memory passes per row and
         Approx(CostModel(c, Dtype::BF16).memory_bound_s(bytes) + launches * c.kernel_overhead_s).epsilon(1e-6));
   CHECK(per_expert["attention"] == Approx(none["attention"]).epsilon(1e-12));
   CHECK(fused["expert_compute"] == none["expert_compute"]);
+}
+
+TEST_CASE("query and key norms: one pass over the queries and keys, two kernels, each direction", "[estimator]") {
+  // One Qwen3-30B-A3B layer on one H200, 64 tokens, with and without its q_norm and k_norm:
+  // 64 tokens x (32 + 4) heads x 128 values, read and written in BF16, forward once and
+  // backward twice (the backward factor), two kernels each time.
+  const auto attention_s = [](bool qk_norm) {
+    const Scenario s = scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64})",
+                                              R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})",
+                                              std::string(R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16, "qk_norm": )") +
+                                                  (qk_norm ? "true" : "false") + "}",
+                                              R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": 0})"));
+    for (const auto& [part, seconds] : simulate(s).breakdown_s)
+      if (part == "attention") return seconds;
+    return -1.0;
+  };
+  const ClusterSpec c = *cluster_presets().find("hgx-h200");
+  const double pass_s = CostModel(c, Dtype::BF16).memory_bound_s(64.0 * 36 * 128 * 2 * 2) + 2 * c.kernel_overhead_s;
+  CHECK(attention_s(true) - attention_s(false) == Approx(3 * pass_s).epsilon(1e-6));
+  CHECK(model_presets().find("qwen3-30b-a3b")->attention.qk_norm);
+  CHECK_FALSE(model_presets().find("mixtral-8x7b")->attention.qk_norm);
 }
 
 TEST_CASE("Megatron-Core's alltoall dispatcher sorts its rows by local expert and back: two more passes",
@@ -755,11 +776,11 @@ TEST_CASE("parts captured in CUDA graphs cost the host one replay per pass", "[e
     return std::pair(0.0, r);
   };
   const auto [eager, eager_result] = host_wait("[]");
-  CHECK(eager == Approx(189.0).margin(0.01));
-  // attn: the attention block's 5 kernels forward and 9 backward become one replay each: 12 fewer
+  CHECK(eager == Approx(195.0).margin(0.01));
+  // attn: the attention block's 7 kernels forward and 13 backward become one replay each: 18 fewer
   CHECK(host_wait(R"(["attn"])").first == Approx(177.0).margin(0.01));
   // moe_router: the gate GEMM and the 2 router kernels forward (3), twice that backward (6): 7 fewer
-  CHECK(host_wait(R"(["moe_router"])").first == Approx(182.0).margin(0.01));
+  CHECK(host_wait(R"(["moe_router"])").first == Approx(188.0).margin(0.01));
   CHECK(host_wait(R"(["attn", "moe_router"])").first == Approx(170.0).margin(0.01));
   // moe_preprocess is not priced apart; graphs change no GPU time
   const auto [preprocess, preprocess_result] = host_wait(R"(["moe_preprocess"])");
@@ -803,7 +824,7 @@ TEST_CASE("the summary names a host-bound step and what shortens it", "[estimato
     print_summary(out, simulate(s), s);
     return out.str();
   };
-  // 189 launches of 1 ms against about 6 ms of GPU work: nearly all of the step waits.
+  // 195 launches of 1 ms against about 6 ms of GPU work: nearly all of the step waits.
   CHECK_THAT(summary("1000"), Catch::Contains("host-bound") && Catch::Contains("% of the step waits for the host"));
   CHECK_THAT(summary("0"), !Catch::Contains("host-bound"));
 }

@@ -66,6 +66,11 @@ TEST_CASE("Hugging Face configs: overrides apply, and errors name what is missin
       "qwen2.json");
   CHECK(qwen2.shared_experts == 4);
   CHECK(qwen2.attention.head_dim == 128);
+  // Qwen3's and OLMoE's attention normalize queries and keys; Qwen2-MoE's does not.
+  CHECK_FALSE(qwen2.attention.qk_norm);
+  CHECK(parse_hf_config(read_file(FIXTURES + "qwen3-30b-a3b.json"), "q3.json").attention.qk_norm);
+  CHECK(parse_hf_config(read_file(FIXTURES + "olmoe-1b-7b.json"), "o.json").attention.qk_norm);
+  CHECK_FALSE(parse_hf_config(read_file(FIXTURES + "mixtral-8x7b.json"), "m.json").attention.qk_norm);
 }
 
 TEST_CASE("Hugging Face configs: sliding windows from layer_types, or none where use_sliding_window is false", "[hf]") {
