@@ -290,8 +290,8 @@ void StepRouter::send_through_node(int src, int dst, int item, MicroBatchLoad& l
   const int node = g.node[dst];
   if (g.node[src] == node) return add_copies(src, dst, 1, load);
   const auto [first, count] = node_members_[size_t(node)];
-  const auto [src_first, src_count] = node_members_[size_t(g.node[src])];
-  const int relay = first + std::min(src - src_first, count - 1);
+  const int place = src - node_members_[size_t(g.node[src])].first;  // the source's place in its node
+  const int relay = first + std::min(place, count - 1);
   if (node_stamp_[size_t(node)] != item) {
     node_stamp_[size_t(node)] = item;
     add_copies(src, relay, 1, load);
