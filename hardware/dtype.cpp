@@ -27,4 +27,20 @@ std::optional<Dtype> parse_dtype(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view attention_dtype_name(AttentionDtype dtype) {
+  switch (dtype) {
+    case AttentionDtype::BF16: return "bf16";
+    case AttentionDtype::FP8: return "fp8";
+    case AttentionDtype::MXFP8: return "mxfp8";
+  }
+  return "?";
+}
+
+std::optional<AttentionDtype> parse_attention_dtype(std::string_view name) {
+  if (name == "bf16") return AttentionDtype::BF16;
+  if (name == "fp8") return AttentionDtype::FP8;
+  if (name == "mxfp8") return AttentionDtype::MXFP8;
+  return std::nullopt;
+}
+
 }  // namespace moesim

@@ -37,9 +37,20 @@ struct GpuSpec {
   // Defaults: the H200's (hardware/gpu_presets.cpp).
   double attention_forward_efficiency = 0.772;
   double attention_backward_efficiency = 0.639;
+  // The same for FP8 attention (Transformer Engine's fp8_dot_product_attention: Q, K, V and the
+  // probabilities in FP8), over the FP8 peak: per-tensor scaled (fp8) and MXFP8 block-scaled
+  // (mxfp8, what an MXFP8 recipe runs). Fitted where cuDNN's benchmark measures them; 0: not
+  // measured on this GPU, and a scenario asking for it is refused.
+  double attention_fp8_forward_efficiency = 0;
+  double attention_fp8_backward_efficiency = 0;
+  double attention_mxfp8_forward_efficiency = 0;
+  double attention_mxfp8_backward_efficiency = 0;
 
   // Peak for a compute dtype (bf16 or fp8; scenarios reject fp32 as a compute dtype).
   double peak_flops(Dtype dtype) const;
+  // Fused attention's long-sequence efficiency (forward or backward) in a precision; 0 where
+  // it is not measured.
+  double attention_efficiency(AttentionDtype dtype, bool backward) const;
 };
 
 const Registry<GpuSpec>& gpu_presets();

@@ -40,17 +40,25 @@ GpuSpec in_training(GpuSpec g, double fraction) {
 // Fused attention's long-sequence efficiencies (forward, backward) as
 // validation/calibration/fit_attention.py fits them on NVIDIA's cuDNN SDPA training benchmark
 // (cudnn-frontend benchmark/sdpa_benchmark_training/results @ 3929da2e: cuDNN 9.19 on H200,
-// 9.22 on GB200 and GB300; RESULTS.md, "Fused attention"). The H200's are GpuSpec's defaults,
-// which H100, H800 and H20 (the same Hopper SMs) keep, and GPUs without a measurement (A100,
-// MI300X) too. B200 takes the GB200's (the same die), B300 the GB300's (Blackwell Ultra, whose
-// doubled softmax-exponent rate lifts the forward).
+// 9.22 on GB200 and GB300; RESULTS.md, "Fused attention"): BF16 over the BF16 peak, FP8 with
+// per-tensor scales and MXFP8 over the FP8 peak, each at the same fixed time per query tile.
+// The H200's BF16 ones are GpuSpec's defaults; H100, H800 and H20 (the same Hopper SMs) take
+// the H200's, which has no MXFP8. B200 takes the GB200's (the same die), B300 the GB300's
+// (Blackwell Ultra, whose doubled softmax-exponent rate lifts the forward). GPUs without a
+// measurement (A100, MI300X) keep the BF16 defaults and no FP8 attention.
 struct AttentionRates {
-  double forward, backward;
+  double forward, backward, fp8_forward, fp8_backward, mxfp8_forward, mxfp8_backward;
 };
-constexpr AttentionRates BLACKWELL_ATTENTION = {0.734, 0.594}, BLACKWELL_ULTRA_ATTENTION = {0.875, 0.649};
+constexpr AttentionRates HOPPER_ATTENTION = {0.772, 0.639, 0.564, 0.306, 0, 0},
+                         BLACKWELL_ATTENTION = {0.734, 0.594, 0.475, 0.337, 0.443, 0.294},
+                         BLACKWELL_ULTRA_ATTENTION = {0.875, 0.649, 0.672, 0.400, 0.604, 0.320};
 GpuSpec with_attention(GpuSpec g, AttentionRates rates) {
   g.attention_forward_efficiency = rates.forward;
   g.attention_backward_efficiency = rates.backward;
+  g.attention_fp8_forward_efficiency = rates.fp8_forward;
+  g.attention_fp8_backward_efficiency = rates.fp8_backward;
+  g.attention_mxfp8_forward_efficiency = rates.mxfp8_forward;
+  g.attention_mxfp8_backward_efficiency = rates.mxfp8_backward;
   return g;
 }
 
@@ -59,23 +67,27 @@ Registry<GpuSpec> make_gpu_presets() {
   // NVIDIA H100 Tensor Core GPU datasheet (SXM5): BF16 989 TFLOPS, FP8 1,979 TFLOPS dense,
   // 80 GB HBM3 at 3.35 TB/s, NVLink 900 GB/s bidirectional.
   r.add("h100-sxm", "NVIDIA H100 SXM5 80 GB (NVLink 4, 450 GB/s per direction)",
-        in_training(with_nccl({"h100-sxm", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 450 * GB, 132}, HOPPER_NCCL),
-                    HOPPER_TRAINING));
+        with_attention(in_training(with_nccl({"h100-sxm", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 450 * GB, 132}, HOPPER_NCCL),
+                                   HOPPER_TRAINING),
+                       HOPPER_ATTENTION));
   // NVIDIA H800 SXM5 datasheet: same compute and HBM as H100, NVLink 400 GB/s bidirectional
   // (DeepSeek-V3 technical report, Sec. 3.1: ~160 GB/s achieved per GPU).
   r.add("h800", "NVIDIA H800 SXM5 80 GB (export NVLink, 200 GB/s per direction)",
-        in_training(with_nccl({"h800", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 200 * GB, 132}, HOPPER_NCCL),
-                    HOPPER_TRAINING));
+        with_attention(in_training(with_nccl({"h800", 989.4 * T, 1978.9 * T, 80 * GB, 3350 * GB, 200 * GB, 132}, HOPPER_NCCL),
+                                   HOPPER_TRAINING),
+                       HOPPER_ATTENTION));
   // NVIDIA H200 Tensor Core GPU datasheet (SXM): 989 / 1,979 TFLOPS, 141 GB HBM3e at 4.8 TB/s,
   // NVLink 900 GB/s bidirectional.
   r.add("h200", "NVIDIA H200 SXM 141 GB (NVLink 4, 450 GB/s per direction)",
-        in_training(with_nccl({"h200", 989.4 * T, 1978.9 * T, 141 * GB, 4800 * GB, 450 * GB, 132}, HOPPER_NCCL),
-                    HOPPER_TRAINING));
+        with_attention(in_training(with_nccl({"h200", 989.4 * T, 1978.9 * T, 141 * GB, 4800 * GB, 450 * GB, 132}, HOPPER_NCCL),
+                                   HOPPER_TRAINING),
+                       HOPPER_ATTENTION));
   // NVIDIA H20 (Hopper for the China market; product brief as widely reported): BF16 148 TFLOPS,
   // FP8 296 TFLOPS dense, 96 GB HBM3 at 4.0 TB/s, NVLink 900 GB/s bidirectional; 78 SMs
   // (reported by third parties, not in the brief).
   r.add("h20", "NVIDIA H20 96 GB (NVLink 4, 450 GB/s per direction; 148 BF16 TFLOPS)",
-        with_nccl({"h20", 148 * T, 296 * T, 96 * GB, 4000 * GB, 450 * GB, 78}, HOPPER_NCCL));
+        with_attention(with_nccl({"h20", 148 * T, 296 * T, 96 * GB, 4000 * GB, 450 * GB, 78}, HOPPER_NCCL),
+                       HOPPER_ATTENTION));
   // NVIDIA A100 Tensor Core GPU datasheet (SXM 80 GB): BF16 312 TFLOPS, no FP8,
   // HBM2e 2,039 GB/s, NVLink 600 GB/s bidirectional.
   r.add("a100-80g", "NVIDIA A100 SXM 80 GB (NVLink 3, 300 GB/s per direction; no FP8)",
@@ -118,6 +130,15 @@ Registry<GpuSpec> make_gpu_presets() {
 
 double GpuSpec::peak_flops(Dtype dtype) const {
   return dtype == Dtype::FP8 ? peak_fp8_flops : peak_bf16_flops;
+}
+
+double GpuSpec::attention_efficiency(AttentionDtype dtype, bool backward) const {
+  switch (dtype) {
+    case AttentionDtype::BF16: return backward ? attention_backward_efficiency : attention_forward_efficiency;
+    case AttentionDtype::FP8: return backward ? attention_fp8_backward_efficiency : attention_fp8_forward_efficiency;
+    case AttentionDtype::MXFP8: return backward ? attention_mxfp8_backward_efficiency : attention_mxfp8_forward_efficiency;
+  }
+  return 0;
 }
 
 const Registry<GpuSpec>& gpu_presets() {

@@ -40,14 +40,17 @@ class CostModel {
   double gemm_row_s(double n, double k) const { return 2.0 * n * k / flops_per_s_; }
   // FLOPs that run at GEMM speed without tile effects (large attention kernels).
   double flops_s(double flops) const { return flops / flops_per_s_; }
-  // Fused attention's core (softmax(QK^T)V, BF16 even in FP8 recipes) of `forward_flops`:
+  // Fused attention's core (softmax(QK^T)V in `dtype`: BF16 unless a recipe asks for FP8
+  // attention) of `forward_flops`:
   // its forward (QK^T and PV: 2 (d_qk + d_v) FLOPs per score), or its backward at its own
   // efficiency, which recomputes QK^T and runs dP = dO V^T, dV, dQ and dK: 2 (3 d_qk + 2 d_v)
   // per score, 2.5x the forward's where the head dims are equal. The cluster's efficiencies
   // are those of head dim 128 on long sequences; a smaller head dim does less matrix work per
   // score while the softmax's per-score work stays, and a tile of queries that computes few
   // blocks of 128 keys (`key_blocks`, on average) loses a fixed time per tile (see the .cpp).
-  double attention_core_s(double forward_flops, bool backward, int qk_head_dim, int v_head_dim, double key_blocks) const;
+  // FP8 and MXFP8 run at their own efficiencies of the FP8 peak.
+  double attention_core_s(double forward_flops, bool backward, int qk_head_dim, int v_head_dim, double key_blocks,
+                          AttentionDtype dtype) const;
   // Keys each tile of queries computes, on average, in causal attention over seq_len tokens:
   // half of them, or within a sliding window of w < seq_len keys (0: none) the window and the
   // diagonal block, as whole blocks of ATTENTION_KEY_BLOCK keys are computed.

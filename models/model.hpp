@@ -88,6 +88,8 @@ struct ModelSpec {
   std::string glu_clamp = "none";
   bool clamps_glu_eagerly() const { return glu_clamp == "eager"; }
   Dtype compute_dtype = Dtype::BF16;
+  // Fused attention's precision: BF16, or FP8 attention in an FP8 recipe.
+  AttentionDtype attention_dtype = AttentionDtype::BF16;
   Dtype dispatch_dtype = Dtype::BF16;
   Dtype combine_dtype = Dtype::BF16;
 

@@ -168,6 +168,18 @@ void validate_cluster(const Reader& r, const ClusterSpec& c) {
   if (c.nodes > 1 && c.nic_Bps <= 0) r.fail("/cluster/nic_GBps", "missing; expected a number > 0 for a multi-node cluster");
 }
 
+// FP8 attention runs inside an FP8 recipe (Transformer Engine applies fp8_dot_product_attention
+// under its FP8 autocast only) and is priced by the GPU's measured FP8 attention rates.
+void validate_attention_dtype(const Reader& r, const ModelSpec& m, const ClusterSpec& c) {
+  if (m.attention_dtype == AttentionDtype::BF16) return;
+  const std::string name(attention_dtype_name(m.attention_dtype));
+  if (m.compute_dtype != Dtype::FP8)
+    r.fail("/model/attention_dtype", "\"" + name + "\": FP8 attention needs compute_dtype \"fp8\" (an FP8 recipe)");
+  if (c.gpu.attention_efficiency(m.attention_dtype, false) <= 0 || c.gpu.attention_efficiency(m.attention_dtype, true) <= 0)
+    r.fail("/model/attention_dtype", "\"" + name + "\": no " + name + " attention rates for GPU " + c.gpu.name +
+                                         "; set cluster.attention_" + name + "_forward_efficiency and _backward_efficiency");
+}
+
 void validate_model(const Reader& r, const ModelSpec& m) {
   const auto fail_if = [&](bool bad, const std::string& key, long value, const std::string& expected) {
     if (bad) r.fail("/model/" + key, std::to_string(value) + ": expected " + expected);
@@ -246,6 +258,7 @@ Scenario read_scenario(const json& doc, const std::string& source) {
   validate_cluster(r, s.cluster);
   s.model = read_model(r, r.object_at(doc, "model", "/model"), source);
   validate_model(r, s.model);
+  validate_attention_dtype(r, s.model, s.cluster);
   s.plan = r.read_spec<ParallelPlan>(r.object_at(doc, "plan", "/plan"), "/plan", nullptr, plan_fields());
   if (s.plan.seq_len == 0) s.plan.seq_len = s.model.default_seq_len;
   if (s.plan.seq_len <= 0) r.fail("/plan/seq_len", "missing; expected an integer >= 1 (the model has no default)");

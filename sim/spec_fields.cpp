@@ -60,6 +60,15 @@ Field<ClusterSpec> gpu_share_field(const std::string& key, double GpuSpec::*memb
           [member](const ClusterSpec& c) { return ParamValue(c.gpu.*member); }};
 }
 
+// FP8 attention's efficiency on the cluster's GPU, in [0, 1]: 0 where the GPU's preset has no
+// measurement (a scenario that asks for that attention dtype is refused).
+Field<ClusterSpec> fp8_attention_field(const std::string& key, double GpuSpec::*member, const std::string& help) {
+  Field<ClusterSpec> field = gpu_share_field(key, member, 0.0, help);
+  field.spec.exclusive_min = std::nullopt;
+  field.spec.inclusive_min = 0.0;
+  return field;
+}
+
 template <class Spec>
 Field<Spec> choice_field(const std::string& key, std::string Spec::*member, const std::string& help,
                          std::vector<std::string> allowed) {
@@ -127,6 +136,16 @@ const FieldTable<ClusterSpec>& cluster_fields() {
                       GpuSpec{}.attention_backward_efficiency,
                       "achieved/peak BF16 FLOP/s of fused attention's backward (2 (3 d_qk + 2 d_v) FLOPs per score) on "
                       "long sequences; default the GPU's"),
+      fp8_attention_field("attention_fp8_forward_efficiency", &GpuSpec::attention_fp8_forward_efficiency,
+                          "achieved/peak FP8 FLOP/s of FP8 attention's forward (per-tensor scales, model.attention_dtype "
+                          "fp8) on long sequences; default the GPU's, 0 where not measured"),
+      fp8_attention_field("attention_fp8_backward_efficiency", &GpuSpec::attention_fp8_backward_efficiency,
+                          "achieved/peak FP8 FLOP/s of FP8 attention's backward; default the GPU's"),
+      fp8_attention_field("attention_mxfp8_forward_efficiency", &GpuSpec::attention_mxfp8_forward_efficiency,
+                          "achieved/peak FP8 FLOP/s of MXFP8 attention's forward (model.attention_dtype mxfp8); default "
+                          "the GPU's, 0 where not measured"),
+      fp8_attention_field("attention_mxfp8_backward_efficiency", &GpuSpec::attention_mxfp8_backward_efficiency,
+                          "achieved/peak FP8 FLOP/s of MXFP8 attention's backward; default the GPU's"),
       gpu_share_field("training_tensor_fraction", &GpuSpec::training_tensor_fraction, 1.0,
                       "share of the kernel rate (the efficiencies above) that GEMMs and attention keep in a training "
                       "step; default the GPU's, fitted on dense Llama 3 runs (validation/RESULTS.md)"),
@@ -231,6 +250,15 @@ const FieldTable<ModelSpec>& model_fields() {
                    [](ModelSpec& m, const ParamValue& v) { m.attention.qk_norm = std::get<bool>(v); },
                    [](const ModelSpec& m) { return ParamValue(m.attention.qk_norm); }});
     out.push_back(dtype_field("compute_dtype", &ModelSpec::compute_dtype, "GEMM dtype", {"bf16", "fp8"}));
+    out.push_back({{"attention_dtype", ParamKind::CHOICE, std::string("bf16"),
+                    "fused attention's precision: bf16; fp8 or mxfp8 (Transformer Engine's fp8_dot_product_attention "
+                    "with per-tensor or MXFP8 block scales; needs compute_dtype fp8 and the GPU's FP8 attention "
+                    "efficiencies)",
+                    std::nullopt, std::nullopt, std::nullopt, {"bf16", "fp8", "mxfp8"}},
+                   [](ModelSpec& m, const ParamValue& v) {
+                     m.attention_dtype = *parse_attention_dtype(std::get<std::string>(v));
+                   },
+                   [](const ModelSpec& m) { return ParamValue(std::string(attention_dtype_name(m.attention_dtype))); }});
     out.push_back(dtype_field("dispatch_dtype", &ModelSpec::dispatch_dtype, "dtype of dispatched tokens"));
     out.push_back(dtype_field("combine_dtype", &ModelSpec::combine_dtype, "dtype of combined expert outputs"));
     return out;

@@ -994,8 +994,9 @@ class ProgramBuilder {
   int first_layer(int virtual_stage) const { return p_.first_layer(virtual_stage, m_.layers); }
   Work gemm(double m, double n, double k) const { return gemm(m, n, k, cost_); }
   Work gemm(double m, double n, double k, const CostModel& cost) const { return {cost.gemm_s(m, n, k), 2.0 * m * n * k, 1}; }
-  // The projections run at the model's compute dtype; the core (softmax(QK^T)V) stays in
-  // BF16 even in FP8 recipes (Transformer Engine and DeepSeek-V3 keep attention in BF16).
+  // The projections run at the model's compute dtype; the core (softmax(QK^T)V) in the
+  // model's attention dtype: BF16 even in FP8 recipes (Transformer Engine's default, and
+  // DeepSeek-V3's), unless the recipe turns FP8 attention on.
   // The backward does twice the projections' FLOPs; the core's is priced by its own kernel.
   // Windowed: a layer whose queries see only the model's sliding window of keys.
   Work attention(bool backward, bool windowed) const {
@@ -1013,12 +1014,20 @@ class ProgramBuilder {
   Work attention_core(bool backward, bool windowed) const {
     if (m_.mixing_core_flops_per_token(0, p_.seq_len) <= 0) return Work{0, 0, 1};
     const double core = m_.attention_core_flops_per_token(p_.seq_len, windowed) * tokens_full_ / p_.tp;
-    const double computed_core = windowed ? core * window_block_waste() : core;
     const double f = backward ? BACKWARD_FLOP_FACTOR : 1;
-    return Work{cost_.attention_core_s(computed_core, backward, m_.attention.qk_head_dim(),
-                                                     m_.attention.value_head_dim(), key_blocks(windowed)), f * core,
-                1.0} +
-           launches(2 * (p_.cp - 1));
+    // cuDNN's FP8 and MXFP8 backward skip no block outside a sliding window: a windowed layer
+    // costs the full causal range (its benchmark, GPT-OSS's 128-key window: time grows with the
+    // square of the length, 90 ms at 32k tokens against 3.7 ms in BF16 on a GB200).
+    if (windowed && backward && m_.attention_dtype != AttentionDtype::BF16) {
+      const double causal_core = m_.attention_core_flops_per_token(p_.seq_len, false) * tokens_full_ / p_.tp;
+      return Work{core_s(causal_core, true, key_blocks(false)), f * core, 1.0} + launches(2 * (p_.cp - 1));
+    }
+    const double computed_core = windowed ? core * window_block_waste() : core;
+    return Work{core_s(computed_core, backward, key_blocks(windowed)), f * core, 1.0} + launches(2 * (p_.cp - 1));
+  }
+  double core_s(double computed_core, bool backward, double key_blocks) const {
+    return cost_.attention_core_s(computed_core, backward, m_.attention.qk_head_dim(), m_.attention.value_head_dim(),
+                                  key_blocks, m_.attention_dtype);
   }
   // Blocks of keys a tile of queries computes in one kernel, on average (what its fixed time
   // per tile is spread over): context parallelism splits them over the ring's cp kernels.

@@ -48,7 +48,8 @@ TEST_CASE("context parallelism: a CP rank computes what a DP rank does on the sa
   const CostModel cost = CostModel::in_training(dp8.cluster, dp8.model.compute_dtype);
   const double core_flops = dp8.model.attention_core_flops_per_token(8192) * 8192 * dp8.model.layers;
   const auto core_s = [&](double blocks) {
-    return cost.attention_core_s(core_flops, false, 128, 128, blocks) + cost.attention_core_s(core_flops, true, 128, 128, blocks);
+    return cost.attention_core_s(core_flops, false, 128, 128, blocks, AttentionDtype::BF16) +
+           cost.attention_core_s(core_flops, true, 128, 128, blocks, AttentionDtype::BF16);
   };
   const double slower_tiles_s = core_s(16) - core_s(32);
   CHECK(part(b, "attention") - part(a, "attention") == Approx(slower_tiles_s).epsilon(1e-6));

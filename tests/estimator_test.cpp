@@ -165,7 +165,9 @@ TEST_CASE("fused attention: head dim 64 at FlashAttention-3's cuDNN rates, windo
   const double flops = 1e12;
   // cuDNN on an H100 at 4k tokens: head dim 64 forward 408, backward 417 TFLOPS; 128: 609, 499
   const double blocks = 16;
-  const auto core_s = [&](double f, bool bwd, int head_dim) { return cost.attention_core_s(f, bwd, head_dim, head_dim, blocks); };
+  const auto core_s = [&](double f, bool bwd, int head_dim) {
+    return cost.attention_core_s(f, bwd, head_dim, head_dim, blocks, AttentionDtype::BF16);
+  };
   CHECK(core_s(flops, false, 64) / core_s(flops, false, 128) == Approx(609.0 / 408));
   CHECK(core_s(flops, true, 64) / core_s(flops, true, 128) == Approx(499.0 / 417));
   CHECK(core_s(flops, false, 96) < core_s(flops, false, 64));
@@ -182,7 +184,8 @@ TEST_CASE("fused attention: head dim 64 at FlashAttention-3's cuDNN rates, windo
   const double flops_per_key = s.model.mixing_core_flops_per_token(1, 4096) / 2048;
   const auto layer_core_s = [&](double keys) {
     const double f = 4096 * flops_per_key * keys;
-    return cost.attention_core_s(f, false, 64, 64, keys / 128) + cost.attention_core_s(f, true, 64, 64, keys / 128);
+    return cost.attention_core_s(f, false, 64, 64, keys / 128, AttentionDtype::BF16) +
+           cost.attention_core_s(f, true, 64, 64, keys / 128, AttentionDtype::BF16);
   };
   CHECK(attention_s(full) - windowed == Approx(layer_core_s(2048) - layer_core_s(256)).epsilon(1e-9));
 }
@@ -191,24 +194,76 @@ TEST_CASE("fused attention: a query tile's fixed time is 5 key blocks' as fitted
   const ClusterSpec c = *cluster_presets().find("gb200-nvl72");
   const CostModel cost(c, Dtype::BF16);
   const double flops = 1e12, peak = c.gpu.peak_bf16_flops;
+  const auto core_s = [&](bool bwd, int qk, int v, double blocks) {
+    return cost.attention_core_s(flops, bwd, qk, v, blocks, AttentionDtype::BF16);
+  };
   // long-sequence rate times blocks / (blocks + 5): 4096 causal tokens compute 16 blocks per tile
-  CHECK(cost.attention_core_s(flops, false, 128, 128, 16) == Approx(flops / (peak * c.gpu.attention_forward_efficiency * 16 / 21)));
-  CHECK(cost.attention_core_s(flops, true, 128, 128, 16) ==
-        Approx(2.5 * flops / (peak * c.gpu.attention_backward_efficiency * 16 / 21)));
+  CHECK(core_s(false, 128, 128, 16) == Approx(flops / (peak * c.gpu.attention_forward_efficiency * 16 / 21)));
+  CHECK(core_s(true, 128, 128, 16) == Approx(2.5 * flops / (peak * c.gpu.attention_backward_efficiency * 16 / 21)));
   // MLA's 192-wide keys and 128-wide values: the backward's five matmuls do (3 x 192 + 2 x 128)
   // / (192 + 128) = 2.6x the forward's FLOPs, at 0.887 of the head dim 128 rate (cuDNN's MLA
   // runs); the forward at the 128 rate
-  CHECK(cost.attention_core_s(flops, true, 192, 128, 16) / cost.attention_core_s(flops, true, 128, 128, 16) ==
-        Approx(2.6 / 2.5 / 0.887));
-  CHECK(cost.attention_core_s(flops, false, 192, 128, 16) == cost.attention_core_s(flops, false, 128, 128, 16));
+  CHECK(core_s(true, 192, 128, 16) / core_s(true, 128, 128, 16) == Approx(2.6 / 2.5 / 0.887));
+  CHECK(core_s(false, 192, 128, 16) == core_s(false, 128, 128, 16));
   // twice the sequence, twice the blocks per tile: the same FLOPs run faster, never above the asymptote
-  CHECK(cost.attention_core_s(flops, false, 128, 128, 32) < cost.attention_core_s(flops, false, 128, 128, 16));
-  CHECK(cost.attention_core_s(flops, false, 128, 128, 1e9) == Approx(flops / (peak * c.gpu.attention_forward_efficiency)));
+  CHECK(core_s(false, 128, 128, 32) < core_s(false, 128, 128, 16));
+  CHECK(core_s(false, 128, 128, 1e9) == Approx(flops / (peak * c.gpu.attention_forward_efficiency)));
   // a 128-key window (2 blocks with the diagonal one) runs at 2/7 of the long-sequence rate
-  CHECK(cost.attention_core_s(flops, false, 128, 128, 2) / cost.attention_core_s(flops, false, 128, 128, 1e9) == Approx(3.5).epsilon(1e-6));
+  CHECK(core_s(false, 128, 128, 2) / core_s(false, 128, 128, 1e9) == Approx(3.5).epsilon(1e-6));
   CHECK(CostModel::causal_computed_keys(4096, 0) == 2048);
   CHECK(CostModel::causal_computed_keys(4096, 128) == 256);
   CHECK(CostModel::causal_computed_keys(4096, 4096) == 2048);
+}
+
+TEST_CASE("FP8 attention runs at the GPU's FP8 rates, and its backward computes a window's whole causal range",
+          "[estimator]") {
+  const ClusterSpec c = *cluster_presets().find("gb200-nvl72");
+  const CostModel cost(c, Dtype::FP8);
+  const double flops = 1e12, fp8_peak = c.gpu.peak_fp8_flops, tile_share = 16.0 / 21;
+  // head dim 128: the FP8 peak times the fitted efficiency (GB200 FP8 0.475 forward, 0.337
+  // backward; MXFP8 0.443, 0.294: validation/calibration/fit_attention.py), the same 5 blocks'
+  // fixed time per tile, the backward's 2.5x FLOPs
+  const auto core_s = [&](bool bwd, AttentionDtype d) { return cost.attention_core_s(flops, bwd, 128, 128, 16, d); };
+  CHECK(core_s(false, AttentionDtype::FP8) == Approx(flops / (fp8_peak * 0.475 * tile_share)));
+  CHECK(core_s(true, AttentionDtype::FP8) == Approx(2.5 * flops / (fp8_peak * 0.337 * tile_share)));
+  CHECK(core_s(false, AttentionDtype::MXFP8) == Approx(flops / (fp8_peak * 0.443 * tile_share)));
+  CHECK(core_s(true, AttentionDtype::MXFP8) == Approx(2.5 * flops / (fp8_peak * 0.294 * tile_share)));
+  // FP8's own head-dim rates: MLA's 192-wide keys forward 1.111 and backward 1.250 of the 128
+  // rate, head dim 64's backward 0.604 (BF16: 1, 0.887 and 417/499)
+  const auto ratio = [&](int head_dim, bool bwd, AttentionDtype d) {
+    return cost.attention_core_s(flops, bwd, head_dim, head_dim == 192 ? 128 : head_dim, 16, d) /
+           cost.attention_core_s(flops, bwd, 128, 128, 16, d);
+  };
+  CHECK(ratio(192, false, AttentionDtype::FP8) == Approx(1 / 1.111));
+  CHECK(ratio(192, true, AttentionDtype::MXFP8) == Approx(2.6 / 2.5 / 1.250));
+  CHECK(ratio(64, true, AttentionDtype::FP8) == Approx(1 / 0.604));
+  CHECK(ratio(64, false, AttentionDtype::FP8) == Approx(ratio(64, false, AttentionDtype::BF16)));
+
+  // GPT-OSS's layer 0 of two attends within 128 keys. In FP8 its forward computes the window's
+  // 2 blocks, its backward all 16 of the causal mask at 4096 tokens (cuDNN's FP8 backward skips
+  // no windowed block): removing the window changes the forward alone.
+  Scenario s = scenario(scenario_json(R"({"dp": 72, "ep": 8, "micro_batches": 1, "seq_len": 4096})", R"({"policy": "topk"})",
+                                      "{}",
+                                      R"({"preset": "gpt-oss-120b", "layers": 2, "compute_dtype": "fp8", "attention_dtype": "mxfp8"})",
+                                      R"({"preset": "gb200-nvl72", "nodes": 1})"));
+  const CostModel training = CostModel::in_training(s.cluster, Dtype::FP8);
+  Scenario full = s;
+  full.model.attention.sliding_window = 0;
+  const double flops_per_key = s.model.mixing_core_flops_per_token(1, 4096) / 2048;
+  const auto layer_s = [&](double keys, bool bwd) {
+    return training.attention_core_s(4096 * flops_per_key * keys, bwd, 64, 64, keys / 128, AttentionDtype::MXFP8);
+  };
+  CHECK(part(simulate(full), "attention") - part(simulate(s), "attention") ==
+        Approx(layer_s(2048, false) - layer_s(256, false)).epsilon(1e-9));
+  // and in BF16 the backward is cut to the window too
+  Scenario bf16 = s, bf16_full = full;
+  bf16.model.attention_dtype = bf16_full.model.attention_dtype = AttentionDtype::BF16;
+  const auto bf16_core_s = [&](double keys, bool bwd) {
+    return training.attention_core_s(4096 * flops_per_key * keys, bwd, 64, 64, keys / 128, AttentionDtype::BF16);
+  };
+  CHECK(part(simulate(bf16_full), "attention") - part(simulate(bf16), "attention") ==
+        Approx(bf16_core_s(2048, false) + bf16_core_s(2048, true) - bf16_core_s(256, false) - bf16_core_s(256, true))
+            .epsilon(1e-9));
 }
 
 TEST_CASE("overlapped gradient reduce: only the first layer's sync and the embedding's are exposed", "[estimator]") {
@@ -730,7 +785,7 @@ TEST_CASE("selective recomputation runs each module's forward again in backward"
   const ModelSpec q = *model_presets().find("qwen3-30b-a3b");
   CHECK(run(qwen, R"(["core_attn"])")["attention"] - none["attention"] ==
         Approx(cost.attention_core_s(q.attention_core_flops_per_token(64) * 64, false, q.attention.qk_head_dim(),
-                                    q.attention.value_head_dim(), 32.0 / 128))
+                                    q.attention.value_head_dim(), 32.0 / 128, AttentionDtype::BF16))
             .epsilon(1e-6));
   // mla_up_proj: DeepSeek-V3's query (1536 -> 128 x 192) and key-value (512 -> 128 x 256)
   // up-projections, 2 FLOPs per multiply-add over 64 tokens at the projections' rate
@@ -857,7 +912,8 @@ TEST_CASE("a training step runs GEMMs and attention at the GPU's training_tensor
   // a compute-bound GEMM: its tile time grows by 1/f, the launch overhead stays
   const double m = 16384, n = 16384, k = 16384;
   CHECK(training.gemm_s(m, n, k) - c.gemm_overhead_s == Approx((kernel.gemm_s(m, n, k) - c.gemm_overhead_s) / f));
-  CHECK(training.attention_core_s(1e12, true, 128, 128, 16) == Approx(kernel.attention_core_s(1e12, true, 128, 128, 16) / f));
+  CHECK(training.attention_core_s(1e12, true, 128, 128, 16, AttentionDtype::BF16) ==
+        Approx(kernel.attention_core_s(1e12, true, 128, 128, 16, AttentionDtype::BF16) / f));
   // streaming kernels and links keep their rates
   CHECK(training.memory_kernel_s(1e9) == kernel.memory_kernel_s(1e9));
   CHECK(training.ring_allreduce_s(1e8, 8, 1) == kernel.ring_allreduce_s(1e8, 8, 1));

@@ -44,6 +44,21 @@ TEST_CASE("scenario errors name file and path and value and expectation", "[scen
                                       R"({"preset": "mixtral-8x7b", "glu_clamp": "lazy"})")),
                Catch::StartsWith("bad.json: /model/glu_clamp: \"lazy\": expected one of none, fused, eager"));
   }
+  SECTION("FP8 attention outside an FP8 recipe, or on a GPU without its measured rates") {
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "topk"})", "{}",
+                                 R"({"preset": "mixtral-8x7b", "attention_dtype": "fp8"})")) ==
+          "bad.json: /model/attention_dtype: \"fp8\": FP8 attention needs compute_dtype \"fp8\" (an FP8 recipe)");
+    // Hopper has no MXFP8; its FP8 attention is measured (H200, cuDNN's benchmark)
+    CHECK(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "topk"})", "{}",
+                                 R"({"preset": "mixtral-8x7b", "compute_dtype": "fp8", "attention_dtype": "mxfp8"})")) ==
+          "bad.json: /model/attention_dtype: \"mxfp8\": no mxfp8 attention rates for GPU h100-sxm; set "
+          "cluster.attention_mxfp8_forward_efficiency and _backward_efficiency");
+    CHECK_NOTHROW(scenario(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "topk"})", "{}",
+                                         R"({"preset": "mixtral-8x7b", "compute_dtype": "fp8", "attention_dtype": "fp8"})")));
+    CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8})", R"({"policy": "topk"})", "{}",
+                                      R"({"preset": "mixtral-8x7b", "attention_dtype": "fp4"})")),
+               Catch::StartsWith("bad.json: /model/attention_dtype: \"fp4\": expected one of bf16, fp8, mxfp8"));
+  }
   SECTION("a gradient dtype that is not fp32 or bf16") {
     CHECK_THAT(error_of(scenario_json(R"({"dp": 8, "ep": 8, "gradient_dtype": "fp8"})")),
                Catch::StartsWith("bad.json: /plan/gradient_dtype: \"fp8\"") && Catch::Contains("fp32") &&

@@ -26,13 +26,17 @@ Prediction predict_grouped_gemm(const ValidationPoint& p, const PredictContext& 
 
 // One fused attention kernel (batch x q_heads sequences, self-attention) at the GPU's kernel
 // rate: moesim's FLOPs over the keys each query tile computes (all of them, or causal: half,
-// or the sliding window and its diagonal block) through CostModel::attention_core_s, in the
-// point's metric with the benchmark's own FLOP count (masked-in pairs).
+// or the sliding window and its diagonal block) through CostModel::attention_core_s in the
+// point's precision (bf16, fp8 or mxfp8), in the point's metric with the benchmark's own FLOP
+// count (masked-in pairs).
 Prediction predict_attention(const ValidationPoint& p, const PredictContext& ctx) {
   std::string reason;
   const auto cluster = point_cluster(p, ctx, reason);
   if (!cluster) return unsupported(reason);
-  if (compute_dtype_of(p.params.text("dtype")) != Dtype::BF16) return unsupported("fused attention is priced in BF16 only");
+  const auto dtype = parse_attention_dtype(p.params.text("dtype"));
+  if (!dtype) return unsupported("attention dtype " + p.params.text("dtype") + " is not modeled (bf16, fp8, mxfp8)");
+  if (cluster->gpu.attention_efficiency(*dtype, false) <= 0)
+    return unsupported("no " + p.params.text("dtype") + " attention rates for " + cluster->gpu.name);
   const double s = p.params.positive("q_seqlen");
   if (p.params.positive("kv_seqlen") != s) return unsupported("cross-attention (q_seqlen != kv_seqlen) is not modeled");
   const std::string mask = p.params.text("mask");
@@ -41,10 +45,12 @@ Prediction predict_attention(const ValidationPoint& p, const PredictContext& ctx
   const double w = causal ? p.params.number("sliding_window") : 0;
   const double sequences = p.params.positive("batch") * p.params.positive("q_heads");
   const double dqk = p.params.positive("head_dim_qk"), dvo = p.params.positive("head_dim_vo");
-  const double computed_keys = causal ? CostModel::causal_computed_keys(s, w) : s;
+  // FP8 and MXFP8 backward compute the whole causal range of a windowed mask (step_program.cpp).
+  const double computed_window = backward && *dtype != AttentionDtype::BF16 ? 0 : w;
+  const double computed_keys = causal ? CostModel::causal_computed_keys(s, computed_window) : s;
   const double forward_flops = 2 * sequences * s * computed_keys * (dqk + dvo);
   const double t = CostModel(*cluster, Dtype::BF16)
-                       .attention_core_s(forward_flops, backward, int(dqk), int(dvo), computed_keys / ATTENTION_KEY_BLOCK);
+                       .attention_core_s(forward_flops, backward, int(dqk), int(dvo), computed_keys / ATTENTION_KEY_BLOCK, *dtype);
   // The benchmark's count: (query, key) pairs inside the mask.
   const double pairs = !causal ? s * s : w > 0 && w < s ? w * (w + 1) / 2 + (s - w) * w : s * (s + 1) / 2;
   const double work = 2 * sequences * pairs * (backward ? 3 * dqk + 2 * dvo : dqk + dvo);

@@ -33,6 +33,7 @@ struct Row {
   const char* recompute;  // comma-separated selective modules ("" none)
   Dispatcher dispatcher;
   const char* config;
+  bool fp8_attention = false;  // fp8_dot_product_attention (26.06's FP8 recipes on GB200, GB300, B300)
 };
 
 constexpr auto NONE = Graphs::NONE, PARTS = Graphs::PARTS, STEP = Graphs::STEP;
@@ -51,6 +52,7 @@ constexpr const char* ATTN_ROUTER = "attn,moe_router,moe_preprocess";
 // moe_a2a_overlap turns on overlap_moe_expert_parallel_comm (and the shared-expert overlap off);
 // cutedsl_fused_grouped_mlp runs the experts' MLP in Transformer Engine's fused grouped kernels
 // (use_transformer_engine_op_fuser), biases and the activation's clamp inside them;
+// fp8_dot_product_attention (mixed_precision) runs attention in FP8 too;
 // moe_flex_dispatcher_backend "hybridep" runs HybridEP on 32 SMs (moe_hybridep_num_sms = 32),
 // none the NCCL all-to-all dispatcher. 25.09 (no such files yet): scripts/performance/run_script.py
 // and configs/*.yaml @ fa0315ae2, the commit of the 25.09 table: the DeepSeek-V3 H100 run's
@@ -135,14 +137,14 @@ constexpr Row ROWS[] = {
     // 26.06
     {"26.06", "deepseek-v3", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "mla_up_proj", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
     {"26.06", "deepseek-v3", "gb200", ANY, 0, STEP, "", true, true, "mla_up_proj", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
-    {"26.06", "deepseek-v3", "gb300", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB300_FP8_MX_V2 and _GBS15360"},
+    {"26.06", "deepseek-v3", "gb300", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 DEEPSEEK_V3_PRETRAIN_CONFIG_GB300_FP8_MX_V2 and _GBS15360", true},
     {"26.06", "gpt-oss-120b", "b300", ANY, 0, PARTS, ATTN_ROUTER, false, false, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_B300_FP8_MX_V2"},
-    {"26.06", "gpt-oss-120b", "gb200", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
-    {"26.06", "gpt-oss-120b", "gb300", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
-    {"26.06", "qwen3-235b-a22b", "gb200", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB200_FP8_MX_V2"},
-    {"26.06", "qwen3-235b-a22b", "gb300", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB300_FP8_MX_V2"},
+    {"26.06", "gpt-oss-120b", "gb200", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB200_FP8_MX_V2", true},
+    {"26.06", "gpt-oss-120b", "gb300", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 GPT_OSS_120B_PRETRAIN_CONFIG_GB300_FP8_MX_V2", true},
+    {"26.06", "qwen3-235b-a22b", "gb200", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB200_FP8_MX_V2", true},
+    {"26.06", "qwen3-235b-a22b", "gb300", ANY, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 QWEN3_235B_A22B_PRETRAIN_CONFIG_GB300_FP8_MX_V2", true},
     {"26.06", "qwen3-30b-a3b", "h100-sxm", ANY, 0, NONE, "", false, false, "", HYBRID, "v0.5.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1"},
-    {"26.06", "qwen3-30b-a3b", "", FP8_MX, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_{B300,GB200,GB300}_FP8_MX_V1"},
+    {"26.06", "qwen3-30b-a3b", "", FP8_MX, 0, STEP, "", true, true, "", HYBRID, "v0.5.0 QWEN3_30B_A3B_PRETRAIN_CONFIG_{B300,GB200,GB300}_FP8_MX_V1", true},
 };
 
 // Megatron-Core's MoE all-to-all kernels' SMs. NCCL runs point-to-point transfers on
@@ -196,6 +198,7 @@ std::optional<BridgeRecipe> megatron_bridge_recipe(const std::string& framework,
       out.graph_scopes = split(r.scopes);
       out.a2a_overlap = r.a2a_overlap;
       out.fused_expert_mlp = r.fused_mlp;
+      out.fp8_attention = r.fp8_attention;
       out.recompute_modules = split(r.recompute);
       out.dispatcher = r.dispatcher;
       out.shared_expert_overlap = model == "deepseek-v3" && r.dispatcher == NCCL && !r.a2a_overlap;

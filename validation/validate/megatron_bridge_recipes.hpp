@@ -18,6 +18,8 @@ struct BridgeRecipe {
   std::vector<std::string> graph_scopes;  // PARTS: the captured parts (Megatron's scope names)
   bool a2a_overlap = false;                // moe_a2a_overlap: Megatron's combined 1F1B
   bool fused_expert_mlp = false;           // cutedsl_fused_grouped_mlp: biases and clamp fused
+  // fp8_dot_product_attention: attention in FP8 as well (MXFP8 under an MXFP8 recipe)
+  bool fp8_attention = false;
   std::vector<std::string> recompute_modules;
   Dispatcher dispatcher = Dispatcher::NCCL_ALL_TO_ALL;
   // Megatron's --moe-shared-expert-overlap: on in the DeepSeek-V3 recipe unless a flex

@@ -90,7 +90,7 @@ std::vector<int> embedding_and_loss_layout(int layers, int stages) {
 // A Megatron-Bridge row as its release's recipe ran it (megatron_bridge_recipes.cpp): its
 // CUDA graphs, all-to-all overlap, its dispatcher's SMs and copies, shared-expert overlap and
 // selectively recomputed modules. Returns what it set, for the prediction's note.
-std::string apply_recipe(const BridgeRecipe& r, nlohmann::json& s, const Scenario& without) {
+std::string apply_recipe(const BridgeRecipe& r, nlohmann::json& s, const Scenario& without, const std::string& precision) {
   std::string note = "recipe " + r.config;
   if (r.graphs == BridgeRecipe::Graphs::STEP) {
     s["cluster"]["host_us_per_kernel"] = 0;
@@ -118,6 +118,13 @@ std::string apply_recipe(const BridgeRecipe& r, nlohmann::json& s, const Scenari
     note += "; experts' MLP fused";
   }
   if (!r.recompute_modules.empty()) s["plan"]["recompute"] = "selective", s["plan"]["recompute_modules"] = r.recompute_modules;
+  // Transformer Engine's FP8 attention quantizes as the recipe does: MXFP8 blocks under an
+  // MXFP8 recipe, per-tensor scales otherwise.
+  if (r.fp8_attention && without.model.compute_dtype == Dtype::FP8) {
+    const bool mx = precision.find("MX") != std::string::npos;
+    s["model"]["attention_dtype"] = mx ? "mxfp8" : "fp8";
+    note += std::string("; attention in ") + (mx ? "MXFP8" : "FP8");
+  }
   return note;
 }
 
@@ -204,7 +211,7 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   std::string recipe_note;
   if (megatron_bridge(q.text("framework"))) {
     if (const auto recipe = megatron_bridge_recipe(q.text("framework"), model, cluster->gpu.name, precision, global_batch)) {
-      recipe_note = "; " + apply_recipe(*recipe, s, *parsed);
+      recipe_note = "; " + apply_recipe(*recipe, s, *parsed, precision);
       try {
         parsed = parse_scenario(s.dump(), p.id);
       } catch (const InputError& e) {
