@@ -1,5 +1,6 @@
 #include "validation/validate/dataset.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -46,6 +47,26 @@ std::string PointParams::text(const std::string& key) const {
 PointParams PointParams::object(const std::string& key) const {
   if (!has(key) || !p_.at(key).is_object()) throw InputError(where_ + "/" + key + ": missing; expected an object");
   return PointParams(p_.at(key), where_ + "/" + key);
+}
+
+bool PointParams::flag(const std::string& key, bool absent) const {
+  if (!has(key)) return absent;
+  if (!p_.at(key).is_boolean()) throw InputError(where_ + "/" + key + ": expected true or false, got " + p_.at(key).dump());
+  return p_.at(key).get<bool>();
+}
+
+std::vector<std::string> PointParams::texts(const std::string& key) const {
+  if (!has(key)) return {};
+  const json& v = p_.at(key);
+  const bool strings = v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return e.is_string(); });
+  if (!strings) throw InputError(where_ + "/" + key + ": expected a list of strings, got " + v.dump());
+  return v.get<std::vector<std::string>>();
+}
+
+std::vector<std::string> PointParams::keys() const {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : p_.items()) out.push_back(key);
+  return out;
 }
 
 namespace {

@@ -32,6 +32,10 @@ class PointParams {
   std::string text(const std::string& key) const;  // "" when absent or null
   bool has(const std::string& key) const { return p_.contains(key) && !p_.at(key).is_null(); }
   PointParams object(const std::string& key) const;
+  bool flag(const std::string& key, bool absent) const;            // a boolean; `absent` when missing
+  std::vector<std::string> texts(const std::string& key) const;  // a list of strings; empty when missing
+  std::vector<std::string> keys() const;
+  const std::string& where() const { return where_; }
 
  private:
   nlohmann::json p_;

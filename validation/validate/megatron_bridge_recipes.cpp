@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <regex>
+#include <set>
 #include <sstream>
+
+#include "hardware/input_error.hpp"
+#include "hardware/registry.hpp"
 
 namespace moesim::validation {
 
@@ -181,6 +185,35 @@ int BridgeRecipe::dispatcher_sms() const {
     case Dispatcher::NCCL_ALL_TO_ALL: break;
   }
   return NCCL_P2P_CHANNELS;
+}
+
+BridgeRecipe stated_recipe(const PointParams& recipe, const std::string& model) {
+  static const std::set<std::string> known = {"graphs", "cuda_graph_scope", "a2a_overlap", "dispatcher",
+                                              "recompute_modules", "fp8_attention", "source"};
+  for (const std::string& key : recipe.keys())
+    if (!known.count(key))
+      throw InputError(recipe.where() + "/" + key + ": unknown key; expected one of graphs, cuda_graph_scope, a2a_overlap, "
+                       "dispatcher, recompute_modules, fp8_attention, source");
+  const auto one_of = [&](const std::string& key, const std::string& fallback, const std::vector<std::string>& allowed) {
+    const std::string v = recipe.has(key) ? recipe.text(key) : fallback;
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
+      throw InputError(recipe.where() + "/" + key + ": \"" + v + "\"; expected one of " + joined(allowed));
+    return v;
+  };
+  BridgeRecipe out;
+  out.config = recipe.has("source") ? recipe.text("source") : "the row's own settings";
+  const std::string graphs = one_of("graphs", "none", {"none", "parts", "step"});
+  out.graphs = graphs == "step" ? Graphs::STEP : graphs == "parts" ? Graphs::PARTS : Graphs::NONE;
+  out.graph_scopes = recipe.texts("cuda_graph_scope");
+  if ((out.graphs == Graphs::PARTS) == out.graph_scopes.empty())
+    throw InputError(recipe.where() + "/cuda_graph_scope: the captured parts, with graphs \"parts\" and only then");
+  out.a2a_overlap = recipe.flag("a2a_overlap", false);
+  const std::string dispatcher = one_of("dispatcher", "alltoall", {"alltoall", "hybridep", "deepep"});
+  out.dispatcher = dispatcher == "hybridep" ? HYBRID : dispatcher == "deepep" ? DEEP : NCCL;
+  out.recompute_modules = recipe.texts("recompute_modules");
+  out.fp8_attention = recipe.flag("fp8_attention", false);
+  out.shared_expert_overlap = model == "deepseek-v3" && out.dispatcher == NCCL && !out.a2a_overlap;
+  return out;
 }
 
 std::optional<BridgeRecipe> megatron_bridge_recipe(const std::string& framework, const std::string& model,

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "validation/validate/dataset.hpp"
+
 namespace moesim::validation {
 
 struct BridgeRecipe {
@@ -34,6 +36,12 @@ struct BridgeRecipe {
   // kernels, as models/ep_comm prices them: per_node_dedup).
   const char* dispatch_copies() const { return dispatcher == Dispatcher::NCCL_ALL_TO_ALL ? "per_expert" : "per_node"; }
 };
+
+// A row that states its own run's settings (params.recipe, for runs outside the release
+// tables): {"graphs": "none" | "parts" | "step", "cuda_graph_scope": [...] (parts),
+// "a2a_overlap": bool, "dispatcher": "alltoall" | "hybridep" | "deepep", "recompute_modules":
+// [...], "fp8_attention": bool, "source": text}. Throws InputError naming the key.
+BridgeRecipe stated_recipe(const PointParams& recipe, const std::string& model);
 
 // The recipe of a row: its release (from the framework text, "... (NeMo 26.02)"), moesim's
 // model and GPU preset names, the row's precision text and global batch. nullopt for a

@@ -210,7 +210,11 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   }
   std::string recipe_note;
   if (megatron_bridge(q.text("framework"))) {
-    if (const auto recipe = megatron_bridge_recipe(q.text("framework"), model, cluster->gpu.name, precision, global_batch)) {
+    // the row's own settings where it states them, else its release's recipe
+    const auto recipe = q.has("recipe") ? std::optional(stated_recipe(q.object("recipe"), model))
+                                        : megatron_bridge_recipe(q.text("framework"), model, cluster->gpu.name, precision,
+                                                                 global_batch);
+    if (recipe) {
       recipe_note = "; " + apply_recipe(*recipe, s, *parsed, precision);
       try {
         parsed = parse_scenario(s.dump(), p.id);
