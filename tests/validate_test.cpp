@@ -548,7 +548,7 @@ TEST_CASE("validate: every held-out published run is simulated and fits in memor
   CHECK(points_checked == 5 + 37 + 13 + 16 + 2);
 }
 
-TEST_CASE("validate: a row may state its run's own settings; NVIDIA's overlap A/B on 16 H100", "[validate]") {
+TEST_CASE("validate: a row may state its run's own settings, as NVIDIA's overlap A/B on 16 H100 does", "[validate]") {
   // Megatron-Bridge's skills documentation: Qwen3-30B-A3B BF16 on 16 H100, EP16 HybridEP, graphs
   // of the router and its preprocessing; the all-to-all overlap (combined 1F1B) alone changed
   // the step from 24.71 to 20.99 s (x1.177). Each row states those settings (params.recipe).
