@@ -75,10 +75,12 @@ std::vector<int> deepseek_v3_layout(int pp, int vp) {
   return {};
 }
 
-// Megatron-Bridge's Qwen3-235B-A22B recipe counts the embedding and the loss as one layer each
-// when it cuts the pipeline (account_for_embedding_in_pipeline_split and
+// Megatron-Bridge's Qwen3-235B-A22B and Llama 3.1 405B recipes count the embedding and the loss
+// as one layer each when they cut the pipeline (account_for_embedding_in_pipeline_split and
 // account_for_loss_in_pipeline_split, qwen3_235b_a22b_pretrain_config in
-// src/megatron/bridge/recipes/qwen/qwen3_moe.py @ aea4832b5): the first and the last virtual
+// src/megatron/bridge/recipes/qwen/qwen3_moe.py @ aea4832b5, llama31_405b_pretrain_config in
+// src/megatron/bridge/recipes/llama/llama3.py from v0.2.0 on, which the performance scripts
+// build on): the first and the last virtual
 // stage hold one layer fewer (Megatron requires the count to divide; otherwise an even split).
 std::vector<int> embedding_and_loss_layout(int layers, int stages) {
   if (stages < 2 || (layers + 2) % stages != 0) return {};
@@ -195,7 +197,8 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
     const int pp = plan_value(q, "pp"), vp = plan_value(q, "vp");
     std::vector<int> layout;
     if (std::string(model) == "deepseek-v3") layout = deepseek_v3_layout(pp, vp);
-    if (std::string(model) == "qwen3-235b-a22b") layout = embedding_and_loss_layout(model_presets().find(model)->layers, pp * vp);
+    if (std::string(model) == "qwen3-235b-a22b" || std::string(model) == "llama3.1-405b")
+      layout = embedding_and_loss_layout(model_presets().find(model)->layers, pp * vp);
     if (!layout.empty()) s["plan"]["pipeline_layout"] = layout;
   }
   if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
