@@ -26,12 +26,13 @@ GpuSpec with_nccl(GpuSpec g, NcclGeneration generation) {
 // Each GPU's training_tensor_fraction as validation/calibration/fit_training_fraction.py fits
 // it on the dense Llama 3 runs of Megatron-Bridge (validation/RESULTS.md, "Dense calibration"):
 // H100 over six Llama 3 70B and 405B runs, B200 over six 8B and 405B runs, GB200 over eight and
-// GB300 over six 8B/70B/405B runs (405B with its recipe's pipeline layout, session 19). H800 and H200 share the H100's die, clocks and 700 W; B300
-// shares the GB300's Blackwell Ultra die (whose doubled softmax-exponent rate speeds attention)
-// and has no dense run of its own. GPUs without such runs (A100, H20, MI300X) keep the kernel
-// rate.
-constexpr double HOPPER_TRAINING = 0.916, BLACKWELL_TRAINING = 0.737, GB200_TRAINING = 0.710,
-                 BLACKWELL_ULTRA_TRAINING = 0.864;
+// GB300 over six 8B/70B/405B runs (405B with its recipe's pipeline layout, and the 70B and 405B
+// runs' tensor-parallel communication overlapped as their recipes run it: session 19). H800
+// and H200 share the H100's die, clocks and 700 W; B300 shares the GB300's Blackwell Ultra die
+// (whose doubled softmax-exponent rate speeds attention) and has no dense run of its own. GPUs
+// without such runs (A100, H20, MI300X) keep the kernel rate.
+constexpr double HOPPER_TRAINING = 0.736, BLACKWELL_TRAINING = 0.710, GB200_TRAINING = 0.674,
+                 BLACKWELL_ULTRA_TRAINING = 0.829;
 GpuSpec in_training(GpuSpec g, double fraction) {
   g.training_tensor_fraction = fraction;
   return g;

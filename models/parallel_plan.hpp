@@ -105,6 +105,11 @@ struct ParallelPlan {
   // layer by layer, each one's dispatch and combine on the communication stream while the
   // other computes (what DeepSeek's DualPipe does within a pair of micro-batches).
   bool overlap_ep_comm = false;
+  // Megatron's --tp-comm-overlap (Transformer Engine's userbuffers): each tensor-parallel
+  // all-gather and reduce-scatter of an attention or dense FFN block runs in chunks beside that
+  // block's GEMMs, exposed only where it outlasts them. MoE blocks' sequence-parallel gathers
+  // (in the token dispatcher) stay exposed.
+  bool tp_comm_overlap = false;
 
   // Megatron's sequence parallelism: with tp > 1 each TP rank keeps 1/tp of a micro-batch's
   // tokens outside the tensor-parallel GEMMs (norms, dropout, the MoE layer's input), with

@@ -333,6 +333,10 @@ const FieldTable<ParallelPlan>& plan_fields() {
                   "dtype of the gradient buffer and of the gradient sync: fp32 (Megatron-LM's default for BF16 "
                   "training) or bf16 (grad_reduce_in_fp32 = false, as Megatron-Bridge's performance recipes run)",
                   {"fp32", "bf16"}),
+      bool_field("tp_comm_overlap", &ParallelPlan::tp_comm_overlap, false,
+                 "run each tensor-parallel all-gather and reduce-scatter of an attention or dense FFN block beside that "
+                 "block's GEMMs, exposed only where longer (Megatron's --tp-comm-overlap, Transformer Engine "
+                 "userbuffers; MoE blocks' gathers stay exposed)"),
       bool_field("overlap_grad_reduce", &ParallelPlan::overlap_grad_reduce, false,
                  "reduce each layer's gradients on a communication stream during the last micro-batch's backward "
                  "(Megatron's --overlap-grad-reduce; with distributed_optimizer the weight all-gather runs beside the "

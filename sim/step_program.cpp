@@ -618,7 +618,25 @@ class ProgramBuilder {
     }
     if (p_.tp > 1) steps[n++] = Step::TP_ALLREDUCE;
     if (bwd) std::reverse(steps, steps + n);
-    for (int i = 0; i < n; ++i) run_step(steps[i], stage, layer, mb, bwd);
+    // With TP overlap, an attention or dense FFN block's collective (after it in the forward's
+    // order, before it in the backward's) runs beside the block instead; the MoE block's stays
+    // in the sequence.
+    const int paired = bwd ? -1 : 1;  // where a block's own collective sits
+    for (int i = 0; i < n; ++i) {
+      if (steps[i] == Step::TP_ALLREDUCE && hides_tp_comm(steps, n, i - paired)) continue;
+      if (hides_tp_comm(steps, n, i) && i + paired >= 0 && i + paired < n && steps[i + paired] == Step::TP_ALLREDUCE) {
+        const int first = tp_allreduce(stage, layer, mb, bwd, OpKind::COLLECTIVE_START);
+        run_step(steps[i], stage, layer, mb, bwd);
+        wait_ops(stage, first, GroupKind::TP);
+        continue;
+      }
+      run_step(steps[i], stage, layer, mb, bwd);
+    }
+  }
+  // Whether steps[i] is an attention or dense FFN block that hides its TP collective.
+  bool hides_tp_comm(const Step* steps, int n, int i) const {
+    if (!p_.tp_comm_overlap || p_.tp == 1 || i < 0 || i >= n) return false;
+    return steps[i] == Step::ATTENTION || steps[i] == Step::DENSE_FFN;
   }
 
   // Backward costs twice the forward FLOPs, once more with full recomputation.
@@ -638,7 +656,7 @@ class ProgramBuilder {
     const double f = bwd ? backward_factor(layer) : 1;
     switch (step) {
       case Step::ATTENTION: return attention_step(stage, layer, mb, bwd);
-      case Step::TP_ALLREDUCE: return tp_allreduce(stage, layer, mb, bwd);
+      case Step::TP_ALLREDUCE: return (void)tp_allreduce(stage, layer, mb, bwd);
       case Step::DENSE_FFN:
         return compute(stage, Part::DENSE_FFN, layer, mb, bwd,
                        graphed(graphs_mlp_, dense_ffn_ * f + (bwd ? recomputed_dense_ffn_ : Work{})));
@@ -857,11 +875,11 @@ class ProgramBuilder {
     return first_collective;
   }
 
-  void tp_allreduce(int stage, int layer, int mb, bool bwd) {
-    collective_op(stage, GroupKind::TP, Part::TP_COMM, layer, mb, bwd, [&](Collective& c, int) {
+  int tp_allreduce(int stage, int layer, int mb, bool bwd, OpKind kind = OpKind::COLLECTIVE) {
+    return collective_op(stage, GroupKind::TP, Part::TP_COMM, layer, mb, bwd, [&](Collective& c, int) {
       c.kind = CollectiveKind::ALL_REDUCE;
       c.bytes = tokens_full_ * m_.d_model * ACTIVATION_WIRE_BYTES;
-    });
+    }, kind);
   }
 
   int all_to_all(int stage, int layer, int mb, bool bwd, Part part, bool reverse, OpKind kind) {

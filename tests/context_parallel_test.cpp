@@ -143,3 +143,36 @@ TEST_CASE("plan search tries context parallelism for long sequences only or up t
   CHECK(max_cp_ranked(1) == 1);
   CHECK(max_cp_ranked(8) == 8);
 }
+
+TEST_CASE("TP overlap: a dense block's tensor-parallel collective runs beside the block, exposed only where longer",
+          "[estimator][tp]") {
+  // Llama 3 8B's two layers at TP 2 (one micro-batch, one stage): each attention and FFN block
+  // has one TP collective per direction. With tp_comm_overlap each runs beside its block: on
+  // an NVLink so fast that every collective is shorter than its block, none is exposed; on one
+  // so slow that every collective outlasts its block, each exposes its time less the block's,
+  // so the step shortens by exactly the blocks' time the collectives now cover.
+  const auto run = [](double nvlink_GBps, bool overlap) {
+    Scenario s = llama(R"({"dp": 4, "tp": 2, "micro_batches": 1, "seq_len": 4096})");
+    s.cluster.nvlink_Bps = nvlink_GBps * 1e9;
+    s.plan.tp_comm_overlap = overlap;
+    return simulate(s);
+  };
+  const StepResult fast = run(1e6, true), fast_exposed = run(1e6, false);
+  CHECK(part(fast, "tp_comm") == 0);
+  CHECK(part(fast_exposed, "tp_comm") > 0);
+  CHECK(fast.step_time_s == Approx(fast_exposed.step_time_s - part(fast_exposed, "tp_comm")).epsilon(1e-9));
+  const StepResult slow = run(0.05, true), slow_exposed = run(0.05, false);
+  const double blocks = part(slow, "attention") + part(slow, "dense_ffn") - part(slow_exposed, "attention") -
+                        part(slow_exposed, "dense_ffn");
+  CHECK(blocks == Approx(0).margin(1e-12));  // the blocks cost the same either way
+  const double covered = part(slow_exposed, "tp_comm") - part(slow, "tp_comm");
+  CHECK(covered > 0);
+  CHECK(slow_exposed.step_time_s - slow.step_time_s == Approx(covered).epsilon(1e-9));
+  // a MoE block's gathers stay in the sequence: Mixtral at TP 2 with the overlap exposes its
+  // MoE blocks' collectives still
+  Scenario moe = scenario(scenario_json(R"({"dp": 4, "tp": 2, "ep": 4, "micro_batches": 1, "seq_len": 1024})",
+                                        R"({"policy": "topk"})", "{}", R"({"preset": "mixtral-8x7b", "layers": 2})"));
+  moe.cluster.nvlink_Bps = 1e15;
+  moe.plan.tp_comm_overlap = true;
+  CHECK(part(simulate(moe), "tp_comm") > 0);
+}

@@ -65,7 +65,7 @@ TEST_CASE("FSDP with nothing to hide them: every piece's weights gathered twice 
 
 TEST_CASE("FSDP hides its transfers behind the layers and keeps the step's compute", "[fsdp]") {
   const StepResult zero1 = simulate(llama(false)), fsdp = simulate(llama(true));
-  CHECK(part(fsdp, "attention") == part(zero1, "attention"));
+  CHECK(part(fsdp, "attention") == Approx(part(zero1, "attention")).epsilon(1e-12));
   CHECK(part(fsdp, "dense_ffn") == Approx(part(zero1, "dense_ffn")).epsilon(1e-12));
   // Transfers of 218 M parameters per layer over NVLink take a fraction of a layer's
   // 4096-token forward and backward: what shows is mostly the first gather of each unit and

@@ -39,6 +39,7 @@ nlohmann::json scores_of(const std::string& routing, const std::string& model) {
 }
 
 int plan_value(const PointParams& q, const char* key) { return q.has(key) ? q.whole(key, 1, 1 << 20) : 1; }
+int pp_tp(const PointParams& q) { return plan_value(q, "tp"); }
 
 bool megatron_bridge(const std::string& framework) { return framework.find("Megatron-Bridge") != std::string::npos; }
 
@@ -200,6 +201,14 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
     if (std::string(model) == "qwen3-235b-a22b" || std::string(model) == "llama3.1-405b")
       layout = embedding_and_loss_layout(model_presets().find(model)->layers, pp * vp);
     if (!layout.empty()) s["plan"]["pipeline_layout"] = layout;
+    // Its Llama 3 and 3.1 performance recipes overlap the tensor-parallel all-gathers and
+    // reduce-scatters with the GEMMs (comm_overlap.tp_comm_overlap with a Transformer Engine
+    // userbuffers configuration per GPU and shape, off for NVFP4:
+    // scripts/performance/configs/llama/llama3_llm_pretrain.py and llama31_llm_pretrain.py,
+    // v0.2.0 on). Its MoE recipes with TP > 1 in these tables do not (H100 Qwen3-235B-A22B:
+    // tp_comm_overlap=False) or do not say (25.09).
+    if (std::string(model).rfind("llama", 0) == 0 && pp_tp(q) > 1 && precision.find("NVFP4") == std::string::npos)
+      s["plan"]["tp_comm_overlap"] = true;
   }
   if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
   s["cluster"]["nodes"] = gpus / cluster->gpus_per_node;
