@@ -39,7 +39,6 @@ nlohmann::json scores_of(const std::string& routing, const std::string& model) {
 }
 
 int plan_value(const PointParams& q, const char* key) { return q.has(key) ? q.whole(key, 1, 1 << 20) : 1; }
-int pp_tp(const PointParams& q) { return plan_value(q, "tp"); }
 
 bool megatron_bridge(const std::string& framework) { return framework.find("Megatron-Bridge") != std::string::npos; }
 
@@ -81,8 +80,8 @@ std::vector<int> deepseek_v3_layout(int pp, int vp) {
 // account_for_loss_in_pipeline_split, qwen3_235b_a22b_pretrain_config in
 // src/megatron/bridge/recipes/qwen/qwen3_moe.py @ aea4832b5, llama31_405b_pretrain_config in
 // src/megatron/bridge/recipes/llama/llama3.py from v0.2.0 on, which the performance scripts
-// build on): the first and the last virtual
-// stage hold one layer fewer (Megatron requires the count to divide; otherwise an even split).
+// build on): the first and the last virtual stage hold one layer fewer (Megatron requires the
+// count to divide; otherwise an even split).
 std::vector<int> embedding_and_loss_layout(int layers, int stages) {
   if (stages < 2 || (layers + 2) % stages != 0) return {};
   std::vector<int> layout(static_cast<size_t>(stages), (layers + 2) / stages);
@@ -207,7 +206,7 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
     // scripts/performance/configs/llama/llama3_llm_pretrain.py and llama31_llm_pretrain.py,
     // v0.2.0 on). Its MoE recipes with TP > 1 in these tables do not (H100 Qwen3-235B-A22B:
     // tp_comm_overlap=False) or do not say (25.09).
-    if (std::string(model).rfind("llama", 0) == 0 && pp_tp(q) > 1 && precision.find("NVFP4") == std::string::npos)
+    if (std::string(model).rfind("llama", 0) == 0 && plan_value(q, "tp") > 1 && precision.find("NVFP4") == std::string::npos)
       s["plan"]["tp_comm_overlap"] = true;
   }
   if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
