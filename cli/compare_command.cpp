@@ -61,17 +61,13 @@ Args parse_args(const Kind& kind, const std::vector<std::string>& args) {
   Args a;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw CommandUsageError(arg + " needs a value");
-      return args[++i];
-    };
     if (arg == kind.option) {
-      for (const std::string& choice : split(value(), ','))
+      for (const std::string& choice : split(option_value(args, i), ','))
         if (!choice.empty()) a.choices.push_back(choice);
     } else if (arg == "--steps") {
-      a.steps = whole_number(value(), "--steps", 1);
+      a.steps = whole_number(option_value(args, i), "--steps", 1);
     } else if (arg == "--out") {
-      a.out_dir = value();
+      a.out_dir = option_value(args, i);
     } else if (arg.rfind("--", 0) == 0) {
       throw CommandUsageError("unknown option " + arg);
     } else if (a.scenario.empty()) {

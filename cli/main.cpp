@@ -11,6 +11,7 @@
 #include "hardware/kernel_profile.hpp"
 #include "cli/compare_command.hpp"
 #include "cli/plan_command.hpp"
+#include "cli/usage.hpp"
 #include "cli/sweep_command.hpp"
 #include "models/model.hpp"
 #include "models/placement/placement.hpp"
@@ -63,13 +64,9 @@ RunArgs parse_run_args(const std::vector<std::string>& args, bool allow_engine) 
   RunArgs a;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
-      return args[++i];
-    };
-    if (arg == "--out") a.out_dir = value();
-    else if (arg == "--engine" && allow_engine) a.engine = value();
-    else if (arg == "--profile") a.profile = value();
+    if (arg == "--out") a.out_dir = option_value<UsageError>(args, i);
+    else if (arg == "--engine" && allow_engine) a.engine = option_value<UsageError>(args, i);
+    else if (arg == "--profile") a.profile = option_value<UsageError>(args, i);
     else if (arg.rfind("--", 0) == 0) throw UsageError("unknown option " + arg);
     else if (a.scenario.empty()) a.scenario = arg;
     else throw UsageError("more than one scenario given: " + a.scenario + ", " + arg);

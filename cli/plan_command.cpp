@@ -40,15 +40,11 @@ Args parse_args(const std::vector<std::string>& args) {
   Args a;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw CommandUsageError(arg + " needs a value");
-      return args[++i];
-    };
-    if (arg == "--gpus") a.gpus = whole_number(value(), "--gpus", 1);
-    else if (arg == "--top") a.top = whole_number(value(), "--top", 1);
-    else if (arg == "--refine") a.refine = whole_number(value(), "--refine", 0);
-    else if (arg == "--max-cp") a.max_cp = whole_number(value(), "--max-cp", 1);
-    else if (arg == "--out") a.out_dir = value();
+    if (arg == "--gpus") a.gpus = whole_number(option_value(args, i), "--gpus", 1);
+    else if (arg == "--top") a.top = whole_number(option_value(args, i), "--top", 1);
+    else if (arg == "--refine") a.refine = whole_number(option_value(args, i), "--refine", 0);
+    else if (arg == "--max-cp") a.max_cp = whole_number(option_value(args, i), "--max-cp", 1);
+    else if (arg == "--out") a.out_dir = option_value(args, i);
     else if (arg.rfind("--", 0) == 0) throw CommandUsageError("unknown option " + arg);
     else if (a.scenario.empty()) a.scenario = arg;
     else throw CommandUsageError("more than one scenario given: " + a.scenario + ", " + arg);

@@ -41,19 +41,15 @@ Args parse_args(const std::vector<std::string>& args) {
   Args a;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw CommandUsageError(arg + " needs a value");
-      return args[++i];
-    };
-    if (arg == "--jobs") a.jobs = whole_number(value(), "--jobs", 1);
+    if (arg == "--jobs") a.jobs = whole_number(option_value(args, i), "--jobs", 1);
     else if (arg == "--shard") {
-      const std::string v = value();
+      const std::string v = option_value(args, i);
       const size_t slash = v.find('/');
       if (slash == std::string::npos) throw CommandUsageError("--shard " + v + ": expected I/N, e.g. 0/4");
       a.shard = whole_number(v.substr(0, slash), "--shard I", 0);
       a.shards = whole_number(v.substr(slash + 1), "--shard N", 1);
       if (a.shard >= a.shards) throw CommandUsageError("--shard " + v + ": I counts from 0 and must be below N");
-    } else if (arg == "--out") a.out = value();
+    } else if (arg == "--out") a.out = option_value(args, i);
     else if (arg.rfind("--", 0) == 0) throw CommandUsageError("unknown option " + arg);
     else if (a.sweep.empty()) a.sweep = arg;
     else throw CommandUsageError("more than one sweep file given: " + a.sweep + ", " + arg);

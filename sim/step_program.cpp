@@ -1033,10 +1033,7 @@ class ProgramBuilder {
     if (m_.mixing_core_flops_per_token(0, p_.seq_len) <= 0) return Work{0, 0, 1};
     const double core = m_.attention_core_flops_per_token(p_.seq_len, windowed) * tokens_full_ / p_.tp;
     const double f = backward ? BACKWARD_FLOP_FACTOR : 1;
-    // cuDNN's FP8 and MXFP8 backward skip no block outside a sliding window: a windowed layer
-    // costs the full causal range (its benchmark, GPT-OSS's 128-key window: time grows with the
-    // square of the length, 90 ms at 32k tokens against 3.7 ms in BF16 on a GB200).
-    if (windowed && backward && m_.attention_dtype != AttentionDtype::BF16) {
+    if (windowed && !CostModel::attention_skips_window(backward, m_.attention_dtype)) {
       const double causal_core = m_.attention_core_flops_per_token(p_.seq_len, false) * tokens_full_ / p_.tp;
       return Work{core_s(causal_core, true, key_blocks(false)), f * core, 1.0} + launches(2 * (p_.cp - 1));
     }

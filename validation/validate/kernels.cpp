@@ -45,8 +45,7 @@ Prediction predict_attention(const ValidationPoint& p, const PredictContext& ctx
   const double w = causal ? p.params.number("sliding_window") : 0;
   const double sequences = p.params.positive("batch") * p.params.positive("q_heads");
   const double dqk = p.params.positive("head_dim_qk"), dvo = p.params.positive("head_dim_vo");
-  // FP8 and MXFP8 backward compute the whole causal range of a windowed mask (step_program.cpp).
-  const double computed_window = backward && *dtype != AttentionDtype::BF16 ? 0 : w;
+  const double computed_window = CostModel::attention_skips_window(backward, *dtype) ? w : 0;
   const double computed_keys = causal ? CostModel::causal_computed_keys(s, computed_window) : s;
   const double forward_flops = 2 * sequences * s * computed_keys * (dqk + dvo);
   const double t = CostModel(*cluster, Dtype::BF16)

@@ -176,6 +176,12 @@ std::string release_of(const std::string& framework) {
   return std::regex_search(framework, m, pattern) ? m[1].str() : "";
 }
 
+// BridgeRecipe::shared_expert_overlap: the DeepSeek-V3 recipe's default, which a flex
+// dispatcher or the all-to-all overlap turns off.
+bool overlaps_shared_experts(const std::string& model, Dispatcher dispatcher, bool a2a_overlap) {
+  return model == "deepseek-v3" && dispatcher == NCCL && !a2a_overlap;
+}
+
 }  // namespace
 
 int BridgeRecipe::dispatcher_sms() const {
@@ -212,7 +218,7 @@ BridgeRecipe stated_recipe(const PointParams& recipe, const std::string& model) 
   out.dispatcher = dispatcher == "hybridep" ? HYBRID : dispatcher == "deepep" ? DEEP : NCCL;
   out.recompute_modules = recipe.texts("recompute_modules");
   out.fp8_attention = recipe.flag("fp8_attention", false);
-  out.shared_expert_overlap = model == "deepseek-v3" && out.dispatcher == NCCL && !out.a2a_overlap;
+  out.shared_expert_overlap = overlaps_shared_experts(model, out.dispatcher, out.a2a_overlap);
   return out;
 }
 
@@ -234,7 +240,7 @@ std::optional<BridgeRecipe> megatron_bridge_recipe(const std::string& framework,
       out.fp8_attention = r.fp8_attention;
       out.recompute_modules = split(r.recompute);
       out.dispatcher = r.dispatcher;
-      out.shared_expert_overlap = model == "deepseek-v3" && r.dispatcher == NCCL && !r.a2a_overlap;
+      out.shared_expert_overlap = overlaps_shared_experts(model, r.dispatcher, r.a2a_overlap);
       return out;
     }
     const auto* follows = std::find_if(std::begin(FOLLOWS), std::end(FOLLOWS),
