@@ -579,6 +579,70 @@ TEST_CASE("validate: a row may state its run's own settings, as NVIDIA's overlap
   CHECK_THROWS_WITH(predict(parsed_point(row), PredictContext{}), Catch::Contains("/params/recipe/overlap: unknown key"));
 }
 
+TEST_CASE("validate: Megatron-LM's MoE recipes state their runs and the unsupported ones say why", "[validate]") {
+  // validation/heldout/megatron_lm_moe_recipes.json (make_megatron_lm_moe_recipes.py): Megatron-LM's
+  // examples/moe_recipes, one row per published run with the settings of its YAML.
+  const auto points = read_validation_dataset(std::string(MOESIM_SOURCE_DIR) +
+                                              "/validation/heldout/megatron_lm_moe_recipes.json");
+  REQUIRE(points.size() == 16);
+  int supported = 0;
+  for (const ValidationPoint& p : points) {
+    INFO(p.id);
+    const Prediction prediction = predict(p, PredictContext{});
+    if (!prediction.supported) {
+      // DeepSeek-V4 has no preset; DeepSeek-V3 on GB200 offloads to host memory
+      CHECK_THAT(prediction.reason, Catch::Contains("no model preset for DeepSeek-V4") ||
+                                        Catch::Contains("offloading (offload_optimizer_states, fine_grained_activation_offloading)"));
+      continue;
+    }
+    CHECK(prediction.fits_memory.value_or(false));
+    CHECK(prediction.metric > 0);
+    ++supported;
+  }
+  CHECK(supported == 13);
+  const auto scenario_of = [&](const std::string& id) {
+    const Prediction prediction = predict(point(points, id), PredictContext{});
+    REQUIRE(prediction.supported);
+    return nlohmann::json::parse(prediction.scenario_json);
+  };
+  // Qwen3-30B-A3B BF16 on 16 GB200: no gradient-reduce overlap, NVLink SHARP off, no graphs,
+  // HybridEP on its default SMs
+  const auto bf16 = scenario_of("train-mlm-moe-recipes-gb200-qwen3-30b-a3b-bf16-16gpu-tp1pp1ep16");
+  CHECK(bf16["plan"]["overlap_grad_reduce"] == false);
+  CHECK(bf16["cluster"]["nccl_nvls"] == false);
+  CHECK(bf16["cluster"]["host_us_per_kernel"] != 0);
+  CHECK(bf16["plan"]["ep_comm_sms"] == 32);
+  CHECK(bf16["plan"]["dispatch_copies"] == "per_node");
+  // the same run in MXFP8 with the whole step graphed (paged stash): no host launches
+  CHECK(scenario_of("train-mlm-moe-recipes-gb200-qwen3-30b-a3b-mxfp8-16gpu-tp1pp1ep16-paged-stash")["cluster"]
+                   ["host_us_per_kernel"] == 0);
+  // Qwen3-235B-A22B on 128 B200: DeepEP on the 20 SMs it states, the all-to-alls overlapped, two
+  // layers per virtual stage with the embedding and the loss counted as layers (VPP 12)
+  const auto b200 = scenario_of("train-mlm-moe-recipes-b200-qwen3-235b-a22b-mxfp8-128gpu-tp2pp4ep16");
+  CHECK(b200["plan"]["ep_comm_sms"] == 20);
+  CHECK(b200["plan"]["overlap_ep_comm"] == true);
+  CHECK(b200["plan"]["vp"] == 12);
+  const auto layout = b200["plan"]["pipeline_layout"].get<std::vector<int>>();
+  REQUIRE(layout.size() == 48);
+  CHECK((layout.front() == 1 && layout.back() == 1 && layout[1] == 2));
+  CHECK(std::accumulate(layout.begin(), layout.end(), 0) == 94);
+  // DeepSeek-V3 on 256 B200: "Et*4|(tttt|)*14tmL" over PP 8 (VP 2)
+  const auto dsv3 = scenario_of("train-mlm-moe-recipes-b200-deepseek-v3-mxfp8-256gpu-tp1pp8ep32");
+  CHECK(dsv3["plan"]["pipeline_layout"].size() == 16);
+  CHECK(dsv3["plan"]["pipeline_layout"].back() == 1);
+  CHECK(dsv3["plan"]["ep_comm_sms"] == 24);
+
+  // stated settings that are not numbers moesim can use are input errors naming them
+  nlohmann::json row = nlohmann::json::parse(test::read_file(std::string(MOESIM_SOURCE_DIR) +
+                                                             "/validation/heldout/megatron_lm_moe_recipes.json"))["points"][2];
+  row["params"]["pipeline_layout"] = {4, -1};
+  CHECK_THROWS_WITH(predict(parsed_point(row), PredictContext{}),
+                    Catch::Contains("/params/pipeline_layout: expected a list of whole numbers"));
+  row["params"].erase("pipeline_layout");
+  row["params"]["recipe"]["dispatcher_sms"] = 0;
+  CHECK_THROWS_WITH(predict(parsed_point(row), PredictContext{}), Catch::Contains("/params/recipe/dispatcher_sms"));
+}
+
 TEST_CASE("moesim validate: training steps sliced by model and by GPU and by release add up to the family's MAPE",
           "[validate][cli]") {
   const auto r = test::run_command(std::string(MOESIM_BINARY) + " validate " + MOESIM_SOURCE_DIR +

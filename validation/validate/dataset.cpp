@@ -63,6 +63,18 @@ std::vector<std::string> PointParams::texts(const std::string& key) const {
   return v.get<std::vector<std::string>>();
 }
 
+std::vector<int> PointParams::wholes(const std::string& key, int min, int max) const {
+  if (!has(key)) return {};
+  const json& v = p_.at(key);
+  const bool fit = v.is_array() && std::all_of(v.begin(), v.end(), [&](const json& e) {
+    return e.is_number_integer() && e.get<int64_t>() >= min && e.get<int64_t>() <= max;
+  });
+  if (!fit)
+    throw InputError(where_ + "/" + key + ": expected a list of whole numbers in [" + std::to_string(min) + ", " +
+                     std::to_string(max) + "], got " + v.dump());
+  return v.get<std::vector<int>>();
+}
+
 std::vector<std::string> PointParams::keys() const {
   std::vector<std::string> out;
   for (const auto& [key, value] : p_.items()) out.push_back(key);

@@ -34,6 +34,7 @@ class PointParams {
   PointParams object(const std::string& key) const;
   bool flag(const std::string& key, bool absent) const;            // a boolean; `absent` when missing
   std::vector<std::string> texts(const std::string& key) const;  // a list of strings; empty when missing
+  std::vector<int> wholes(const std::string& key, int min, int max) const;  // integers in [min, max]; empty when missing
   std::vector<std::string> keys() const;
   const std::string& where() const { return where_; }
 

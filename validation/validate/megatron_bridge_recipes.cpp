@@ -185,6 +185,7 @@ bool overlaps_shared_experts(const std::string& model, Dispatcher dispatcher, bo
 }  // namespace
 
 int BridgeRecipe::dispatcher_sms() const {
+  if (stated_sms > 0) return stated_sms;
   switch (dispatcher) {
     case Dispatcher::HYBRID_EP: return HYBRID_EP_SMS;
     case Dispatcher::DEEP_EP: return DEEP_EP_SMS;
@@ -194,12 +195,13 @@ int BridgeRecipe::dispatcher_sms() const {
 }
 
 BridgeRecipe stated_recipe(const PointParams& recipe, const std::string& model) {
-  static const std::set<std::string> known = {"graphs", "cuda_graph_scope", "a2a_overlap", "dispatcher",
-                                              "recompute_modules", "fp8_attention", "source"};
+  static const std::set<std::string> known = {"graphs",          "cuda_graph_scope", "a2a_overlap",
+                                              "dispatcher",      "dispatcher_sms",   "recompute_modules",
+                                              "fp8_attention",   "source"};
   for (const std::string& key : recipe.keys())
     if (!known.count(key))
       throw InputError(recipe.where() + "/" + key + ": unknown key; expected one of graphs, cuda_graph_scope, a2a_overlap, "
-                       "dispatcher, recompute_modules, fp8_attention, source");
+                       "dispatcher, dispatcher_sms, recompute_modules, fp8_attention, source");
   const auto one_of = [&](const std::string& key, const std::string& fallback, const std::vector<std::string>& allowed) {
     const std::string v = recipe.has(key) ? recipe.text(key) : fallback;
     if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
@@ -216,6 +218,7 @@ BridgeRecipe stated_recipe(const PointParams& recipe, const std::string& model) 
   out.a2a_overlap = recipe.flag("a2a_overlap", false);
   const std::string dispatcher = one_of("dispatcher", "alltoall", {"alltoall", "hybridep", "deepep"});
   out.dispatcher = dispatcher == "hybridep" ? HYBRID : dispatcher == "deepep" ? DEEP : NCCL;
+  if (recipe.has("dispatcher_sms")) out.stated_sms = recipe.whole("dispatcher_sms", 1, 1024);
   out.recompute_modules = recipe.texts("recompute_modules");
   out.fp8_attention = recipe.flag("fp8_attention", false);
   out.shared_expert_overlap = overlaps_shared_experts(model, out.dispatcher, out.a2a_overlap);

@@ -27,7 +27,9 @@ struct BridgeRecipe {
   // Megatron's --moe-shared-expert-overlap: on in the DeepSeek-V3 recipe unless a flex
   // dispatcher or the all-to-all overlap turns it off.
   bool shared_expert_overlap = false;
-  // The SMs the dispatcher's all-to-all kernels hold while they run.
+  // The SMs the dispatcher's all-to-all kernels hold while they run: those the run states
+  // (stated_sms > 0), else the dispatcher's default in these recipes.
+  int stated_sms = 0;
   int dispatcher_sms() const;
   // What its dispatch sends (ParallelPlan::dispatch_copies): Megatron-Core's alltoall dispatcher
   // permutes one row per (token, expert) and all-to-alls them (token_dispatcher.py: input_splits
@@ -39,8 +41,9 @@ struct BridgeRecipe {
 
 // A row that states its own run's settings (params.recipe, for runs outside the release
 // tables): {"graphs": "none" | "parts" | "step", "cuda_graph_scope": [...] (parts),
-// "a2a_overlap": bool, "dispatcher": "alltoall" | "hybridep" | "deepep", "recompute_modules":
-// [...], "fp8_attention": bool, "source": text}. Throws InputError naming the key.
+// "a2a_overlap": bool, "dispatcher": "alltoall" | "hybridep" | "deepep", "dispatcher_sms": n,
+// "recompute_modules": [...], "fp8_attention": bool, "source": text}. Throws InputError naming
+// the key.
 BridgeRecipe stated_recipe(const PointParams& recipe, const std::string& model);
 
 // The recipe of a row: its release (from the framework text, "... (NeMo 26.02)"), moesim's

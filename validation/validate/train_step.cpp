@@ -130,12 +130,18 @@ std::string apply_recipe(const BridgeRecipe& r, nlohmann::json& s, const Scenari
   return note;
 }
 
-// The model FLOPs per token that the point's framework reports: Megatron-Bridge's formula
-// (with the run's MTP layers), or Megatron-LM's 2024 one for the Megatron-Core runs; moesim's
-// own count (3 x forward, causal attention halved) where neither applies.
+// Megatron-LM's own training loop as of 2026 (examples/moe_recipes): its FLOP count is the one
+// Megatron-Bridge copies (megatron/training/training.py, num_floating_point_operations @
+// 9c5258f1: causal halving, MLA, MTP, the padded vocabulary; it pads to
+// make_vocab_size_divisible_by x tp, which for these models' vocabularies is the vocabulary).
+bool megatron_lm(const std::string& framework) { return framework.find("Megatron-LM") != std::string::npos; }
+
+// The model FLOPs per token that the point's framework reports: Megatron-Bridge's and today's
+// Megatron-LM's formula (with the run's MTP layers), or Megatron-LM's 2024 one for the
+// Megatron-Core runs; moesim's own count (3 x forward, causal attention halved) where none applies.
 double publisher_flops_per_token(const PointParams& q, const Scenario& s, double moesim_flops_per_token) {
   const ModelSpec& m = s.model;
-  if (megatron_bridge(q.text("framework")))
+  if (megatron_bridge(q.text("framework")) || megatron_lm(q.text("framework")))
     return megatron_bridge_flops_per_token(m, s.plan.seq_len, s.model.mtp_layers, s.plan.tp);
   if (q.text("framework").find("Megatron-Core") != std::string::npos)
     if (const auto flops = megatron_core_2024_flops_per_token(m, s.plan.seq_len)) return *flops;
@@ -155,6 +161,8 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
   const int gpus = q.whole("gpus", 1, 1 << 20), dp = plan_value(q, "dp"), mbs = plan_value(q, "micro_batch");
   const int global_batch = q.whole("global_batch", 1, 1 << 30);
   if (global_batch % (dp * mbs)) return unsupported("global_batch is not a multiple of dp x micro_batch");
+  if (q.has("offload"))
+    return unsupported("offloading (" + joined(q.texts("offload")) + ") to host memory is not modeled");
 
   nlohmann::json s = {
       {"name", p.id},
@@ -167,7 +175,7 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
         {"seq_len", q.whole("seq_len", 1, 1 << 24)},
         // Megatron-Core's MoE recipes run with --use-distributed-optimizer, --overlap-grad-reduce
         // and --overlap-param-gather
-        {"distributed_optimizer", true}, {"overlap_grad_reduce", true},
+        {"distributed_optimizer", true}, {"overlap_grad_reduce", q.flag("overlap_grad_reduce", true)},
         // Megatron-Bridge's FSDP column: Megatron-FSDP with optim_grads_params
         {"fsdp", q.has("fsdp") && q.whole("fsdp", 0, 1 << 20) > 0},
         {"gradient_dtype", gradient_dtype_of(q.text("framework"))}}},
@@ -209,6 +217,9 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
     if (std::string(model).rfind("llama", 0) == 0 && plan_value(q, "tp") > 1 && precision.find("NVFP4") == std::string::npos)
       s["plan"]["tp_comm_overlap"] = true;
   }
+  // What a run states about itself wins over the framework's defaults above.
+  if (q.has("nccl_nvls")) s["cluster"]["nccl_nvls"] = q.flag("nccl_nvls", false);
+  if (q.has("pipeline_layout")) s["plan"]["pipeline_layout"] = q.wholes("pipeline_layout", 0, 1 << 16);
   if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
   s["cluster"]["nodes"] = gpus / cluster->gpus_per_node;
   // A stated plan that moesim rejects (Megatron would too: the plan's own numbers disagree)
@@ -220,18 +231,17 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
     return unsupported(std::string("the stated plan is not one moesim can run: ") + e.what());
   }
   std::string recipe_note;
-  if (megatron_bridge(q.text("framework"))) {
-    // the row's own settings where it states them, else its release's recipe
-    const auto recipe = q.has("recipe") ? std::optional(stated_recipe(q.object("recipe"), model))
-                                        : megatron_bridge_recipe(q.text("framework"), model, cluster->gpu.name, precision,
-                                                                 global_batch);
-    if (recipe) {
-      recipe_note = "; " + apply_recipe(*recipe, s, *parsed, precision);
-      try {
-        parsed = parse_scenario(s.dump(), p.id);
-      } catch (const InputError& e) {
-        return unsupported("the release's recipe does not run on the stated plan: " + std::string(e.what()));
-      }
+  // the row's own settings where it states them, else a Megatron-Bridge row's release recipe
+  const auto recipe = q.has("recipe") ? std::optional(stated_recipe(q.object("recipe"), model))
+                      : megatron_bridge(q.text("framework"))
+                          ? megatron_bridge_recipe(q.text("framework"), model, cluster->gpu.name, precision, global_batch)
+                          : std::nullopt;
+  if (recipe) {
+    recipe_note = "; " + apply_recipe(*recipe, s, *parsed, precision);
+    try {
+      parsed = parse_scenario(s.dump(), p.id);
+    } catch (const InputError& e) {
+      return unsupported("the recipe does not run on the stated plan: " + std::string(e.what()));
     }
   }
   const Scenario& scenario = *parsed;
@@ -247,7 +257,8 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
                              (r.fits_memory ? "" : ", does NOT fit in moesim's memory model");
   Prediction prediction = in_metric(
       p, r.step_time_s, work,
-      "analytic engine, 1F1B (interleaved when vp > 1), gradient reduce overlapped; memory " + memory + recipe_note);
+      std::string("analytic engine, 1F1B (interleaved when vp > 1), gradient reduce ") +
+          (scenario.plan.overlap_grad_reduce ? "overlapped" : "after the last backward") + "; memory " + memory + recipe_note);
   prediction.scenario_json = s.dump(2);
   prediction.fits_memory = r.fits_memory;
   return prediction;
