@@ -136,7 +136,7 @@ def point(shared, model_label, path, tflops, spec):
               "dp": dp, "cp": cp, "vp": vp, "grad_accum": gbs // (dp * mbs), "precision": precision_of(args),
               "precision_detail": f"bf16 with fp8_recipe {args.get('fp8_recipe')}",
               "routing": "force_balanced" if args.get("moe_router_force_load_balancing") else "trained",
-              "framework": f"Megatron-LM main @ {COMMIT} (examples/moe_recipes)",
+              "framework": f"Megatron-LM (main @ {COMMIT}, examples/moe_recipes)",
               "overlap_grad_reduce": bool(args.get("overlap_grad_reduce")),
               "nccl_nvls": str(env.get("NCCL_NVLS_ENABLE", "1")) != "0",
               "recipe": recipe_of(args, path)})

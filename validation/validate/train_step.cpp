@@ -218,6 +218,8 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
       s["plan"]["tp_comm_overlap"] = true;
   }
   // What a run states about itself wins over the framework's defaults above.
+  if (q.has("architecture") && q.object("architecture").has("mtp_layers"))
+    s["model"]["mtp_layers"] = q.object("architecture").whole("mtp_layers", 0, 16);
   if (q.has("nccl_nvls")) s["cluster"]["nccl_nvls"] = q.flag("nccl_nvls", false);
   if (q.has("pipeline_layout")) s["plan"]["pipeline_layout"] = q.wholes("pipeline_layout", 0, 1 << 16);
   if (gpus % cluster->gpus_per_node) return unsupported("gpus is not a multiple of gpus_per_node");
