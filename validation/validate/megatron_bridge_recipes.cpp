@@ -60,10 +60,12 @@ constexpr const char* ATTN_ROUTER = "attn,moe_router,moe_preprocess";
 // moe_flex_dispatcher_backend "hybridep" runs HybridEP on 32 SMs (moe_hybridep_num_sms = 32),
 // none the NCCL all-to-all dispatcher. 25.09 (no such files yet): scripts/performance/run_script.py
 // and configs/*.yaml @ fa0315ae2, the commit of the 25.09 table: the DeepSeek-V3 H100 run's
-// DeepEP and all-to-all overlap (A2A_1F1B), its recomputed modules. Its rows' cuda_graphs
-// (Megatron-Core 0.14's whole-layer graphs, which need drop-and-pad MoE) are left out: moesim
-// has no whole-layer graph with the MoE block in it, and the same files ask for graphs together
-// with recomputation, which Megatron-Core 0.14 refuses, so they are not what every row ran.
+// DeepEP and all-to-all overlap (A2A_1F1B), its recomputed modules, and its cuda_graphs:
+// Megatron-Core 0.14's whole-layer graphs (enable_cuda_graph, cuda_graph_scope "layer"; they
+// need the drop-and-pad MoE these token-drop runs use), on for Qwen3-30B-A3B on GB200 and B200
+// and Qwen3-235B-A22B on GB200 (configs/qwen3/*_llm_pretrain.yaml perf_matrix, no recomputation
+// there). DeepSeek-V3's files ask for graphs together with recomputation, which Megatron-Core
+// 0.14 refuses, so its graphs are not what every row ran: left out.
 // Where a row's own plan differs from the recipe's (the table's plan wins), the settings still
 // come from the recipe of the row's system and precision.
 constexpr Row ROWS[] = {
@@ -71,7 +73,10 @@ constexpr Row ROWS[] = {
     {"25.09", "deepseek-v3", "h100-sxm", ANY, 0, NONE, "", true, false, "mla_up_proj,mlp", DEEP, "fa0315ae2 run_script.py deepseek v3 h100"},
     {"25.09", "deepseek-v3", "b200", ANY, 0, NONE, "", false, false, "core_attn", NCCL, "fa0315ae2 run_script.py deepseek v3 b200 (tokendrop)"},
     {"25.09", "deepseek-v3", "gb200", ANY, 0, NONE, "", false, false, "mla_up_proj,mlp,moe_act", NCCL, "fa0315ae2 run_script.py deepseek v3 gb200 (tokendrop)"},
+    {"25.09", "qwen3-30b-a3b", "gb200", ANY, 0, PARTS, "layer", false, false, "", NCCL, "fa0315ae2 qwen3_30b_a3b_llm_pretrain.yaml gb200 (tokendrop, cuda_graphs)"},
+    {"25.09", "qwen3-30b-a3b", "b200", ANY, 0, PARTS, "layer", false, false, "", NCCL, "fa0315ae2 qwen3_30b_a3b_llm_pretrain.yaml b200 (tokendrop, cuda_graphs)"},
     {"25.09", "qwen3-30b-a3b", "", ANY, 0, NONE, "", false, false, "", NCCL, "fa0315ae2 run_script.py qwen3 30b_a3b (tokendrop)"},
+    {"25.09", "qwen3-235b-a22b", "gb200", ANY, 0, PARTS, "layer", false, false, "", NCCL, "fa0315ae2 qwen3_235b_a22b_llm_pretrain.yaml gb200 (tokendrop, cuda_graphs)"},
     {"25.09", "qwen3-235b-a22b", "", ANY, 0, NONE, "", false, false, "", NCCL, "fa0315ae2 run_script.py qwen3 235b_a22b (tokendrop)"},
     // 25.11
     {"25.11", "deepseek-v3", "b200", ANY, 0, NONE, "", false, false, "mla_up_proj", NCCL, "v0.2.0 DEEPSEEK_V3_B200_FP8_MX_BASE_CONFIG"},
