@@ -100,6 +100,11 @@ struct ParallelPlan {
   // token and node); "per_expert", one row per (token, expert) (Megatron-Core's alltoall
   // dispatcher: the permuted rows, NCCL all-to-all).
   std::string dispatch_copies = "per_rank";
+  // How a GPU's expert GEMMs run: "grouped", one persistent grouped kernel whose tiles from all
+  // local experts share the SMs' waves (CUTLASS grouped GEMMs, DeepGEMM, fused grouped MLP
+  // kernels); "per_expert", one GEMM per local expert, each with its own tile and wave
+  // quantization (Transformer Engine's GroupedLinear: a cuBLAS GEMM per expert).
+  std::string expert_gemms = "grouped";
   // Megatron's --overlap-moe-expert-parallel-comm ("combined 1F1B"): in the steady phase of
   // the pipeline schedule a forward and a backward of different micro-batches run together,
   // layer by layer, each one's dispatch and combine on the communication stream while the

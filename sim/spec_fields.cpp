@@ -351,6 +351,11 @@ const FieldTable<ParallelPlan>& plan_fields() {
                    "NVLink (DeepEP normal, Hybrid-EP); per_expert, one row per (token, expert) (Megatron-Core's "
                    "alltoall dispatcher over NCCL)",
                    {"per_rank", "per_node", "per_expert"}),
+      choice_field("expert_gemms", &ParallelPlan::expert_gemms,
+                   "how a GPU's expert GEMMs run: grouped, one persistent grouped kernel over all local experts "
+                   "(CUTLASS grouped GEMM, DeepGEMM, fused grouped MLP kernels); per_expert, one GEMM per local "
+                   "expert, each with its own tile and wave quantization (Transformer Engine's GroupedLinear)",
+                   {"grouped", "per_expert"}),
       int_field("ep_comm_sms", &ParallelPlan::ep_comm_sms, 0,
                 "SMs the expert-parallel all-to-all kernels hold while they run; compute beside them gets the rest "
                 "(DeepSeek-V3: 20 of 132 on H800)"),

@@ -918,7 +918,7 @@ class ProgramBuilder {
     const RowPass extra = expert_row_extras(local_experts, e, width, bwd);
     host_.kernels += f * (local_experts * e.matrices + passes + row_kernels()) + extra.counted_kernels;
     const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
-      return f * (launches_s + l.rank_padded_rows[rank] * row.seconds + l.rank_rows[rank] * permute_row_s) +
+      return f * (launches_s + expert_gemms_s(l, rank, local_experts, width, e, row.seconds) + l.rank_rows[rank] * permute_row_s) +
              extra.launches * s_.cluster.kernel_overhead_s + l.rank_rows[rank] * extra.row_s;
     };
     // Without extra passes the times scale with f alike in both directions: one spread serves both.
@@ -937,6 +937,18 @@ class ProgramBuilder {
       out_.ops[gpu].push_back(
           Op{OpKind::COMPUTE, Part::EXPERT_COMPUTE, bwd, int16_t(layer), mb, -1, seconds, f * l.rank_rows[rank] * row.flops});
     });
+  }
+
+  // A rank's expert GEMMs, one direction: its experts' tile-padded rows at the tensor-core time
+  // of a row (one grouped kernel), or one GEMM per local expert over its share of the rank's
+  // rows, each tile- and wave-quantized (ParallelPlan::expert_gemms "per_expert"; the launch
+  // overhead stays one per matrix: the library issues the experts' GEMMs over several streams).
+  double expert_gemms_s(const MicroBatchLoad& l, int rank, double local_experts, double width,
+                        const ModelSpec::ExpertShape& e, double row_s) const {
+    if (p_.expert_gemms != "per_expert") return l.rank_padded_rows[rank] * row_s;
+    const double rows = l.rank_rows[rank] / local_experts;
+    if (rows <= 0) return 0;
+    return local_experts * e.matrices * (cost_.gemm_s(rows, width, e.item_width) - s_.cluster.gemm_overhead_s);
   }
 
   // What a spread of expert times is cached by: the load, and the backward factor where the

@@ -719,6 +719,34 @@ TEST_CASE("Megatron-Core's alltoall dispatcher sorts its rows by local expert an
   CHECK(parts_of(one)["expert_compute"] == parts_of(one_per_rank)["expert_compute"]);
 }
 
+TEST_CASE("Transformer Engine's GroupedLinear runs one GEMM per local expert and each is tile and wave quantized",
+          "[estimator]") {
+  // One Qwen3-30B-A3B layer with 16 experts on one H200, 64 tokens: 512 expert rows, 32 per
+  // expert. One grouped kernel prices every expert's rows padded to the 128-row tile at the
+  // tensor-core time of a row; one GEMM per expert prices 32 rows of each of its three
+  // matrices (2048 -> 768, split over the SMs), forward once and backward twice.
+  const auto parts_of = [](const Scenario& s) {
+    std::map<std::string, double> parts;
+    for (const auto& [part, seconds] : simulate(s).breakdown_s) parts[part] = seconds;
+    return parts;
+  };
+  const auto run = [&](const std::string& gemms) {
+    return parts_of(scenario(scenario_json(
+        R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64, "expert_gemms": ")" + gemms + "\"}",
+        R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})", R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16})",
+        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": 0})")));
+  };
+  const ClusterSpec c = *cluster_presets().find("hgx-h200");
+  const CostModel cost = CostModel::in_training(c, Dtype::BF16);
+  const double grouped_s = 16 * 128 * 3 * cost.gemm_row_s(768, 2048);
+  const double per_expert_s = 16 * 3 * (cost.gemm_s(32, 768, 2048) - c.gemm_overhead_s);
+  auto per_expert = run("per_expert"), grouped = run("grouped");
+  CHECK(per_expert["expert_compute"] - grouped["expert_compute"] == Approx(3 * (per_expert_s - grouped_s)).epsilon(1e-6));
+  CHECK(per_expert["attention"] == grouped["attention"]);
+  // an unknown kind names the field and the choices
+  CHECK_THROWS_WITH(run("looped"), Catch::Contains("expert_gemms") && Catch::Contains("grouped, per_expert"));
+}
+
 TEST_CASE("Megatron-Core's eager clamp of a gated activation: its memory passes per row and its kernels",
           "[estimator]") {
   // One Qwen3-30B-A3B layer with 16 experts on one H200, 64 tokens (512 expert rows of hidden

@@ -782,9 +782,13 @@ TEST_CASE("validate: a Megatron-Bridge row runs with its own release's recipe", 
   const auto fused = scenario_of(point(release_2606, "train-mbridge-2606-gb200-gptoss120b-mxfp8-pp1-ep64-gbs1280"));
   CHECK(fused["model"]["expert_bias"] == "fused");
   CHECK(fused["model"]["glu_clamp"] == "fused");
+  // and one grouped kernel over the local experts, where Transformer Engine's GroupedLinear
+  // runs a GEMM per expert
+  CHECK(fused["plan"]["expert_gemms"] == "grouped");
   const auto eager = scenario_of(point(release_2606, "train-mbridge-2606-b300-gptoss120b-mxfp8-pp1-ep8-gbs1280"));
   CHECK_FALSE(eager["model"].contains("expert_bias"));  // the preset's: per_expert, eager clamp
   CHECK_FALSE(eager["model"].contains("glu_clamp"));
+  CHECK(eager["plan"]["expert_gemms"] == "per_expert");
   // fp8_dot_product_attention in 26.06's GB200 and GB300 GPT-OSS recipes (MXFP8 recipe: MXFP8
   // attention), not in B300's, nor in any recipe before 26.06
   CHECK(fused["model"]["attention_dtype"] == "mxfp8");

@@ -115,6 +115,7 @@ std::string apply_recipe(const BridgeRecipe& r, nlohmann::json& s, const Scenari
   }
   if (r.shared_expert_overlap) s["plan"]["overlap_shared_experts"] = true;
   if (r.fused_expert_mlp) {
+    s["plan"]["expert_gemms"] = "grouped";
     if (without.model.expert_bias != "none") s["model"]["expert_bias"] = "fused";
     if (without.model.glu_clamp != "none") s["model"]["glu_clamp"] = "fused";
     note += "; experts' MLP fused";
@@ -217,6 +218,11 @@ Prediction predict_train_step(const ValidationPoint& p, const PredictContext& ct
     if (std::string(model).rfind("llama", 0) == 0 && plan_value(q, "tp") > 1 && precision.find("NVFP4") == std::string::npos)
       s["plan"]["tp_comm_overlap"] = true;
   }
+  // Megatron-Bridge and today's Megatron-LM run their experts through Transformer Engine's
+  // GroupedLinear (moe_grouped_gemm with transformer_impl transformer_engine: a cuBLAS GEMM per
+  // local expert) unless a recipe fuses the experts' MLP (apply_recipe); Megatron-Core's 2024
+  // runs used the grouped_gemm package's CUTLASS grouped kernel (moesim's default).
+  if (megatron_bridge(q.text("framework")) || megatron_lm(q.text("framework"))) s["plan"]["expert_gemms"] = "per_expert";
   // What a run states about itself wins over the framework's defaults above.
   if (q.has("architecture") && q.object("architecture").has("mtp_layers"))
     s["model"]["mtp_layers"] = q.object("architecture").whole("mtp_layers", 0, 16);
