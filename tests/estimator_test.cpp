@@ -97,6 +97,22 @@ Bubble pipeline_bubble(int micro_batches, int vp) {
   }
   return {bubble / steady, bubble / r.step_time_s};
 }
+
+// A step's breakdown, by part.
+std::map<std::string, double> parts_of(const Scenario& s) {
+  std::map<std::string, double> parts;
+  for (const auto& [part, seconds] : simulate(s).breakdown_s) parts[part] = seconds;
+  return parts;
+}
+
+// One Qwen3-30B-A3B layer with 16 experts on one H200, 64 tokens (512 expert rows), dropless,
+// no host time; `plan_extra` adds plan keys (", \"key\": value").
+Scenario qwen3_layer_on_one_h200(const std::string& plan_extra) {
+  return scenario(scenario_json(R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64)" + plan_extra + "}",
+                                R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})",
+                                R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16})",
+                                R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": 0})"));
+}
 }  // namespace
 
 TEST_CASE("1F1B bubble: (pp - 1) stage times and more micro-batches amortise it", "[estimator]") {
@@ -691,16 +707,8 @@ TEST_CASE("Megatron-Core's alltoall dispatcher sorts its rows by local expert an
           "[estimator]") {
   // One Qwen3-30B-A3B layer with 16 experts on one H200, 64 tokens (512 expert rows of 2048
   // values): per_expert dispatch (the alltoall dispatcher) against per_rank (the flex ones).
-  const auto parts_of = [](const Scenario& s) {
-    std::map<std::string, double> parts;
-    for (const auto& [part, seconds] : simulate(s).breakdown_s) parts[part] = seconds;
-    return parts;
-  };
-  const auto run = [&](const std::string& copies) {
-    return parts_of(scenario(scenario_json(
-        R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64, "dispatch_copies": ")" + copies + "\"}",
-        R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})", R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16})",
-        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": 0})")));
+  const auto run = [](const std::string& copies) {
+    return parts_of(qwen3_layer_on_one_h200(R"(, "dispatch_copies": ")" + copies + "\""));
   };
   const ClusterSpec c = *cluster_presets().find("hgx-h200");
   // Each pass reads and writes every row in BF16, one kernel; forward once, backward twice
@@ -725,16 +733,8 @@ TEST_CASE("Transformer Engine's GroupedLinear runs one GEMM per local expert and
   // expert. One grouped kernel prices every expert's rows padded to the 128-row tile at the
   // tensor-core time of a row; one GEMM per expert prices 32 rows of each of its three
   // matrices (2048 -> 768, split over the SMs), forward once and backward twice.
-  const auto parts_of = [](const Scenario& s) {
-    std::map<std::string, double> parts;
-    for (const auto& [part, seconds] : simulate(s).breakdown_s) parts[part] = seconds;
-    return parts;
-  };
-  const auto run = [&](const std::string& gemms) {
-    return parts_of(scenario(scenario_json(
-        R"({"dp": 1, "ep": 1, "micro_batches": 1, "seq_len": 64, "expert_gemms": ")" + gemms + "\"}",
-        R"({"policy": "dropless"})", R"({"alpha": 1000, "seed": 0})", R"({"preset": "qwen3-30b-a3b", "layers": 1, "experts": 16})",
-        R"({"preset": "hgx-h200", "nodes": 1, "gpus_per_node": 1, "host_us_per_kernel": 0})")));
+  const auto run = [](const std::string& gemms) {
+    return parts_of(qwen3_layer_on_one_h200(R"(, "expert_gemms": ")" + gemms + "\""));
   };
   const ClusterSpec c = *cluster_presets().find("hgx-h200");
   const CostModel cost = CostModel::in_training(c, Dtype::BF16);
