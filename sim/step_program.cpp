@@ -918,7 +918,7 @@ class ProgramBuilder {
     const RowPass extra = expert_row_extras(local_experts, e, width, bwd);
     host_.kernels += f * (local_experts * e.matrices + passes + row_kernels()) + extra.counted_kernels;
     const auto seconds_of = [&](const MicroBatchLoad& l, int rank) {
-      return f * (launches_s + expert_gemms_s(l, rank, local_experts, width, e, row.seconds) + l.rank_rows[rank] * permute_row_s) +
+      return f * (launches_s + l.rank_rows[rank] * permute_row_s) + expert_gemms_s(l, rank, local_experts, width, e, row.seconds, bwd, f) +
              extra.launches * s_.cluster.kernel_overhead_s + l.rank_rows[rank] * extra.row_s;
     };
     // Without extra passes the times scale with f alike in both directions: one spread serves both.
@@ -939,16 +939,24 @@ class ProgramBuilder {
     });
   }
 
-  // A rank's expert GEMMs, one direction: its experts' tile-padded rows at the tensor-core time
-  // of a row (one grouped kernel), or one GEMM per local expert over its share of the rank's
-  // rows, each tile- and wave-quantized (ParallelPlan::expert_gemms "per_expert"; the launch
-  // overhead stays one per matrix: the library issues the experts' GEMMs over several streams).
+  // A rank's expert GEMMs in one direction (f: the backward factor, 1 forward): its experts'
+  // tile-padded rows at the tensor-core time of a row, f times (one grouped kernel), or one GEMM
+  // per local expert over its share of the rank's rows, each tile- and wave-quantized at its own
+  // shape (ParallelPlan::expert_gemms "per_expert"): forward the input projection (both halves
+  // of a gated one in one GEMM) and the output one; backward each one's data gradient and weight
+  // gradient (the rows as the inner dimension), and a forward again where the layer recomputes.
+  // The launch overhead stays one per matrix: the library issues the experts' GEMMs over
+  // several streams.
   double expert_gemms_s(const MicroBatchLoad& l, int rank, double local_experts, double width,
-                        const ModelSpec::ExpertShape& e, double row_s) const {
-    if (p_.expert_gemms != "per_expert") return l.rank_padded_rows[rank] * row_s;
+                        const ModelSpec::ExpertShape& e, double row_s, bool bwd, double f) const {
+    if (p_.expert_gemms != "per_expert") return f * l.rank_padded_rows[rank] * row_s;
     const double rows = l.rank_rows[rank] / local_experts;
     if (rows <= 0) return 0;
-    return local_experts * e.matrices * (cost_.gemm_s(rows, width, e.item_width) - s_.cluster.gemm_overhead_s);
+    const double h = e.item_width, in = width * (e.matrices - 1);  // the input projection's outputs
+    const auto gemm = [&](double m, double n, double k) { return cost_.gemm_s(m, n, k) - s_.cluster.gemm_overhead_s; };
+    const double forward = gemm(rows, in, h) + gemm(rows, h, width);
+    const double backward = gemm(rows, h, in) + gemm(in, h, rows) + gemm(rows, width, h) + gemm(h, width, rows);
+    return local_experts * (bwd ? backward + (f - BACKWARD_FLOP_FACTOR) * forward : forward);
   }
 
   // What a spread of expert times is cached by: the load, and the backward factor where the

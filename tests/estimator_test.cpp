@@ -731,17 +731,22 @@ TEST_CASE("Transformer Engine's GroupedLinear runs one GEMM per local expert and
           "[estimator]") {
   // One Qwen3-30B-A3B layer with 16 experts on one H200, 64 tokens: 512 expert rows, 32 per
   // expert. One grouped kernel prices every expert's rows padded to the 128-row tile at the
-  // tensor-core time of a row; one GEMM per expert prices 32 rows of each of its three
-  // matrices (2048 -> 768, split over the SMs), forward once and backward twice.
+  // tensor-core time of a row, three matrices of 2048 x 768, forward once and backward twice.
+  // One GEMM per expert prices each at its shape: forward the gate and up projections in one
+  // GEMM (32 x 1536 x 2048) and the down one (32 x 2048 x 768); backward their data gradients
+  // (32 x 2048 x 1536, 32 x 768 x 2048) and weight gradients (1536 x 2048 and 2048 x 768 over
+  // the 32 rows).
   const auto run = [](const std::string& gemms) {
     return parts_of(qwen3_layer_on_one_h200(R"(, "expert_gemms": ")" + gemms + "\""));
   };
   const ClusterSpec c = *cluster_presets().find("hgx-h200");
   const CostModel cost = CostModel::in_training(c, Dtype::BF16);
-  const double grouped_s = 16 * 128 * 3 * cost.gemm_row_s(768, 2048);
-  const double per_expert_s = 16 * 3 * (cost.gemm_s(32, 768, 2048) - c.gemm_overhead_s);
+  const auto gemm = [&](double m, double n, double k) { return cost.gemm_s(m, n, k) - c.gemm_overhead_s; };
+  const double grouped_s = 3 * 16 * 128 * 3 * cost.gemm_row_s(768, 2048);
+  const double per_expert_s = 16 * (gemm(32, 1536, 2048) + gemm(32, 2048, 768) + gemm(32, 2048, 1536) +
+                                    gemm(1536, 2048, 32) + gemm(32, 768, 2048) + gemm(2048, 768, 32));
   auto per_expert = run("per_expert"), grouped = run("grouped");
-  CHECK(per_expert["expert_compute"] - grouped["expert_compute"] == Approx(3 * (per_expert_s - grouped_s)).epsilon(1e-6));
+  CHECK(per_expert["expert_compute"] - grouped["expert_compute"] == Approx(per_expert_s - grouped_s).epsilon(1e-6));
   CHECK(per_expert["attention"] == grouped["attention"]);
   // an unknown kind names the field and the choices
   CHECK_THROWS_WITH(run("looped"), Catch::Contains("expert_gemms") && Catch::Contains("grouped, per_expert"));
