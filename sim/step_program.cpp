@@ -921,8 +921,10 @@ class ProgramBuilder {
       return f * (launches_s + l.rank_rows[rank] * permute_row_s) + expert_gemms_s(l, rank, local_experts, width, e, row.seconds, bwd, f) +
              extra.launches * s_.cluster.kernel_overhead_s + l.rank_rows[rank] * extra.row_s;
     };
-    // Without extra passes the times scale with f alike in both directions: one spread serves both.
-    const SpreadKey key{nullptr, extra.launches == 0 && extra.row_s == 0 ? 0 : f};
+    // Without extra passes, and with one grouped kernel (per-expert GEMMs have their own shapes
+    // each way), the times scale with f alike in both directions: one spread serves both.
+    const bool scales_with_f = extra.launches == 0 && extra.row_s == 0 && p_.expert_gemms != "per_expert";
+    const SpreadKey key{nullptr, scales_with_f ? 0 : f};
     if (columns_ < p_.ep_group_gpus()) note_absent_lag(stage, load(layer, mb, 0), f, key, seconds_of);
     const MicroBatchLoad* group_load = nullptr;  // the EP group's load, looked up once per group
     double group_slowest_s = 0;
